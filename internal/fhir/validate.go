@@ -1,0 +1,236 @@
+package fhir
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Formats of primitive values, from https://hl7.org/fhir/R4/datatypes.html.
+var primitivePatterns = map[string]*regexp.Regexp{
+	"id":           idPattern,
+	"date":         regexp.MustCompile(`^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?$`),
+	"dateTime":     regexp.MustCompile(`^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$`),
+	"instant":      regexp.MustCompile(`^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))$`),
+	"time":         regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?$`),
+	"code":         regexp.MustCompile(`^[^\s]+( [^\s]+)*$`),
+	"integer":      regexp.MustCompile(`^-?([0]|([1-9][0-9]*))$`),
+	"unsignedInt":  regexp.MustCompile(`^([0]|([1-9][0-9]*))$`),
+	"positiveInt":  regexp.MustCompile(`^\+?[1-9][0-9]*$`),
+	"decimal":      regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`),
+	"oid":          regexp.MustCompile(`^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$`),
+	"uuid":         regexp.MustCompile(`^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`),
+	"base64Binary": regexp.MustCompile(`^(\s*([0-9a-zA-Z\+/=]){4}\s*)+$`),
+}
+
+// maxIssues keeps a pathological document from producing an unbounded outcome.
+const maxIssues = 100
+
+// Validate checks the structure of a resource against the R4 model: a known
+// resourceType, only elements the type defines (choice elements with a valid type
+// suffix), arrays exactly where an element repeats, JSON kinds and formats of
+// primitives, and required elements. Contained and nested resources (Bundle entries,
+// Parameters) are checked the same way. It returns no issues for a valid resource.
+//
+// It does not check invariants, terminology bindings or profiles.
+func (m *Model) Validate(res Resource) []Issue {
+	v := &validator{m: m}
+	v.resource(res, "")
+	return v.issues
+}
+
+type validator struct {
+	m      *Model
+	issues []Issue
+}
+
+func (v *validator) add(code, path, format string, args ...any) {
+	if len(v.issues) < maxIssues {
+		v.issues = append(v.issues, ErrorIssue(code, path, fmt.Sprintf(format, args...)))
+	}
+}
+
+// resource checks a resource root; prefix is the path of the element holding it.
+func (v *validator) resource(res map[string]any, prefix string) {
+	typ, ok := res["resourceType"].(string)
+	if !ok {
+		v.add("required", prefix, "resourceType is missing or not a string")
+		return
+	}
+	if !v.m.IsResourceType(typ) {
+		v.add("not-supported", prefix, "%q is not an R4 resource type", typ)
+		return
+	}
+	path := typ
+	if prefix != "" {
+		path = prefix
+	}
+	v.object(res, TypeContext(typ), path, true)
+}
+
+func (v *validator) object(obj map[string]any, ctx Context, path string, isResource bool) {
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if isResource && k == "resourceType" {
+			continue
+		}
+		val := obj[k]
+		el, typ, ok := v.m.Child(ctx, k)
+		if !ok {
+			v.add("structure", path+"."+k, "unknown element %q in %s", k, ctx.Path)
+			continue
+		}
+		name := strings.TrimPrefix(k, "_")
+		if strings.HasPrefix(k, "_") && !v.m.IsPrimitive(typ) {
+			v.add("structure", path+"."+k, "%q is not a primitive element, so it has no %q extension half", name, k)
+			continue
+		}
+		arr, isArr := val.([]any)
+		if el.Many != isArr {
+			if el.Many {
+				v.add("structure", path+"."+k, "%s repeats, so it must be a JSON array", name)
+			} else {
+				v.add("structure", path+"."+k, "%s does not repeat, so it must not be an array", name)
+			}
+			continue
+		}
+		if !isArr {
+			v.value(val, el, typ, ctx, path+"."+name, strings.HasPrefix(k, "_"))
+			continue
+		}
+		if len(arr) == 0 {
+			v.add("structure", path+"."+k, "arrays must not be empty")
+			continue
+		}
+		for i, e := range arr {
+			ep := fmt.Sprintf("%s.%s[%d]", path, name, i)
+			if e == nil {
+				// A null in a primitive array is allowed when the other half
+				// (value or extension) carries the item.
+				if v.m.IsPrimitive(typ) {
+					continue
+				}
+				v.add("structure", ep, "null is not allowed here")
+				continue
+			}
+			v.value(e, el, typ, ctx, ep, strings.HasPrefix(k, "_"))
+		}
+	}
+	v.required(obj, ctx, path)
+}
+
+// required reports missing mandatory children of an object.
+func (v *validator) required(obj map[string]any, ctx Context, path string) {
+	t, ok := v.m.Type(ctx.Type)
+	if !ok {
+		return
+	}
+	prefix := ctx.Path + "."
+	for p, el := range t.Elements {
+		if el.Min == 0 || !strings.HasPrefix(p, prefix) || strings.Contains(p[len(prefix):], ".") {
+			continue
+		}
+		name := el.Name()
+		if el.IsChoice() {
+			if !hasChoice(obj, name, el.Types) {
+				v.add("required", path+"."+name+"[x]", "required element %s[x] is missing", name)
+			}
+			continue
+		}
+		if _, ok := obj[name]; !ok {
+			if _, ok := obj["_"+name]; !ok {
+				v.add("required", path+"."+name, "required element %s is missing", name)
+			}
+		}
+	}
+}
+
+func hasChoice(obj map[string]any, name string, types []string) bool {
+	for _, t := range types {
+		suffix := strings.ToUpper(t[:1]) + t[1:]
+		if _, ok := obj[name+suffix]; ok {
+			return true
+		}
+		if _, ok := obj["_"+name+suffix]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *validator) value(val any, el *ElementDef, typ string, ctx Context, path string, extensionHalf bool) {
+	if val == nil {
+		v.add("structure", path, "null is not allowed here")
+		return
+	}
+	if extensionHalf {
+		obj, ok := val.(map[string]any)
+		if !ok {
+			v.add("structure", path, "the extension half of a primitive must be an object")
+			return
+		}
+		v.object(obj, TypeContext("Element"), path, false)
+		return
+	}
+	if typ == "Resource" || v.m.IsResourceType(typ) {
+		obj, ok := val.(map[string]any)
+		if !ok {
+			v.add("structure", path, "a resource must be a JSON object")
+			return
+		}
+		v.resource(obj, path)
+		return
+	}
+	if v.m.IsPrimitive(typ) || strings.HasPrefix(typ, "System.") {
+		v.primitive(val, typ, path)
+		return
+	}
+	obj, ok := val.(map[string]any)
+	if !ok {
+		v.add("structure", path, "%s must be a JSON object (a %s)", el.Name(), typ)
+		return
+	}
+	if len(obj) == 0 {
+		v.add("structure", path, "objects must not be empty")
+		return
+	}
+	v.object(obj, v.m.ChildContext(ctx, el, typ), path, false)
+}
+
+func (v *validator) primitive(val any, typ, path string) {
+	switch typ {
+	case "boolean", "System.Boolean":
+		if _, ok := val.(bool); !ok {
+			v.add("value", path, "a boolean must be JSON true or false")
+		}
+		return
+	case "integer", "positiveInt", "unsignedInt", "decimal", "System.Integer", "System.Decimal":
+		n, ok := val.(json.Number)
+		if !ok {
+			v.add("value", path, "a %s must be a JSON number", typ)
+			return
+		}
+		if re := primitivePatterns[typ]; re != nil && !re.MatchString(n.String()) {
+			v.add("value", path, "%s is not a valid %s", n.String(), typ)
+		}
+		return
+	}
+	s, ok := val.(string)
+	if !ok {
+		v.add("value", path, "a %s must be a JSON string", typ)
+		return
+	}
+	if s == "" {
+		v.add("value", path, "strings must not be empty")
+		return
+	}
+	if re := primitivePatterns[typ]; re != nil && !re.MatchString(s) {
+		v.add("value", path, "the value is not a valid %s", typ)
+	}
+}

@@ -1,0 +1,47 @@
+package store
+
+import (
+	"database/sql"
+	"strconv"
+	"strings"
+)
+
+// Dialect is what differs between the SQL engines. Everything else in this package is
+// written once, in the SQL both engines accept.
+type Dialect interface {
+	// Name is "sqlite" or "postgres".
+	Name() string
+	// Placeholder returns the n-th (1-based) bind parameter: "?" or "$n".
+	Placeholder(n int) string
+	// Retryable reports errors after which the whole transaction may be run again:
+	// serialization failures, deadlocks, a busy database.
+	Retryable(err error) bool
+	// TxOptions are the options write transactions begin with.
+	TxOptions() *sql.TxOptions
+	// LockMigrations is run inside the migration transaction to keep two starting
+	// servers from applying the same migration; empty when the engine needs none.
+	LockMigrations() string
+}
+
+// rebind rewrites "?" placeholders for the dialect. Queries in this package never hold
+// a literal "?" inside strings, so a plain scan is enough.
+func rebind(d Dialect, query string) string {
+	if d.Placeholder(1) == "?" {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteString(d.Placeholder(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+// NumberedPlaceholder is the Placeholder of engines that number parameters ($1, $2).
+func NumberedPlaceholder(n int) string { return "$" + strconv.Itoa(n) }

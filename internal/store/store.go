@@ -1,0 +1,491 @@
+// Package store implements ehr.ResourceStore once, in SQL that SQLite and PostgreSQL
+// both accept; the engine packages (store/sqlite, store/postgres) supply a Dialect,
+// their migrations and an opened database.
+//
+// # Tables
+//
+//	resource_ids       (res_type, res_id) -> compartment: reads by id alone
+//	resources          the current version of each resource, deleted ones included
+//	resource_versions  every version, deletes included (body NULL)
+//	index_*            search index rows of current versions, one table per type
+//
+// Every patient table row carries compartment ("Patient/<id>", or "<Type>/<id>" for a
+// resource outside all Patient compartments), and every primary key starts with it, so
+// the schema can be distributed by compartment. Ids (UUIDv7) and timestamps
+// (microseconds since the epoch, UTC) are made in Go.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"omnichart/internal/ehr"
+	"omnichart/internal/fhir"
+	"omnichart/internal/fhir/search"
+)
+
+// Store is the shared ehr.ResourceStore implementation.
+type Store struct {
+	write   *sql.DB
+	read    *sql.DB
+	dialect Dialect
+	now     func() time.Time
+	newID   func() string
+}
+
+// Options configure a Store. Now and NewID default to the wall clock and UUIDv7.
+type Options struct {
+	Now   func() time.Time
+	NewID func() string
+}
+
+// New returns a Store over write (used for every transaction) and read (used for reads
+// outside transactions; it may be the same pool).
+func New(write, read *sql.DB, d Dialect, opts Options) *Store {
+	s := &Store{write: write, read: read, dialect: d, now: opts.Now, newID: opts.NewID}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = func() string { return uuid.Must(uuid.NewV7()).String() }
+	}
+	return s
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	err := s.write.Close()
+	if s.read != s.write {
+		err = errors.Join(err, s.read.Close())
+	}
+	return err
+}
+
+// DB returns the write pool, for engine-specific maintenance and tests.
+func (s *Store) DB() *sql.DB { return s.write }
+
+// maxAttempts bounds how often a transaction is retried after a serialization failure.
+const maxAttempts = 12
+
+// Transaction runs fn in one database transaction and retries it from the start when
+// the engine reports a serialization failure or deadlock.
+func (s *Store) Transaction(ctx context.Context, fn func(tx ehr.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if attempt > 0 {
+			backoff := time.Duration(attempt*attempt) * time.Millisecond
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(backoff):
+			}
+		}
+		err = s.runOnce(ctx, fn)
+		if err == nil || !s.dialect.Retryable(err) {
+			return err
+		}
+	}
+	return ehr.Errorf(ehr.Conflict, "the transaction kept conflicting with concurrent writes; try again")
+}
+
+func (s *Store) runOnce(ctx context.Context, fn func(tx ehr.Tx) error) error {
+	sqlTx, err := s.write.BeginTx(ctx, s.dialect.TxOptions())
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	t := &tx{s: s, q: sqlTx, now: s.now().UTC().Truncate(time.Microsecond), writable: true}
+	if err := fn(t); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) reader() *tx { return &tx{s: s, q: s.read, now: s.now().UTC()} }
+
+// Create implements ehr.Tx in a transaction of its own.
+func (s *Store) Create(ctx context.Context, res map[string]any) (rec *ehr.Record, err error) {
+	err = s.Transaction(ctx, func(t ehr.Tx) error {
+		rec, err = t.Create(ctx, res)
+		return err
+	})
+	return rec, err
+}
+
+// Update implements ehr.Tx in a transaction of its own.
+func (s *Store) Update(ctx context.Context, typ, id string, res map[string]any, ifMatch int64) (rec *ehr.Record, created bool, err error) {
+	err = s.Transaction(ctx, func(t ehr.Tx) error {
+		rec, created, err = t.Update(ctx, typ, id, res, ifMatch)
+		return err
+	})
+	return rec, created, err
+}
+
+// Delete implements ehr.Tx in a transaction of its own.
+func (s *Store) Delete(ctx context.Context, typ, id string, ifMatch int64) (rec *ehr.Record, err error) {
+	err = s.Transaction(ctx, func(t ehr.Tx) error {
+		rec, err = t.Delete(ctx, typ, id, ifMatch)
+		return err
+	})
+	return rec, err
+}
+
+// Read implements ehr.Tx.
+func (s *Store) Read(ctx context.Context, typ, id string) (*ehr.Record, error) {
+	return s.reader().Read(ctx, typ, id)
+}
+
+// VRead implements ehr.Tx.
+func (s *Store) VRead(ctx context.Context, typ, id string, version int64) (*ehr.Record, error) {
+	return s.reader().VRead(ctx, typ, id, version)
+}
+
+// Search implements ehr.Tx.
+func (s *Store) Search(ctx context.Context, q *search.Query) (*ehr.Page, error) {
+	return s.reader().Search(ctx, q)
+}
+
+// History implements ehr.Tx.
+func (s *Store) History(ctx context.Context, q ehr.HistoryQuery) (*ehr.Page, error) {
+	return s.reader().History(ctx, q)
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// tx is one unit of work: a database transaction with the time it reads once, or a
+// read-only view over the read pool.
+type tx struct {
+	s        *Store
+	q        querier
+	now      time.Time
+	writable bool
+}
+
+func (t *tx) exec(ctx context.Context, query string, args ...any) error {
+	_, err := t.q.ExecContext(ctx, rebind(t.s.dialect, query), args...)
+	return err
+}
+
+func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.q.QueryContext(ctx, rebind(t.s.dialect, query), args...)
+}
+
+func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.q.QueryRowContext(ctx, rebind(t.s.dialect, query), args...)
+}
+
+// current is the head of one resource.
+type current struct {
+	compartment string
+	version     int64
+	deleted     bool
+}
+
+// head looks up the current version of typ/id; found is false when it never existed.
+func (t *tx) head(ctx context.Context, typ, id string) (cur current, found bool, err error) {
+	err = t.queryRow(ctx, `SELECT r.compartment, r.version, r.deleted FROM resource_ids i
+		JOIN resources r ON r.compartment = i.compartment AND r.res_type = i.res_type AND r.res_id = i.res_id
+		WHERE i.res_type = ? AND i.res_id = ?`, typ, id).Scan(&cur.compartment, &cur.version, &cur.deleted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cur, false, nil
+	}
+	if err != nil {
+		return cur, false, fmt.Errorf("look up %s/%s: %w", typ, id, err)
+	}
+	return cur, true, nil
+}
+
+// Create implements ehr.Tx.
+func (t *tx) Create(ctx context.Context, res map[string]any) (*ehr.Record, error) {
+	typ, _ := res["resourceType"].(string)
+	rec, err := t.write(ctx, typ, t.s.newID(), res, "POST", current{}, false)
+	return rec, err
+}
+
+// Update implements ehr.Tx.
+func (t *tx) Update(ctx context.Context, typ, id string, res map[string]any, ifMatch int64) (*ehr.Record, bool, error) {
+	if !fhir.ValidID(id) {
+		return nil, false, ehr.Errorf(ehr.Invalid, "%q is not a valid resource id", id)
+	}
+	cur, found, err := t.head(ctx, typ, id)
+	if err != nil {
+		return nil, false, err
+	}
+	if ifMatch != 0 && (!found || cur.version != ifMatch) {
+		if !found {
+			return nil, false, ehr.Errorf(ehr.PreconditionFailed, "%s/%s does not exist, but If-Match asked for version %d", typ, id, ifMatch)
+		}
+		return nil, false, ehr.Errorf(ehr.PreconditionFailed, "%s/%s is at version %d, not %d", typ, id, cur.version, ifMatch)
+	}
+	rec, err := t.write(ctx, typ, id, res, "PUT", cur, found)
+	return rec, !found || cur.deleted, err
+}
+
+// write stores res as the version after cur and replaces its index rows.
+func (t *tx) write(ctx context.Context, typ, id string, res map[string]any, method string, cur current, found bool) (*ehr.Record, error) {
+	if !t.writable {
+		return nil, errors.New("write outside a transaction")
+	}
+	if !fhir.R4().IsResourceType(typ) {
+		return nil, ehr.Errorf(ehr.Invalid, "%q is not an R4 resource type", typ)
+	}
+	version := cur.version + 1
+	res = fhir.Clone(res).(map[string]any)
+	res["id"] = id
+	meta, _ := res["meta"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	meta["versionId"] = strconv.FormatInt(version, 10)
+	meta["lastUpdated"] = FormatInstant(t.now)
+	res["meta"] = meta
+	body, err := fhir.Marshal(res)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s/%s: %w", typ, id, err)
+	}
+	compartment := Compartment(typ, id, res)
+	source, _ := meta["source"].(string)
+	lu := t.now.UnixMicro()
+
+	if found && cur.compartment != compartment {
+		if err := t.exec(ctx, `DELETE FROM resources WHERE compartment = ? AND res_type = ? AND res_id = ?`, cur.compartment, typ, id); err != nil {
+			return nil, err
+		}
+		if err := t.deleteIndexes(ctx, cur.compartment, typ, id); err != nil {
+			return nil, err
+		}
+		found = false
+	} else if found {
+		if err := t.deleteIndexes(ctx, compartment, typ, id); err != nil {
+			return nil, err
+		}
+	}
+	if found {
+		err = t.exec(ctx, `UPDATE resources SET version = ?, last_updated = ?, deleted = ?, source = ?, body = ?
+			WHERE compartment = ? AND res_type = ? AND res_id = ?`, version, lu, false, source, body, compartment, typ, id)
+	} else {
+		err = t.exec(ctx, `INSERT INTO resources (compartment, res_type, res_id, version, last_updated, deleted, source, body)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, compartment, typ, id, version, lu, false, source, body)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("write %s/%s: %w", typ, id, err)
+	}
+	if cur.compartment != compartment {
+		if cur.compartment == "" {
+			err = t.exec(ctx, `INSERT INTO resource_ids (res_type, res_id, compartment) VALUES (?, ?, ?)`, typ, id, compartment)
+		} else {
+			err = t.exec(ctx, `UPDATE resource_ids SET compartment = ? WHERE res_type = ? AND res_id = ?`, compartment, typ, id)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("write id of %s/%s: %w", typ, id, err)
+		}
+	}
+	if err := t.exec(ctx, `INSERT INTO resource_versions (compartment, res_type, res_id, version, last_updated, deleted, method, body)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, compartment, typ, id, version, lu, false, method, body); err != nil {
+		return nil, fmt.Errorf("write version of %s/%s: %w", typ, id, err)
+	}
+	if err := t.insertIndexes(ctx, compartment, typ, id, res); err != nil {
+		return nil, err
+	}
+	return &ehr.Record{Type: typ, ID: id, Version: version, LastUpdated: t.now, Method: method, Resource: body}, nil
+}
+
+// Delete implements ehr.Tx.
+func (t *tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*ehr.Record, error) {
+	if !t.writable {
+		return nil, errors.New("write outside a transaction")
+	}
+	cur, found, err := t.head(ctx, typ, id)
+	if err != nil {
+		return nil, err
+	}
+	if ifMatch != 0 && (!found || cur.version != ifMatch) {
+		return nil, ehr.Errorf(ehr.PreconditionFailed, "%s/%s is not at version %d", typ, id, ifMatch)
+	}
+	if !found || cur.deleted {
+		return nil, nil
+	}
+	version := cur.version + 1
+	lu := t.now.UnixMicro()
+	if err := t.exec(ctx, `UPDATE resources SET version = ?, last_updated = ?, deleted = ?, body = NULL
+		WHERE compartment = ? AND res_type = ? AND res_id = ?`, version, lu, true, cur.compartment, typ, id); err != nil {
+		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, err)
+	}
+	if err := t.exec(ctx, `INSERT INTO resource_versions (compartment, res_type, res_id, version, last_updated, deleted, method, body)
+		VALUES (?, ?, ?, ?, ?, ?, ?, NULL)`, cur.compartment, typ, id, version, lu, true, "DELETE"); err != nil {
+		return nil, fmt.Errorf("write deletion of %s/%s: %w", typ, id, err)
+	}
+	if err := t.deleteIndexes(ctx, cur.compartment, typ, id); err != nil {
+		return nil, err
+	}
+	return &ehr.Record{Type: typ, ID: id, Version: version, LastUpdated: t.now, Deleted: true, Method: "DELETE"}, nil
+}
+
+// Read implements ehr.Tx.
+func (t *tx) Read(ctx context.Context, typ, id string) (*ehr.Record, error) {
+	rec := &ehr.Record{Type: typ, ID: id}
+	var lu int64
+	err := t.queryRow(ctx, `SELECT r.version, r.last_updated, r.deleted, r.body FROM resource_ids i
+		JOIN resources r ON r.compartment = i.compartment AND r.res_type = i.res_type AND r.res_id = i.res_id
+		WHERE i.res_type = ? AND i.res_id = ?`, typ, id).Scan(&rec.Version, &lu, &rec.Deleted, &rec.Resource)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ehr.Errorf(ehr.NotFound, "%s/%s is not known", typ, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s/%s: %w", typ, id, err)
+	}
+	rec.LastUpdated = time.UnixMicro(lu).UTC()
+	if rec.Deleted {
+		rec.Method = "DELETE"
+		return rec, ehr.Errorf(ehr.Gone, "%s/%s was deleted", typ, id)
+	}
+	return rec, nil
+}
+
+// VRead implements ehr.Tx.
+func (t *tx) VRead(ctx context.Context, typ, id string, version int64) (*ehr.Record, error) {
+	rec := &ehr.Record{Type: typ, ID: id, Version: version}
+	var lu int64
+	err := t.queryRow(ctx, `SELECT last_updated, deleted, method, body FROM resource_versions
+		WHERE res_type = ? AND res_id = ? AND version = ?`, typ, id, version).Scan(&lu, &rec.Deleted, &rec.Method, &rec.Resource)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ehr.Errorf(ehr.NotFound, "%s/%s has no version %d", typ, id, version)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("vread %s/%s/_history/%d: %w", typ, id, version, err)
+	}
+	rec.LastUpdated = time.UnixMicro(lu).UTC()
+	if rec.Deleted {
+		return rec, ehr.Errorf(ehr.Gone, "version %d of %s/%s is a deletion", version, typ, id)
+	}
+	return rec, nil
+}
+
+// History implements ehr.Tx. Pages are ordered newest first by (last_updated, type, id,
+// version) and continue from a keyset cursor, so writes made while a client pages
+// never shift or repeat entries.
+func (t *tx) History(ctx context.Context, q ehr.HistoryQuery) (*ehr.Page, error) {
+	var where []string
+	var args []any
+	if q.Type != "" {
+		where = append(where, "v.res_type = ?")
+		args = append(args, q.Type)
+	}
+	if q.ID != "" {
+		where = append(where, "v.res_id = ?")
+		args = append(args, q.ID)
+	}
+	if !q.Since.IsZero() {
+		where = append(where, "v.last_updated >= ?")
+		args = append(args, q.Since.UnixMicro())
+	}
+	if !q.At.IsZero() {
+		at := q.At.UnixMicro()
+		where = append(where, `v.last_updated <= ? AND NOT EXISTS (SELECT 1 FROM resource_versions w
+			WHERE w.res_type = v.res_type AND w.res_id = v.res_id AND w.version > v.version AND w.last_updated <= ?)`)
+		args = append(args, at, at)
+	}
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, `(v.last_updated < ? OR (v.last_updated = ? AND (v.res_type > ? OR (v.res_type = ? AND (v.res_id > ? OR (v.res_id = ? AND v.version < ?))))))`)
+		args = append(args, c.lastUpdated, c.lastUpdated, c.typ, c.typ, c.id, c.id, c.version)
+	}
+	count := q.Count
+	if count <= 0 {
+		count = search.DefaultCount
+	}
+	query := `SELECT v.res_type, v.res_id, v.version, v.last_updated, v.deleted, v.method, v.body FROM resource_versions v`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += fmt.Sprintf(" ORDER BY v.last_updated DESC, v.res_type, v.res_id, v.version DESC LIMIT %d", count+1)
+	rows, err := t.query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	defer rows.Close()
+	page := &ehr.Page{Total: -1}
+	for rows.Next() {
+		rec := &ehr.Record{}
+		var lu int64
+		if err := rows.Scan(&rec.Type, &rec.ID, &rec.Version, &lu, &rec.Deleted, &rec.Method, &rec.Resource); err != nil {
+			return nil, fmt.Errorf("history: %w", err)
+		}
+		rec.LastUpdated = time.UnixMicro(lu).UTC()
+		page.Records = append(page.Records, rec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	if len(page.Records) > count {
+		last := page.Records[count-1]
+		page.Records = page.Records[:count]
+		page.Next = encodeCursor(cursor{lastUpdated: last.LastUpdated.UnixMicro(), typ: last.Type, id: last.ID, version: last.Version})
+	}
+	if q.ID != "" && q.Type != "" && q.Cursor == "" {
+		if err := t.queryRow(ctx, `SELECT count(*) FROM resource_versions WHERE res_type = ? AND res_id = ?`, q.Type, q.ID).Scan(&page.Total); err != nil {
+			return nil, fmt.Errorf("history count: %w", err)
+		}
+		if page.Total == 0 {
+			return nil, ehr.Errorf(ehr.NotFound, "%s/%s is not known", q.Type, q.ID)
+		}
+	}
+	return page, nil
+}
+
+type cursor struct {
+	lastUpdated int64
+	typ, id     string
+	version     int64
+}
+
+func encodeCursor(c cursor) string {
+	s := fmt.Sprintf("%d|%s|%s|%d", c.lastUpdated, c.typ, c.id, c.version)
+	return base64.RawURLEncoding.EncodeToString([]byte(s))
+}
+
+func decodeCursor(s string) (cursor, error) {
+	var c cursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return c, ehr.Errorf(ehr.Invalid, "the paging cursor is malformed")
+	}
+	parts := strings.Split(string(b), "|")
+	if len(parts) != 4 {
+		return c, ehr.Errorf(ehr.Invalid, "the paging cursor is malformed")
+	}
+	c.lastUpdated, err = strconv.ParseInt(parts[0], 10, 64)
+	if err != nil {
+		return c, ehr.Errorf(ehr.Invalid, "the paging cursor is malformed")
+	}
+	c.version, err = strconv.ParseInt(parts[3], 10, 64)
+	if err != nil {
+		return c, ehr.Errorf(ehr.Invalid, "the paging cursor is malformed")
+	}
+	c.typ, c.id = parts[1], parts[2]
+	return c, nil
+}
+
+// FormatInstant renders t as a FHIR instant with microseconds, in UTC.
+func FormatInstant(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000000Z")
+}
