@@ -24,6 +24,14 @@ type Record struct {
 // Reference returns "Type/id".
 func (r *Record) Reference() string { return r.Type + "/" + r.ID }
 
+// WriteOptions qualify an update.
+type WriteOptions struct {
+	// IfMatch, when non-zero, is the version the resource must be at.
+	IfMatch int64
+	// Patch records the version as written by PATCH rather than PUT.
+	Patch bool
+}
+
 // HistoryQuery selects versions for a history interaction. Type and ID narrow it to
 // a type or one instance; both empty means the whole system.
 type HistoryQuery struct {
@@ -52,11 +60,14 @@ type Page struct {
 // existed), Gone (deleted; the Record of the deletion is returned alongside),
 // PreconditionFailed (ifMatch mismatch), Conflict, Invalid, NotSupported.
 type Tx interface {
-	// Create stores res as version 1 under a new server-assigned id.
-	Create(ctx context.Context, res map[string]any) (*Record, error)
+	// NewID returns a fresh server-assigned resource id (a UUIDv7).
+	NewID() string
+	// Create stores res as version 1 under id, which the caller takes from NewID.
+	// An id already in use is a Conflict.
+	Create(ctx context.Context, id string, res map[string]any) (*Record, error)
 	// Update stores res as the next version of typ/id, creating it when absent
-	// (update-as-create). ifMatch, when non-zero, must equal the current version.
-	Update(ctx context.Context, typ, id string, res map[string]any, ifMatch int64) (rec *Record, created bool, err error)
+	// (update-as-create). opts.IfMatch, when non-zero, must equal the current version.
+	Update(ctx context.Context, typ, id string, res map[string]any, opts WriteOptions) (rec *Record, created bool, err error)
 	// Delete writes a deletion version. Deleting an absent or already deleted
 	// resource succeeds with a nil record, as the spec allows.
 	Delete(ctx context.Context, typ, id string, ifMatch int64) (*Record, error)
@@ -79,4 +90,11 @@ type ResourceStore interface {
 	Tx
 	Transaction(ctx context.Context, fn func(tx Tx) error) error
 	Close() error
+}
+
+// SearchParameterInfo describes one search parameter a store supports.
+type SearchParameterInfo struct {
+	Name       string
+	Type       string // token, string, date, reference, quantity, uri, number, composite, special
+	Definition string // canonical URL of the SearchParameter
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"omnichart/internal/ehr"
+	"omnichart/internal/fhir"
 	"omnichart/internal/fhir/search"
 )
 
@@ -110,4 +111,13 @@ func condition(typ string, p search.Param) (string, []any, error) {
 			AND t.res_id = r.res_id AND t.param = 'identifier' AND (` + strings.Join(ors, " OR ") + `))`, args, nil
 	}
 	return "", nil, ehr.Errorf(ehr.NotSupported, "search parameter %q is not supported for %s yet", p.Name, typ)
+}
+
+// SearchParameters lists the search parameters Search supports for typ.
+func (s *Store) SearchParameters(typ string) []ehr.SearchParameterInfo {
+	out := []ehr.SearchParameterInfo{{Name: "_id", Type: "token", Definition: "http://hl7.org/fhir/SearchParameter/Resource-id"}}
+	if el, _, ok := fhir.R4().Child(fhir.TypeContext(typ), "identifier"); ok && len(el.Types) > 0 && el.Types[0] == "Identifier" {
+		out = append(out, ehr.SearchParameterInfo{Name: "identifier", Type: "token"})
+	}
+	return out
 }

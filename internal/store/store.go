@@ -114,19 +114,22 @@ func (s *Store) runOnce(ctx context.Context, fn func(tx ehr.Tx) error) error {
 
 func (s *Store) reader() *tx { return &tx{s: s, q: s.read, now: s.now().UTC()} }
 
+// NewID implements ehr.Tx.
+func (s *Store) NewID() string { return s.newID() }
+
 // Create implements ehr.Tx in a transaction of its own.
-func (s *Store) Create(ctx context.Context, res map[string]any) (rec *ehr.Record, err error) {
+func (s *Store) Create(ctx context.Context, id string, res map[string]any) (rec *ehr.Record, err error) {
 	err = s.Transaction(ctx, func(t ehr.Tx) error {
-		rec, err = t.Create(ctx, res)
+		rec, err = t.Create(ctx, id, res)
 		return err
 	})
 	return rec, err
 }
 
 // Update implements ehr.Tx in a transaction of its own.
-func (s *Store) Update(ctx context.Context, typ, id string, res map[string]any, ifMatch int64) (rec *ehr.Record, created bool, err error) {
+func (s *Store) Update(ctx context.Context, typ, id string, res map[string]any, opts ehr.WriteOptions) (rec *ehr.Record, created bool, err error) {
 	err = s.Transaction(ctx, func(t ehr.Tx) error {
-		rec, created, err = t.Update(ctx, typ, id, res, ifMatch)
+		rec, created, err = t.Update(ctx, typ, id, res, opts)
 		return err
 	})
 	return rec, created, err
@@ -211,15 +214,26 @@ func (t *tx) head(ctx context.Context, typ, id string) (cur current, found bool,
 	return cur, true, nil
 }
 
+// NewID implements ehr.Tx.
+func (t *tx) NewID() string { return t.s.newID() }
+
 // Create implements ehr.Tx.
-func (t *tx) Create(ctx context.Context, res map[string]any) (*ehr.Record, error) {
+func (t *tx) Create(ctx context.Context, id string, res map[string]any) (*ehr.Record, error) {
 	typ, _ := res["resourceType"].(string)
-	rec, err := t.write(ctx, typ, t.s.newID(), res, "POST", current{}, false)
-	return rec, err
+	if !fhir.ValidID(id) {
+		return nil, ehr.Errorf(ehr.Invalid, "%q is not a valid resource id", id)
+	}
+	if _, found, err := t.head(ctx, typ, id); err != nil {
+		return nil, err
+	} else if found {
+		return nil, ehr.Errorf(ehr.Conflict, "%s/%s already exists", typ, id)
+	}
+	return t.write(ctx, typ, id, res, "POST", current{}, false)
 }
 
 // Update implements ehr.Tx.
-func (t *tx) Update(ctx context.Context, typ, id string, res map[string]any, ifMatch int64) (*ehr.Record, bool, error) {
+func (t *tx) Update(ctx context.Context, typ, id string, res map[string]any, opts ehr.WriteOptions) (*ehr.Record, bool, error) {
+	ifMatch := opts.IfMatch
 	if !fhir.ValidID(id) {
 		return nil, false, ehr.Errorf(ehr.Invalid, "%q is not a valid resource id", id)
 	}
@@ -233,7 +247,11 @@ func (t *tx) Update(ctx context.Context, typ, id string, res map[string]any, ifM
 		}
 		return nil, false, ehr.Errorf(ehr.PreconditionFailed, "%s/%s is at version %d, not %d", typ, id, cur.version, ifMatch)
 	}
-	rec, err := t.write(ctx, typ, id, res, "PUT", cur, found)
+	method := "PUT"
+	if opts.Patch {
+		method = "PATCH"
+	}
+	rec, err := t.write(ctx, typ, id, res, method, cur, found)
 	return rec, !found || cur.deleted, err
 }
 

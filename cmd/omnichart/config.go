@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"omnichart/internal/store"
+	"omnichart/internal/store/postgres"
+	"omnichart/internal/store/sqlite"
+)
+
+// defaultDB is the embedded store used when no --db is given.
+var defaultDB = "sqlite:" + filepath.Join("omnichart-data", "omnichart.db")
+
+// parseFlags parses args into fs, then fills every flag not given on the command line
+// from its OMNICHART_* environment variable.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		env := "OMNICHART_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok {
+			if e := f.Value.Set(v); e != nil {
+				err = fmt.Errorf("%s: %w", env, e)
+			}
+		}
+	})
+	return err
+}
+
+// openStore opens the store a --db value names: "sqlite:PATH" (or a bare path) or a
+// postgres:// URL.
+func openStore(ctx context.Context, db string) (*store.Store, error) {
+	switch {
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		return postgres.Open(ctx, db, store.Options{})
+	case strings.HasPrefix(db, "sqlite:"):
+		return sqlite.Open(ctx, strings.TrimPrefix(db, "sqlite:"), store.Options{})
+	case strings.Contains(db, "://"):
+		return nil, fmt.Errorf("--db %q: use sqlite:PATH or postgres://", strings.SplitN(db, "://", 2)[0]+"://…")
+	default:
+		return sqlite.Open(ctx, db, store.Options{})
+	}
+}

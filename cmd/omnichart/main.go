@@ -1,0 +1,58 @@
+// Command omnichart is the Omnichart EHR server and its tools.
+//
+//	omnichart serve [--addr 127.0.0.1:8080] [--db sqlite:PATH | postgres://...]
+//	omnichart version
+//
+// Every flag can also be given as an OMNICHART_* environment variable: --db is
+// OMNICHART_DB, --max-body-bytes is OMNICHART_MAX_BODY_BYTES. A flag on the command
+// line wins over the environment.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "omnichart:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: omnichart <command> [flags]
+
+commands:
+  serve     serve the FHIR R4 API
+  version   print the version
+
+Run "omnichart <command> -h" for the flags of a command.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "omnichart", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
