@@ -1,0 +1,105 @@
+// Package ehrtest holds test helpers: stores on both engines, in throwaway
+// locations. It is imported only from _test.go files.
+package ehrtest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"omnichart/internal/store"
+	"omnichart/internal/store/postgres"
+	"omnichart/internal/store/sqlite"
+)
+
+// Engines names the store engines every store test runs against.
+var Engines = []string{"sqlite", "postgres"}
+
+// PostgresURL returns the server named by OMNICHART_TEST_POSTGRES. When it is unset
+// the test is skipped with instructions, or fails when OMNICHART_REQUIRE_POSTGRES=1
+// (as in CI), so PostgreSQL is never silently left untested there.
+func PostgresURL(tb testing.TB) string {
+	tb.Helper()
+	u := os.Getenv("OMNICHART_TEST_POSTGRES")
+	if u == "" {
+		msg := "PostgreSQL half skipped: set OMNICHART_TEST_POSTGRES=postgres://user:pass@127.0.0.1:5432/db to run it"
+		if os.Getenv("OMNICHART_REQUIRE_POSTGRES") == "1" {
+			tb.Fatal(msg + " (OMNICHART_REQUIRE_POSTGRES=1 forbids skipping)")
+		}
+		tb.Skip(msg)
+	}
+	return u
+}
+
+// PostgresSchemaURL creates a fresh schema on the test server and returns a URL whose
+// connections use it; the schema is dropped when the test ends.
+func PostgresSchemaURL(tb testing.TB) string {
+	tb.Helper()
+	base := PostgresURL(tb)
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "t_" + hex.EncodeToString(b[:])
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		tb.Fatalf("create schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		db, err := sql.Open("pgx", base)
+		if err == nil {
+			db.Exec("DROP SCHEMA " + schema + " CASCADE")
+			db.Close()
+		}
+	})
+	return withSearchPath(tb, base, schema)
+}
+
+func withSearchPath(tb testing.TB, base, schema string) string {
+	if strings.Contains(base, "://") {
+		u, err := url.Parse(base)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return base + " search_path=" + schema
+}
+
+// SQLitePath returns a database path in a temp folder of the test.
+func SQLitePath(tb testing.TB) string {
+	return filepath.Join(tb.TempDir(), "omnichart.db")
+}
+
+// MustOpen opens a fresh, empty store of engine for the test and closes it at the end.
+func MustOpen(tb testing.TB, engine string, opts store.Options) *store.Store {
+	tb.Helper()
+	var s *store.Store
+	var err error
+	switch engine {
+	case "sqlite":
+		s, err = sqlite.Open(context.Background(), SQLitePath(tb), opts)
+	case "postgres":
+		s, err = postgres.Open(context.Background(), PostgresSchemaURL(tb), opts)
+	default:
+		tb.Fatalf("unknown engine %q", engine)
+	}
+	if err != nil {
+		tb.Fatalf("open %s store: %v", engine, err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
