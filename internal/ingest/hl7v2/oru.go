@@ -443,7 +443,7 @@ func (c *converter) referenceRange(s string, o map[string]any) map[string]any {
 		}
 		return q
 	}
-	t := strings.ReplaceAll(s, " ", "")
+	t := strings.ReplaceAll(strings.ReplaceAll(s, " to ", "-"), " ", "")
 	switch {
 	case strings.HasPrefix(t, "<="), strings.HasPrefix(t, "<"):
 		setIf(rr, "high", bound(strings.TrimLeft(t, "<=")))

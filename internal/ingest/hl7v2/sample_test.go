@@ -1,0 +1,189 @@
+package hl7v2_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"omnichart/internal/fhir"
+	"omnichart/internal/ingest/hl7v2"
+)
+
+// sampleDir finds ../shared/testdata/hl7v2 next to the module root.
+func sampleDir(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Skip("no go.mod above the package directory; cannot find the shared samples")
+		}
+		dir = parent
+	}
+	s := filepath.Join(dir, "..", "shared", "testdata", "hl7v2")
+	if _, err := os.Stat(s); err != nil {
+		tb.Skipf("HL7 v2 samples not found at %s; they live in the shared checkout next to the module", s)
+	}
+	return s
+}
+
+type sample struct {
+	file string // relative to the sample dir
+	n    int    // message index within the file
+	data []byte
+}
+
+func loadSamples(tb testing.TB) []sample {
+	tb.Helper()
+	dir := sampleDir(tb)
+	var out []sample
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		ext := strings.ToLower(filepath.Ext(path))
+		if ext != ".hl7" && ext != ".txt" {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		for i, m := range hl7v2.SplitMessages(data) {
+			out = append(out, sample{file: rel, n: i, data: m})
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// MustIDs returns Options whose IDs count up from 1 and whose clock is fixed.
+func MustIDs(tb testing.TB) hl7v2.Options {
+	tb.Helper()
+	n := 0
+	return hl7v2.Options{
+		NewID: func() string { n++; return fmt.Sprintf("00000000-0000-0000-0000-%012d", n) },
+		Now:   func() time.Time { return time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC) },
+	}
+}
+
+func isMalformedSample(file string) bool {
+	return strings.HasPrefix(file, filepath.Join("cdcgov-trusted-intermediary", "Test")) || strings.HasSuffix(file, "testerror.hl7")
+}
+
+func TestSamples(t *testing.T) {
+	samples := loadSamples(t)
+	model := fhir.R4()
+	var parsed, converted, parseErr, unsupported, convErr int
+	byType := map[string]int{}
+	for _, s := range samples {
+		t.Run(fmt.Sprintf("%s message %d converts without panicking", s.file, s.n+1), func(t *testing.T) {
+			msg, err := hl7v2.Parse(s.data)
+			if err != nil {
+				parseErr++
+				var he *hl7v2.Error
+				if !errors.As(err, &he) {
+					t.Errorf("Parse error %v is not an *hl7v2.Error", err)
+				}
+				ack := hl7v2.NewACK(s.data, nil, err, MustIDs(t))
+				if !strings.Contains(string(ack), "MSA|AR") && !strings.Contains(string(ack), "MSA|AE") {
+					t.Errorf("NewACK after a parse error = %q, want AR or AE", ack)
+				}
+				return
+			}
+			parsed++
+			res, err := hl7v2.Convert(msg, MustIDs(t))
+			if errors.Is(err, hl7v2.ErrUnsupportedType) {
+				unsupported++
+				return
+			}
+			if err != nil {
+				convErr++
+				if !isMalformedSample(s.file) {
+					t.Logf("Convert(%s) = %v", s.file, err)
+				}
+				return
+			}
+			converted++
+			byType[res.MessageType]++
+			for i, e := range fhir.Array(res.Bundle, "entry") {
+				r := fhir.Object(e.(map[string]any), "resource")
+				for _, p := range checkStructure(model, r) {
+					t.Errorf("entry %d (%s): %s", i, r["resourceType"], p)
+				}
+			}
+		})
+	}
+	keys := make([]string, 0, len(byType))
+	for k := range byType {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	t.Logf("%d messages: %d parsed, %d parse errors; %d converted, %d unsupported types, %d conversion errors; converted by type: %v",
+		len(samples), parsed, parseErr, converted, unsupported, convErr, func() string {
+			var b strings.Builder
+			for _, k := range keys {
+				fmt.Fprintf(&b, "%s=%d ", k, byType[k])
+			}
+			return b.String()
+		}())
+}
+
+// checkStructure reports every property of r the R4 model does not know.
+func checkStructure(m *fhir.Model, r map[string]any) []string {
+	rt, _ := r["resourceType"].(string)
+	if !m.IsResourceType(rt) {
+		return []string{fmt.Sprintf("resourceType %q is not an R4 resource", rt)}
+	}
+	var probs []string
+	var walk func(ctx fhir.Context, obj map[string]any, path string)
+	walk = func(ctx fhir.Context, obj map[string]any, path string) {
+		for k, v := range obj {
+			if k == "resourceType" {
+				continue
+			}
+			e, typ, ok := m.Child(ctx, k)
+			if !ok {
+				probs = append(probs, fmt.Sprintf("%s.%s is not an element of %s", path, k, ctx.Path))
+				continue
+			}
+			items := []any{v}
+			if a, isArr := v.([]any); isArr {
+				if !e.Many {
+					probs = append(probs, fmt.Sprintf("%s.%s is an array but the element has max 1", path, k))
+				}
+				items = a
+			} else if e.Many {
+				probs = append(probs, fmt.Sprintf("%s.%s must be an array", path, k))
+			}
+			for _, it := range items {
+				if child, ok := it.(map[string]any); ok {
+					if m.IsPrimitive(typ) {
+						probs = append(probs, fmt.Sprintf("%s.%s is an object but has primitive type %s", path, k, typ))
+						continue
+					}
+					walk(m.ChildContext(ctx, e, typ), child, path+"."+k)
+				} else if !m.IsPrimitive(typ) && !strings.HasPrefix(typ, "System.") {
+					probs = append(probs, fmt.Sprintf("%s.%s is a primitive but has complex type %s", path, k, typ))
+				}
+			}
+		}
+	}
+	walk(fhir.TypeContext(rt), r, rt)
+	return probs
+}
