@@ -48,11 +48,10 @@ func (s *Service) visible(ctx context.Context, recs []*Record) ([]*Record, error
 	return out, nil
 }
 
-// CheckType returns an Invalid or NotFound error unless typ is a concrete R4 resource
-// type.
+// CheckType returns an Invalid error unless typ is a concrete R4 resource type.
 func CheckType(typ string) error {
 	if !fhir.R4().IsResourceType(typ) {
-		return Errorf(NotFound, "%q is not an R4 resource type", typ)
+		return Errorf(Invalid, "%q is not an R4 resource type", typ)
 	}
 	return nil
 }

@@ -74,7 +74,7 @@ func (a *API) readRaw(r *http.Request, allowed ...string) ([]byte, error) {
 		}
 	}
 	if !ok {
-		return nil, &ehr.Error{Code: ehr.Invalid, Message: fmt.Sprintf("Content-Type %s is not supported here; send %s", mt, allowed[0]), Issues: nil}
+		return nil, unsupportedMediaType{fmt.Sprintf("Content-Type %s is not supported here; send %s", mt, allowed[0])}
 	}
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -176,3 +176,9 @@ func httpTime(v string) (time.Time, bool) {
 	t, err := http.ParseTime(v)
 	return t, err == nil
 }
+
+// unsupportedMediaType is a request body in a format this server does not read; it
+// is answered 415, a status with no domain error code of its own.
+type unsupportedMediaType struct{ msg string }
+
+func (e unsupportedMediaType) Error() string { return e.msg }

@@ -28,6 +28,11 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &maxErr) {
 		err = ehr.Errorf(ehr.TooLarge, "the request body is larger than the limit of %d bytes", maxErr.Limit)
 	}
+	var media unsupportedMediaType
+	if errors.As(err, &media) {
+		a.writeResource(w, r, http.StatusUnsupportedMediaType, fhir.OperationOutcome([]fhir.Issue{{Severity: "error", Code: "not-supported", Diagnostics: media.msg}}))
+		return
+	}
 	code := ehr.ErrorCode(err)
 	status := ehr.HTTPStatus(code)
 	issues := ehr.ErrorIssues(err)

@@ -110,7 +110,7 @@ func condition(typ string, p search.Param) (string, []any, error) {
 		return `EXISTS (SELECT 1 FROM index_token t WHERE t.compartment = r.compartment AND t.res_type = r.res_type
 			AND t.res_id = r.res_id AND t.param = 'identifier' AND (` + strings.Join(ors, " OR ") + `))`, args, nil
 	}
-	return "", nil, ehr.Errorf(ehr.NotSupported, "search parameter %q is not supported for %s yet", p.Name, typ)
+	return "", nil, ehr.Errorf(ehr.Invalid, "search parameter %q is not supported for %s", p.Name, typ)
 }
 
 // SearchParameters lists the search parameters Search supports for typ.

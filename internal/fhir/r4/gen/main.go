@@ -25,6 +25,7 @@ type bundle struct {
 
 type structureDefinition struct {
 	ResourceType   string `json:"resourceType"`
+	FHIRVersion    string `json:"fhirVersion"`
 	Name           string `json:"name"`
 	Type           string `json:"type"`
 	Kind           string `json:"kind"`
@@ -80,7 +81,8 @@ func main() {
 			if err := json.Unmarshal(e.Resource, &sd); err != nil {
 				log.Fatal(err)
 			}
-			if sd.ResourceType != "StructureDefinition" || sd.Derivation == "constraint" {
+			// The Medplum bundle adds R4B resources (SubscriptionStatus); R4 is 4.0.1 only.
+			if sd.ResourceType != "StructureDefinition" || sd.Derivation == "constraint" || (sd.FHIRVersion != "" && sd.FHIRVersion != "4.0.1") {
 				continue
 			}
 			t := &Type{Kind: sd.Kind, Abstract: sd.Abstract, Base: strings.TrimPrefix(sd.BaseDefinition, "http://hl7.org/fhir/StructureDefinition/"), Elements: map[string]*Element{}}
