@@ -165,6 +165,9 @@ func ackHeaderOf(raw []byte, msg *Message) ackHeader {
 	if j := bytes.IndexAny(line, "\r\n"); j >= 0 {
 		line = line[:j]
 	}
+	if len(line) < 4 {
+		return h
+	}
 	if d, err := readDelimiters(line); err == nil {
 		h.delims = d
 	} else if fs := line[3]; !isAlnumByte(fs) && fs != ' ' {
