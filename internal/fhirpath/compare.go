@@ -50,8 +50,8 @@ func equalNodes(a, b Node) (eq, known bool) {
 			return false, true
 		}
 		if (x.Unit == "year" || x.Unit == "month" || y.Unit == "year" || y.Unit == "month") && x.Unit != y.Unit {
-			// Calendar years and months are not definite durations; 1 year != 1 'a'.
-			return false, true
+			// Calendar years and months are not definite durations: 1 year = 1 'a' is unknown.
+			return false, false
 		}
 		c, ok := compareQuantity(x, y)
 		if !ok {

@@ -117,7 +117,7 @@ func convertValue(v any, target, unit string) (Node, bool) {
 		case Decimal, Temporal:
 			return sysString(x.(interface{ String() string }).String()), true
 		case Quantity:
-			return sysString(x.Value.String() + " '" + x.Unit + "'"), true
+			return sysString(x.String()), true
 		}
 	case "Date":
 		switch x := v.(type) {
@@ -268,7 +268,8 @@ func decimalBoundary(d Decimal, prec int64, hasPrec, high bool) (Decimal, bool) 
 	if prec < 0 || prec > 28 {
 		return Decimal{}, false
 	}
-	// Half a unit in the last written digit either way.
+	// The value stands for anything within half a unit of its last written digit;
+	// the boundary is that interval's end, cut outward to prec digits.
 	half := new(big.Rat).SetFrac(big.NewInt(5), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d.scale+1)), nil))
 	r := new(big.Rat).Set(d.rat())
 	if high {
@@ -276,31 +277,13 @@ func decimalBoundary(d Decimal, prec int64, hasPrec, high bool) (Decimal, bool) 
 	} else {
 		r.Sub(r, half)
 	}
-	// Cut to prec digits, toward the outside of the interval.
 	p := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(prec), nil))
 	x := new(big.Rat).Mul(r, p)
-	q, m := new(big.Int).DivMod(x.Num(), x.Denom(), new(big.Int))
-	if high && m.Sign() != 0 && prec < int64(d.scale) {
+	q, m := new(big.Int).DivMod(x.Num(), x.Denom(), new(big.Int)) // floor
+	if high && m.Sign() != 0 {
 		q.Add(q, big.NewInt(1))
 	}
-	if !high && prec >= int64(d.scale)+1 {
-		// Exact at this precision already.
-		q, _ = new(big.Int).DivMod(x.Num(), x.Denom(), new(big.Int))
-	}
-	res := new(big.Rat).Quo(new(big.Rat).SetInt(q), p)
-	if high && prec < int64(d.scale) && res.Cmp(d.rat()) < 0 {
-		res.Add(res, new(big.Rat).Inv(p))
-	}
-	if !high && prec < int64(d.scale) && res.Sign() >= 0 && d.Sign() >= 0 {
-		tr := new(big.Int).Quo(new(big.Rat).Mul(d.rat(), p).Num(), new(big.Rat).Mul(d.rat(), p).Denom())
-		res = new(big.Rat).Quo(new(big.Rat).SetInt(tr), p)
-	}
-	if high && prec < int64(d.scale) && d.Sign() < 0 {
-		t := new(big.Rat).Mul(d.rat(), p)
-		tr := new(big.Int).Quo(t.Num(), t.Denom())
-		res = new(big.Rat).Quo(new(big.Rat).SetInt(tr), p)
-	}
-	return decimalFromRat(res, int(prec)), true
+	return decimalFromRat(new(big.Rat).Quo(new(big.Rat).SetInt(q), p), int(prec)), true
 }
 
 func temporalBoundary(t Temporal, prec int64, hasPrec, high bool) (Temporal, bool) {
@@ -348,6 +331,11 @@ func temporalBoundary(t Temporal, prec int64, hasPrec, high bool) (Temporal, boo
 		}
 	}
 	r := t
+	if t.Kind == KindDateTime && t.Precision == PrecHour {
+		// "T08" is not a FHIR time; it is read as "T08:00".
+		r.Precision = PrecMinute
+		t.Precision = PrecMinute
+	}
 	fill := func(p Precision) {
 		switch p {
 		case PrecMonth:

@@ -713,6 +713,9 @@ func quantityArithmetic(op string, q Quantity, b any, pos int) (Collection, erro
 			}
 			return Collection{sysQuantity(Quantity{Value: v, Unit: q.Unit})}, nil
 		case "*":
+			if c, ok := qb.convertTo(q.Unit); ok && q.Unit != "1" {
+				qb = c
+			}
 			return Collection{sysQuantity(Quantity{Value: q.Value.mul(qb.Value), Unit: mulUnits(q.Unit, qb.Unit)})}, nil
 		case "/":
 			if c, ok := qb.convertTo(q.Unit); ok {
@@ -756,11 +759,6 @@ func addQuantity(t Temporal, q Quantity, subtract bool) (Temporal, error) {
 	}
 	unit = calendarUnits[unit]
 	n := q.Value.truncInt().Int64()
-	if unit == "second" && !q.Value.isInt() {
-		ms := new(Decimal)
-		*ms = q.Value.mul(DecimalFromInt(1000))
-		n, unit = ms.truncInt().Int64(), "millisecond"
-	}
 	if subtract {
 		n = -n
 	}

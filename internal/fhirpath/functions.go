@@ -168,6 +168,9 @@ func lookupFunc(name string) (*funcDef, bool) {
 		}}
 	case "as":
 		d = &funcDef{min: 1, max: 1, typeArg: true, impl: func(_ *evaluator, _ *frame, c Collection, fe *funcExpr) (Collection, error) {
+			if len(c) > 1 {
+				return nil, evalErr(fe.pos, "as() needs a single item, got %d: use ofType()", len(c))
+			}
 			return ofType(c, fe.typ), nil
 		}}
 	case "type":
@@ -534,7 +537,24 @@ func lookupFunc(name string) (*funcDef, bool) {
 		d = fn(0, 0, func(_ *evaluator, _ *frame, c Collection, _ *funcExpr) (Collection, error) {
 			return bools(true), nil
 		})
-	case "memberOf", "conformsTo", "subsumes", "subsumedBy":
+	case "conformsTo":
+		d = fn(1, 1, func(ev *evaluator, f *frame, c Collection, fe *funcExpr) (Collection, error) {
+			url, ok, err := ev.stringArg(f, fe, 0)
+			if err != nil || !ok {
+				return nil, err
+			}
+			n, ok, err := singleton(c, fe.pos, "conformsTo()")
+			if err != nil || !ok {
+				return nil, err
+			}
+			// Only the core definitions are known, and conforming to one is being of its type.
+			typ, core := strings.CutPrefix(url, "http://hl7.org/fhir/StructureDefinition/")
+			if _, known := fhir.R4().Type(typ); !core || !known {
+				return nil, evalErr(fe.pos, "conformsTo(): profile %q is not known", url)
+			}
+			return bools(n.isType(typ)), nil
+		})
+	case "memberOf", "subsumes", "subsumedBy":
 		d = fn(1, 1, func(_ *evaluator, _ *frame, _ Collection, fe *funcExpr) (Collection, error) {
 			return nil, evalErr(fe.pos, "%s() needs a terminology or validation service, which is not available", fe.name)
 		})
@@ -576,9 +596,17 @@ func (ev *evaluator) where(f *frame, c Collection, crit expr, pos int) (Collecti
 	return out, nil
 }
 
+// ofType keeps the items of type typ. FHIR primitives match their own type only:
+// a code is not returned by ofType(string), as the suite requires.
 func ofType(c Collection, typ string) Collection {
 	var out Collection
 	for _, n := range c {
+		if _, prim := primitiveSystem[n.Type]; prim && !n.IsSystem() {
+			if strings.TrimPrefix(typ, "FHIR.") == n.Type {
+				out = append(out, n)
+			}
+			continue
+		}
 		if n.isType(typ) {
 			out = append(out, n)
 		}
@@ -703,6 +731,9 @@ func stringFunc(ev *evaluator, f *frame, c Collection, fe *funcExpr) (Collection
 		if fe.name != "replaceMatches" {
 			return bools(re.MatchString(s)), nil
 		}
+		if pat == "" {
+			return Collection{sysString(s)}, nil
+		}
 		rep, ok, err := str(1)
 		if err != nil || !ok {
 			return nil, err
@@ -751,7 +782,7 @@ func transcode(op, format, s string) (string, error) {
 		b, err := hex.DecodeString(s)
 		return string(b), err
 	case "escape:html":
-		return html.EscapeString(s), nil
+		return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;").Replace(s), nil
 	case "unescape:html":
 		return html.UnescapeString(s), nil
 	case "escape:json":
@@ -759,8 +790,10 @@ func transcode(op, format, s string) (string, error) {
 		return strings.ReplaceAll(string(b[1:len(b)-1]), `\u003c`, "<"), nil
 	case "unescape:json":
 		var r string
-		err := json.Unmarshal([]byte(`"`+s+`"`), &r)
-		return r, err
+		if err := json.Unmarshal([]byte(`"`+strings.ReplaceAll(s, `"`, `\"`)+`"`), &r); err != nil {
+			return s, nil
+		}
+		return r, nil
 	}
 	return "", fmt.Errorf("%s() does not know the format %q", op, format)
 }
@@ -904,9 +937,10 @@ func sortFunc(ev *evaluator, f *frame, c Collection, fe *funcExpr) (Collection, 
 		}
 	}
 	var sortErr error
+	// Items without a key sort first in either direction.
 	cmp := func(a, b Collection) int {
 		if len(a) == 0 || len(b) == 0 {
-			return min(len(a), 1) - min(len(b), 1)
+			return 0
 		}
 		r, _, err := compareNodes(a[0], b[0])
 		if err != nil && sortErr == nil {
@@ -919,7 +953,11 @@ func sortFunc(ev *evaluator, f *frame, c Collection, fe *funcExpr) (Collection, 
 			return cmp(Collection{items[i].n}, Collection{items[j].n}) < 0
 		}
 		for k := range exprs {
-			r := cmp(items[i].keys[k], items[j].keys[k])
+			a, b := items[i].keys[k], items[j].keys[k]
+			if (len(a) == 0) != (len(b) == 0) {
+				return len(a) == 0
+			}
+			r := cmp(a, b)
 			if desc[k] {
 				r = -r
 			}

@@ -262,18 +262,26 @@ func (n Node) children(name string, strict bool) (Collection, error) {
 func (n Node) mapChildren(m map[string]any, name string, strict bool) (Collection, error) {
 	model := fhir.R4()
 	if name == "" {
+		seen := map[string]bool{}
 		keys := make([]string, 0, len(m))
 		for k := range m {
 			if k == "resourceType" || k == "fhir_comments" {
 				continue
 			}
-			if strings.HasPrefix(k, "_") {
-				if _, ok := m[k[1:]]; ok {
+			k = strings.TrimPrefix(k, "_")
+			if n.ctx.Type != "" {
+				// Choice elements are stored under typed names (valueQuantity) but
+				// navigated by element name (value).
+				e, _, ok := model.Child(n.ctx, k)
+				if !ok {
 					continue
 				}
-				k = k[1:]
+				k = e.Name()
 			}
-			keys = append(keys, k)
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
 		}
 		sort.Strings(keys)
 		var out Collection
@@ -281,12 +289,6 @@ func (n Node) mapChildren(m map[string]any, name string, strict bool) (Collectio
 			c, err := n.mapChildren(m, k, false)
 			if err != nil {
 				return nil, err
-			}
-			if n.ctx.Type != "" {
-				// Choice elements are stored under their typed names; return them once.
-				if _, _, ok := model.Child(n.ctx, k); !ok {
-					continue
-				}
 			}
 			out = append(out, c...)
 		}

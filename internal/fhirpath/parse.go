@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"omnichart/internal/fhir"
 )
 
 // SyntaxError is a compile error at a byte offset of the expression.
@@ -351,6 +353,9 @@ func (p *parser) parseExpr(level int) (expr, error) {
 			if err != nil {
 				return nil, err
 			}
+			if !knownType(typ) {
+				return nil, p.errf(t.pos, "unknown type %s", typ)
+			}
 			l = &typeExpr{op: op, x: l, typ: typ, pos: t.pos}
 			continue
 		}
@@ -493,9 +498,29 @@ func (p *parser) function(src expr, t token, args []expr) (expr, error) {
 		if !ok {
 			return nil, p.errf(t.pos, "%s() needs a type name", t.text)
 		}
+		if !knownType(typ) {
+			return nil, p.errf(t.pos, "unknown type %s", typ)
+		}
 		f.typ = typ
 	}
 	return f, nil
+}
+
+// knownType reports whether a type specifier names a type: any System name (an
+// unknown one simply matches nothing), or a type of the FHIR model.
+func knownType(name string) bool {
+	if strings.HasPrefix(name, "System.") {
+		return true
+	}
+	name = strings.TrimPrefix(name, "FHIR.")
+	if _, ok := fhir.R4().Type(name); ok {
+		return true
+	}
+	switch name {
+	case "String", "Integer", "Decimal", "Boolean", "Date", "DateTime", "Time", "Quantity":
+		return true
+	}
+	return false
 }
 
 // typeName reads a type specifier written as an expression (Quantity, FHIR.Patient).

@@ -38,7 +38,7 @@ var ucumForCalendar = map[string]string{
 
 // calendarForUCUM maps a UCUM time unit to the calendar word used for date arithmetic.
 var calendarForUCUM = map[string]string{
-	"a": "year", "mo": "month", "wk": "week", "d": "day", "h": "hour", "min": "minute", "s": "second", "ms": "millisecond",
+	"wk": "week", "d": "day", "h": "hour", "min": "minute", "s": "second", "ms": "millisecond",
 }
 
 // unitDef is a UCUM unit as a multiple of a base dimension.

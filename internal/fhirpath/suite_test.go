@@ -216,7 +216,7 @@ func runSuiteTest(tc suiteTest, input any, now func() time.Time) string {
 	if err != nil {
 		return "evaluate: " + err.Error()
 	}
-	if tc.Predicate == "true" || tc.Predicate == "false" {
+	if tc.Predicate == "true" {
 		got = fhirpath.Collection{fhirpath.NewNode(len(got) > 0)}
 	}
 	if len(got) != len(tc.Outputs) {
