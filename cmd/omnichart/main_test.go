@@ -1,0 +1,201 @@
+package main_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"omnichart/internal/ehrtest"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "omnichart-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "omnichart")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build omnichart: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is one running omnichart process.
+type server struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+func start(t *testing.T, env []string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Dir = t.TempDir()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() {
+		cmd.Process.Kill()
+		t.Fatalf("omnichart serve printed nothing")
+	}
+	line := lines.Text()
+	i := strings.Index(line, "http://")
+	if i < 0 {
+		cmd.Process.Kill()
+		t.Fatalf("omnichart serve printed %q, want its address", line)
+	}
+	go io.Copy(io.Discard, stdout)
+	s := &server{cmd: cmd, base: strings.TrimSpace(line[i:])}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return s
+}
+
+func (s *server) post(body string) (int, string, error) {
+	resp, err := http.Post(s.base+"/Patient", "application/fhir+json", strings.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, resp.Header.Get("Location"), nil
+}
+
+func dbArg(t *testing.T, engine string) string {
+	if engine == "postgres" {
+		return ehrtest.PostgresSchemaURL(t)
+	}
+	return "sqlite:" + ehrtest.SQLitePath(t)
+}
+
+// TestEveryAcknowledgedWriteSurvivesSIGKILL kills the server in the middle of a
+// stream of concurrent writes and checks, after a restart on the same store, that
+// every write that was answered 201 is there and the store opens cleanly.
+func TestEveryAcknowledgedWriteSurvivesSIGKILL(t *testing.T) {
+	for _, engine := range ehrtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			if engine == "postgres" {
+				ehrtest.PostgresURL(t)
+			}
+			db := dbArg(t, engine)
+			srv := start(t, nil, "--db", db)
+
+			var mu sync.Mutex
+			var acked []string
+			var n atomic.Int64
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			for w := 0; w < 4; w++ {
+				wg.Add(1)
+				go func(w int) {
+					defer wg.Done()
+					for i := 0; ; i++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						status, loc, err := srv.post(fmt.Sprintf(`{"resourceType":"Patient","identifier":[{"system":"http://k","value":"%d-%d"}]}`, w, i))
+						if err != nil {
+							return // the server is gone
+						}
+						if status == 201 {
+							mu.Lock()
+							acked = append(acked, loc)
+							mu.Unlock()
+							n.Add(1)
+						}
+					}
+				}(w)
+			}
+			for n.Load() < 150 {
+				time.Sleep(5 * time.Millisecond)
+			}
+			srv.cmd.Process.Signal(syscall.SIGKILL)
+			srv.cmd.Wait()
+			close(stop)
+			wg.Wait()
+
+			again := start(t, nil, "--db", db)
+			resp, err := http.Get(strings.TrimSuffix(again.base, "/fhir") + "/healthz")
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("healthz after restart = %v, %v", resp, err)
+			}
+			resp.Body.Close()
+			missing := 0
+			for _, loc := range acked {
+				path := loc[strings.Index(loc, "/fhir/")+len("/fhir"):]
+				path = path[:strings.Index(path, "/_history")]
+				r, err := http.Get(again.base + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.Body.Close()
+				if r.StatusCode != 200 {
+					missing++
+				}
+			}
+			if missing > 0 {
+				t.Errorf("%d of %d acknowledged writes are missing after SIGKILL", missing, len(acked))
+			}
+			t.Logf("%d acknowledged writes, all present after SIGKILL and restart", len(acked))
+		})
+	}
+}
+
+func TestSIGTERMStopsGracefully(t *testing.T) {
+	srv := start(t, []string{"OMNICHART_DB=sqlite:" + ehrtest.SQLitePath(t)})
+	if status, _, err := srv.post(`{"resourceType":"Patient"}`); err != nil || status != 201 {
+		t.Fatalf("POST = %d, %v", status, err)
+	}
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- srv.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("omnichart serve exited with %v after SIGTERM, want success", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("omnichart serve did not stop within 20s of SIGTERM")
+	}
+}
+
+func TestFlagsComeFromTheEnvironment(t *testing.T) {
+	path := ehrtest.SQLitePath(t)
+	srv := start(t, []string{"OMNICHART_DB=sqlite:" + path, "OMNICHART_MAX_BODY_BYTES=100"})
+	status, _, err := srv.post(`{"resourceType":"Patient","name":[{"text":"` + strings.Repeat("x", 200) + `"}]}`)
+	if err != nil || status != 413 {
+		t.Errorf("POST of 200 bytes with OMNICHART_MAX_BODY_BYTES=100 = %d, %v; want 413", status, err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("OMNICHART_DB was not used: %v", err)
+	}
+}
+
+func TestUnknownCommandFails(t *testing.T) {
+	out, err := exec.Command(binary, "frobnicate").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "unknown command") {
+		t.Errorf("omnichart frobnicate = %v, %s; want a failure naming the unknown command", err, out)
+	}
+}
