@@ -130,7 +130,7 @@ func convertValue(v any, target, unit string) (Node, bool) {
 			x.HasZone = false
 			return sysTemporal(x), true
 		case string:
-			if t, err := parseTemporal(x, false); err == nil {
+			if t, err := parseTemporal(x); err == nil {
 				t.Kind = KindDate
 				t.Precision = min(t.Precision, PrecDay)
 				t.HasZone = false

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"omnichart/internal/fhir"
 )
 
 // Expression is a compiled FHIRPath expression. It is immutable and safe for
@@ -200,7 +198,7 @@ func (ev *evaluator) eval(x expr, f *frame) (Collection, error) {
 		var in Collection
 		if x.src == nil {
 			in = f.this
-			if c := x.name[0]; c >= 'A' && c <= 'Z' {
+			if x.name != "" && x.name[0] >= 'A' && x.name[0] <= 'Z' {
 				return ev.typeFilter(in, x)
 			}
 		} else {
@@ -838,6 +836,3 @@ func jsonEqual(a, b any) bool {
 	}
 	return a == b
 }
-
-// resourceModel is the model every evaluation uses.
-func resourceModel() *fhir.Model { return fhir.R4() }

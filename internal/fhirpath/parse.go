@@ -99,6 +99,9 @@ func lex(src string) ([]token, error) {
 			k := tString
 			if c == '`' {
 				k = tDelimited
+				if s == "" {
+					return nil, &SyntaxError{i - n, "empty delimited identifier"}
+				}
 			}
 			toks = append(toks, token{k, s, start})
 		case c == '@':
@@ -639,7 +642,7 @@ func parseTemporalLiteral(t token) (Temporal, error) {
 	case tDate:
 		v, err = ParseDate(t.text)
 	default:
-		v, err = parseTemporal(t.text, true)
+		v, err = parseTemporal(t.text)
 		v.Kind = KindDateTime
 	}
 	if err != nil {

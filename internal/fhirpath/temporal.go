@@ -50,7 +50,7 @@ type Temporal struct {
 
 // ParseDate parses a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD).
 func ParseDate(s string) (Temporal, error) {
-	t, err := parseTemporal(s, false)
+	t, err := parseTemporal(s)
 	if err != nil {
 		return t, err
 	}
@@ -63,7 +63,7 @@ func ParseDate(s string) (Temporal, error) {
 // ParseDateTime parses a FHIR dateTime or instant; a value without a time part is a
 // DateTime of year, month or day precision.
 func ParseDateTime(s string) (Temporal, error) {
-	t, err := parseTemporal(s, false)
+	t, err := parseTemporal(s)
 	if err != nil {
 		return t, err
 	}
@@ -87,7 +87,7 @@ func ParseTime(s string) (Temporal, error) {
 
 // parseTemporal reads a date with an optional "T" time and zone. A trailing "T" with
 // no time (as in the literal @2015T) makes a DateTime.
-func parseTemporal(s string, _ bool) (Temporal, error) {
+func parseTemporal(s string) (Temporal, error) {
 	var t Temporal
 	bad := fmt.Errorf("not a date or dateTime: %q", s)
 	t.Kind = KindDate
@@ -138,8 +138,8 @@ func parseTemporal(s string, _ bool) (Temporal, error) {
 		}
 	}
 	if rest != "" {
-		if t.Kind == KindDate && t.Precision != PrecDay {
-			// A zone needs a time part, except in FHIR dateTime strings like "2015-02-04Z"? No: reject.
+		if t.Kind == KindDate {
+			// A zone belongs to a time part.
 			return t, bad
 		}
 		if err := t.parseZone(rest); err != nil {
