@@ -157,7 +157,7 @@ type frame struct {
 
 // maxDepth bounds recursion through nested function arguments so that a hostile
 // expression cannot exhaust the stack.
-const maxDepth = 400
+const maxDepth = 2000
 
 // Evaluate runs the expression over input: a decoded resource (map[string]any), a
 // Node, a Collection, or nil. Errors are *EvalError values; evaluation never panics.

@@ -877,7 +877,14 @@ func mathFunc(ev *evaluator, f *frame, c Collection, fe *funcExpr) (Collection, 
 			return nil, err
 		}
 		if ei, ok := ev2.(int64); ok && isInt && ei >= 0 {
-			return Collection{sysInt(new(big.Int).Exp(big.NewInt(i), big.NewInt(ei), nil).Int64())}, nil
+			if ei > 64 && i != 0 && i != 1 && i != -1 {
+				return nil, evalErr(fe.pos, "power(): %d^%d overflows an integer", i, ei)
+			}
+			r := new(big.Int).Exp(big.NewInt(i), big.NewInt(ei), nil)
+			if !r.IsInt64() {
+				return nil, evalErr(fe.pos, "power(): %d^%d overflows an integer", i, ei)
+			}
+			return Collection{sysInt(r.Int64())}, nil
 		}
 		e, ok := toDecimal(ev2)
 		if !ok {
@@ -894,8 +901,8 @@ func mathFunc(ev *evaluator, f *frame, c Collection, fe *funcExpr) (Collection, 
 			} else if !ok {
 				return nil, nil
 			}
-			if p < 0 {
-				return nil, evalErr(fe.pos, "round() precision must not be negative")
+			if p < 0 || p > 100 {
+				return nil, evalErr(fe.pos, "round() precision must be between 0 and 100")
 			}
 		}
 		return Collection{sysDecimal(d.round(int(p)))}, nil

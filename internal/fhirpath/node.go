@@ -347,9 +347,7 @@ func (n Node) build(v, ext any, e *fhir.ElementDef, typ string) Collection {
 			}
 		}
 		if strings.HasPrefix(t, "System.") {
-			node := untypedNode(v)
-			node.Type = t
-			return node, true
+			t = systemElementType(n.ctx, e)
 		}
 		return Node{Value: v, Type: t, Ext: xm, ctx: ctx, res: res}, true
 	}
@@ -376,6 +374,19 @@ func (n Node) build(v, ext any, e *fhir.ElementDef, typ string) Collection {
 		}
 	}
 	return out
+}
+
+// systemElementType is the FHIR type of the few elements the R4 definitions type
+// with a bare System type: resource ids are "id", extension URLs are "uri", and
+// element ids are "string", as the definitions' fhir-type extensions say.
+func systemElementType(ctx fhir.Context, e *fhir.ElementDef) string {
+	switch {
+	case e.Name() == "id" && ctx.Path == ctx.Type && fhir.R4().IsSubtype(ctx.Type, "Resource"):
+		return "id"
+	case e.Path == "Extension.url":
+		return "uri"
+	}
+	return "string"
 }
 
 func (n Node) untypedChildren(m map[string]any, name string) Collection {

@@ -266,10 +266,15 @@ type (
 )
 
 type parser struct {
-	toks []token
-	i    int
-	src  string
+	toks  []token
+	i     int
+	src   string
+	depth int
 }
+
+// maxNesting bounds parentheses, unary operators and nested arguments, so that a
+// hostile expression cannot exhaust the stack.
+const maxNesting = 300
 
 func (p *parser) peek() token { return p.toks[p.i] }
 func (p *parser) next() token {
@@ -338,6 +343,13 @@ func (p *parser) matchOp(level int) (string, bool) {
 }
 
 func (p *parser) parseExpr(level int) (expr, error) {
+	if level == 0 {
+		p.depth++
+		defer func() { p.depth-- }()
+		if p.depth > maxNesting {
+			return nil, p.errf(p.peek().pos, "expression nests more than %d levels deep", maxNesting)
+		}
+	}
 	if level == len(binaryLevels) {
 		return p.parseUnary()
 	}
@@ -397,6 +409,11 @@ func (p *parser) parseTypeSpecifier() (string, error) {
 func (p *parser) parseUnary() (expr, error) {
 	if p.isSym("+") || p.isSym("-") {
 		t := p.next()
+		p.depth++
+		defer func() { p.depth-- }()
+		if p.depth > maxNesting {
+			return nil, p.errf(t.pos, "expression nests more than %d levels deep", maxNesting)
+		}
 		x, err := p.parseUnary()
 		if err != nil {
 			return nil, err
