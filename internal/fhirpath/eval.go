@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"omnichart/internal/fhir"
 )
 
 // Expression is a compiled FHIRPath expression. It is immutable and safe for
@@ -202,6 +204,11 @@ func (ev *evaluator) eval(x expr, f *frame) (Collection, error) {
 				return ev.typeFilter(in, x)
 			}
 		} else {
+			if ev.opts.strict {
+				if err := checkStaticMember(x); err != nil {
+					return nil, err
+				}
+			}
 			var err error
 			if in, err = ev.eval(x.src, f); err != nil {
 				return nil, err
@@ -286,6 +293,38 @@ func (ev *evaluator) eval(x expr, f *frame) (Collection, error) {
 		return ofType(c, x.typ), nil
 	}
 	return nil, fmt.Errorf("fhirpath: unknown expression node %T", x)
+}
+
+// checkStaticMember rejects, in strict mode, a name that the type a value was
+// cast to cannot have: (Observation.value as Period).unit is an error even when
+// the cast gives nothing to navigate.
+func checkStaticMember(x *memberExpr) error {
+	typ := ""
+	switch s := x.src.(type) {
+	case *typeExpr:
+		if s.op == "as" {
+			typ = s.typ
+		}
+	case *funcExpr:
+		if s.name == "as" || s.name == "ofType" {
+			typ = s.typ
+		}
+	}
+	if typ == "" || strings.HasPrefix(typ, "System.") {
+		return nil
+	}
+	typ = strings.TrimPrefix(typ, "FHIR.")
+	td, ok := fhir.R4().Type(typ)
+	if !ok {
+		return nil
+	}
+	if _, ok := td.Elements[typ+"."+x.name]; ok {
+		return nil
+	}
+	if _, ok := td.Elements[typ+"."+x.name+"[x]"]; ok {
+		return nil
+	}
+	return evalErr(x.pos, "%s has no element %q", typ, x.name)
 }
 
 // typeFilter handles a leading type name, as in "Patient.name": the input items of
