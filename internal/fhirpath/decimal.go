@@ -3,12 +3,16 @@ package fhirpath
 import (
 	"errors"
 	"math/big"
+	"regexp"
 	"strings"
 )
 
 // divisionScale is how many fraction digits a quotient keeps when it does not
 // terminate. FHIRPath requires at least 8 digits of precision for decimals.
 const divisionScale = 8
+
+// decimalJSON is the JSON number grammar FHIR decimals follow.
+var decimalJSON = regexp.MustCompile(`^-?\d+(\.\d+)?([eE][+-]?\d+)?$`)
 
 // Decimal is an exact FHIRPath decimal. FHIR requires decimals to keep their
 // precision ("1.50" is not "1.5"), so the value is a rational number plus the
@@ -20,7 +24,7 @@ type Decimal struct {
 
 // ParseDecimal parses a decimal in FHIR JSON syntax, exponent allowed.
 func ParseDecimal(s string) (Decimal, error) {
-	if s == "" || strings.ContainsAny(s, " _") || strings.HasPrefix(s, "+") {
+	if !decimalJSON.MatchString(s) {
 		return Decimal{}, errors.New("not a decimal: " + s)
 	}
 	r, ok := new(big.Rat).SetString(s)
