@@ -3,50 +3,130 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
-// tokenRow is one row of index_token.
-type tokenRow struct {
-	param, system, code string
+// indexTables are the search index tables, one per parameter type.
+var indexTables = []string{"index_string", "index_token", "index_date", "index_number", "index_quantity", "index_reference", "index_uri"}
+
+// rowBatch is a multi-row INSERT under construction.
+type rowBatch struct {
+	table   string
+	columns []string
+	args    []any
+	rows    int
 }
 
-// extractTokens returns the token index rows of a resource. Only identifier is indexed
-// so far; it is what conditional interactions need.
-// TODO(3): extract every R4 search parameter with FHIRPath.
-func extractTokens(res map[string]any) []tokenRow {
-	var rows []tokenRow
-	var add func(v any)
-	add = func(v any) {
-		switch x := v.(type) {
-		case []any:
-			for _, e := range x {
-				add(e)
-			}
-		case map[string]any:
-			system, _ := x["system"].(string)
-			value, _ := x["value"].(string)
-			if value != "" {
-				rows = append(rows, tokenRow{param: "identifier", system: system, code: value})
-			}
-		}
+// maxBatchRows keeps a multi-row INSERT well under every engine's bind limit.
+const maxBatchRows = 200
+
+func (t *tx) flush(ctx context.Context, b *rowBatch) error {
+	if b.rows == 0 {
+		return nil
 	}
-	add(res["identifier"])
-	return rows
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(b.columns)), ", ") + ")"
+	q := "INSERT INTO " + b.table + " (" + strings.Join(b.columns, ", ") + ") VALUES " +
+		strings.TrimSuffix(strings.Repeat(one+", ", b.rows), ", ")
+	err := t.exec(ctx, q, b.args...)
+	b.args, b.rows = b.args[:0], 0
+	return err
 }
 
-func (t *tx) insertIndexes(ctx context.Context, compartment, typ, id string, res map[string]any) error {
-	for _, r := range extractTokens(res) {
-		if err := t.exec(ctx, `INSERT INTO index_token (compartment, res_type, res_id, param, system, code) VALUES (?, ?, ?, ?, ?, ?)`,
-			compartment, typ, id, r.param, r.system, r.code); err != nil {
-			return fmt.Errorf("index %s/%s: %w", typ, id, err)
-		}
+func (t *tx) addRow(ctx context.Context, b *rowBatch, values ...any) error {
+	b.args = append(b.args, values...)
+	b.rows++
+	if b.rows >= maxBatchRows {
+		return t.flush(ctx, b)
 	}
 	return nil
 }
 
+var owner = []string{"compartment", "res_type", "res_id", "param", "grp"}
+
+func cols(extra ...string) []string { return append(append([]string{}, owner...), extra...) }
+
+func (t *tx) insertIndexes(ctx context.Context, compartment, typ, id string, res map[string]any) error {
+	rows := t.s.extractor.extract(typ, res)
+	if err := t.writeRows(ctx, compartment, typ, id, rows); err != nil {
+		return fmt.Errorf("index %s/%s: %w", typ, id, err)
+	}
+	return nil
+}
+
+func (t *tx) writeRows(ctx context.Context, compartment, typ, id string, rows *indexRows) error {
+	own := func(param string, grp int) []any { return []any{compartment, typ, id, param, grp} }
+	b := &rowBatch{table: "index_string", columns: cols("value_norm", "value_exact")}
+	for _, r := range rows.strings {
+		if err := t.addRow(ctx, b, append(own(r.param, r.grp), r.norm, r.exact)...); err != nil {
+			return err
+		}
+	}
+	if err := t.flush(ctx, b); err != nil {
+		return err
+	}
+	b = &rowBatch{table: "index_token", columns: cols("system", "code", "text")}
+	for _, r := range rows.tokens {
+		if err := t.addRow(ctx, b, append(own(r.param, r.grp), r.system, r.code, r.text)...); err != nil {
+			return err
+		}
+	}
+	if err := t.flush(ctx, b); err != nil {
+		return err
+	}
+	b = &rowBatch{table: "index_date", columns: cols("low", "high")}
+	for _, r := range rows.dates {
+		if err := t.addRow(ctx, b, append(own(r.param, r.grp), r.low, r.high)...); err != nil {
+			return err
+		}
+	}
+	if err := t.flush(ctx, b); err != nil {
+		return err
+	}
+	b = &rowBatch{table: "index_number", columns: cols("value")}
+	for _, r := range rows.numbers {
+		if err := t.addRow(ctx, b, append(own(r.param, r.grp), r.value)...); err != nil {
+			return err
+		}
+	}
+	if err := t.flush(ctx, b); err != nil {
+		return err
+	}
+	b = &rowBatch{table: "index_quantity", columns: cols("value", "system", "code", "unit", "canon_value", "canon_code")}
+	for _, r := range rows.quantities {
+		var cv any
+		if r.hasCanon {
+			cv = r.canonValue
+		}
+		if err := t.addRow(ctx, b, append(own(r.param, r.grp), r.value, r.system, r.code, r.unit, cv, r.canonCode)...); err != nil {
+			return err
+		}
+	}
+	if err := t.flush(ctx, b); err != nil {
+		return err
+	}
+	b = &rowBatch{table: "index_reference", columns: cols("ref_type", "ref_id", "ref_version", "url", "id_system", "id_value")}
+	for _, r := range rows.references {
+		if err := t.addRow(ctx, b, append(own(r.param, r.grp), r.refType, r.refID, r.version, r.url, r.idSystem, r.idValue)...); err != nil {
+			return err
+		}
+	}
+	if err := t.flush(ctx, b); err != nil {
+		return err
+	}
+	b = &rowBatch{table: "index_uri", columns: cols("value")}
+	for _, r := range rows.uris {
+		if err := t.addRow(ctx, b, append(own(r.param, r.grp), r.value)...); err != nil {
+			return err
+		}
+	}
+	return t.flush(ctx, b)
+}
+
 func (t *tx) deleteIndexes(ctx context.Context, compartment, typ, id string) error {
-	if err := t.exec(ctx, `DELETE FROM index_token WHERE compartment = ? AND res_type = ? AND res_id = ?`, compartment, typ, id); err != nil {
-		return fmt.Errorf("unindex %s/%s: %w", typ, id, err)
+	for _, table := range indexTables {
+		if err := t.exec(ctx, `DELETE FROM `+table+` WHERE compartment = ? AND res_type = ? AND res_id = ?`, compartment, typ, id); err != nil {
+			return fmt.Errorf("unindex %s/%s: %w", typ, id, err)
+		}
 	}
 	return nil
 }

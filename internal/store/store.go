@@ -34,23 +34,31 @@ import (
 
 // Store is the shared ehr.ResourceStore implementation.
 type Store struct {
-	write   *sql.DB
-	read    *sql.DB
-	dialect Dialect
-	now     func() time.Time
-	newID   func() string
+	write     *sql.DB
+	read      *sql.DB
+	dialect   Dialect
+	now       func() time.Time
+	newID     func() string
+	registry  *search.Registry
+	extractor *extractor
 }
 
-// Options configure a Store. Now and NewID default to the wall clock and UUIDv7.
+// Options configure a Store. Now and NewID default to the wall clock and UUIDv7,
+// Registry to the R4 search parameters.
 type Options struct {
-	Now   func() time.Time
-	NewID func() string
+	Now      func() time.Time
+	NewID    func() string
+	Registry *search.Registry
 }
 
 // New returns a Store over write (used for every transaction) and read (used for reads
 // outside transactions; it may be the same pool).
 func New(write, read *sql.DB, d Dialect, opts Options) *Store {
-	s := &Store{write: write, read: read, dialect: d, now: opts.Now, newID: opts.NewID}
+	s := &Store{write: write, read: read, dialect: d, now: opts.Now, newID: opts.NewID, registry: opts.Registry}
+	if s.registry == nil {
+		s.registry = search.NewRegistry()
+	}
+	s.extractor = newExtractor(s.registry)
 	if s.now == nil {
 		s.now = time.Now
 	}
