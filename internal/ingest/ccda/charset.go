@@ -1,0 +1,67 @@
+package ccda
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// charsetReader decodes the single-byte encodings US vendors still declare.
+// encoding/xml handles UTF-8 itself and calls this for anything else.
+func charsetReader(label string, input io.Reader) (io.Reader, error) {
+	switch strings.ToLower(strings.TrimSpace(label)) {
+	case "utf-8", "utf8", "us-ascii", "ascii":
+		return input, nil
+	case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "iso_8859-1", "cp819", "ibm819":
+		return &singleByteReader{r: bufio.NewReader(input), table: nil}, nil
+	case "windows-1252", "cp1252", "x-cp1252":
+		return &singleByteReader{r: bufio.NewReader(input), table: &cp1252High}, nil
+	}
+	return nil, fmt.Errorf("unsupported encoding %q (want UTF-8, ISO-8859-1 or windows-1252)", label)
+}
+
+// cp1252High maps bytes 0x80–0x9F of windows-1252; the rest equal ISO-8859-1.
+var cp1252High = [32]rune{
+	'€', 0xFFFD, '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', 0xFFFD, 'Ž', 0xFFFD,
+	0xFFFD, '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', 0xFFFD, 'ž', 'Ÿ',
+}
+
+type singleByteReader struct {
+	r     *bufio.Reader
+	table *[32]rune
+	buf   [utf8.UTFMax]byte
+	pend  []byte
+}
+
+func (s *singleByteReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if len(s.pend) > 0 {
+			c := copy(p[n:], s.pend)
+			s.pend = s.pend[c:]
+			n += c
+			continue
+		}
+		b, err := s.r.ReadByte()
+		if err != nil {
+			if n > 0 {
+				return n, nil
+			}
+			return 0, err
+		}
+		if b < 0x80 {
+			p[n] = b
+			n++
+			continue
+		}
+		r := rune(b)
+		if s.table != nil && b < 0xA0 {
+			r = s.table[b-0x80]
+		}
+		w := utf8.EncodeRune(s.buf[:], r)
+		s.pend = s.buf[:w]
+	}
+	return n, nil
+}
