@@ -598,6 +598,11 @@ func SearchSet(base string, q *search.Query, page *Page) map[string]any {
 		next.Set("_page", page.Next)
 		links = append(links, link("next", next))
 	}
+	if page.Prev != "" {
+		prev := q.Encode()
+		prev.Set("_page", page.Prev)
+		links = append(links, link("previous", prev))
+	}
 	b := map[string]any{"resourceType": "Bundle", "type": "searchset", "link": links}
 	if page.Total >= 0 {
 		b["total"] = page.Total

@@ -94,6 +94,9 @@ func match(ctx context.Context, tx Tx, typ, criteria string, limit int) ([]*Reco
 	if len(q.Params) == 0 {
 		return nil, Errorf(Invalid, "conditional criteria %q select nothing; give at least one search parameter", criteria)
 	}
+	// Criteria of a conditional interaction are always handled strictly: ignoring an
+	// unknown parameter would widen the match and write to the wrong resource.
+	q.Strict = true
 	q.Count = limit
 	page, err := tx.Search(ctx, q)
 	if err != nil {

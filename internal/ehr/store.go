@@ -49,6 +49,8 @@ type Page struct {
 	Records []*Record
 	// Next is the cursor of the following page, empty on the last one.
 	Next string
+	// Prev is the cursor of the preceding page, empty on the first one.
+	Prev string
 	// Total is the number of matches, or -1 when it was not counted.
 	Total int
 	// Included holds _include/_revinclude results of a search page.

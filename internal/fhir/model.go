@@ -33,6 +33,8 @@ type ElementDef struct {
 	Many  bool
 	Types []string // type codes; several for a choice element "value[x]"
 	Ref   string   // contentReference target path, e.g. "Questionnaire.item"
+	// Summary marks elements that are part of the summary view (_summary=true).
+	Summary bool
 }
 
 // IsChoice reports whether the element is a choice element ("value[x]").
@@ -54,6 +56,7 @@ var r4Model = sync.OnceValue(func() *Model {
 			Many  bool     `json:"many"`
 			Types []string `json:"types"`
 			Ref   string   `json:"ref"`
+			Sum   bool     `json:"summary"`
 		} `json:"elements"`
 	}
 	if err := json.Unmarshal(r4.TypesJSON, &raw); err != nil {
@@ -63,7 +66,7 @@ var r4Model = sync.OnceValue(func() *Model {
 	for name, t := range raw {
 		td := &TypeDef{Name: name, Kind: t.Kind, Abstract: t.Abstract, Base: t.Base, Elements: make(map[string]*ElementDef, len(t.Elements))}
 		for p, e := range t.Elements {
-			td.Elements[p] = &ElementDef{Path: p, Min: e.Min, Many: e.Many, Types: e.Types, Ref: e.Ref}
+			td.Elements[p] = &ElementDef{Path: p, Min: e.Min, Many: e.Many, Types: e.Types, Ref: e.Ref, Summary: e.Sum}
 		}
 		m.types[name] = td
 		if t.Kind == "resource" && !t.Abstract {

@@ -4,6 +4,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/fhir/search"
@@ -17,15 +18,15 @@ func (a *API) searchType(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	a.search(w, r, typ)
+	a.search(w, r, typ, "")
 }
 
 // searchSystem serves GET [base]?... across all types.
 func (a *API) searchSystem(w http.ResponseWriter, r *http.Request) {
-	a.search(w, r, "")
+	a.search(w, r, "", "")
 }
 
-func (a *API) search(w http.ResponseWriter, r *http.Request, typ string) {
+func (a *API) search(w http.ResponseWriter, r *http.Request, typ, compartment string) {
 	if !a.checkAccept(w, r) {
 		return
 	}
@@ -50,10 +51,64 @@ func (a *API) search(w http.ResponseWriter, r *http.Request, typ string) {
 		a.writeError(w, r, ehr.Errorf(ehr.Invalid, "%v", err))
 		return
 	}
+	q.Strict = preferHandling(r) == "strict"
+	q.Compartment = compartment
 	page, err := a.svc.Search(r.Context(), q)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	a.writeResource(w, r, http.StatusOK, ehr.SearchSet(a.base(r), q, page))
+	bundle := ehr.SearchSet(a.base(r), q, page)
+	if compartment != "" {
+		rewriteSelfPath(bundle, a.base(r)+"/"+typ, a.base(r)+"/"+compartment+"/"+typ)
+	}
+	if err := shapeEntries(bundle, q); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	a.writeResource(w, r, http.StatusOK, bundle)
+}
+
+// searchCompartment serves GET Patient/[id]/[type]?...: a search limited to one
+// patient's compartment. See https://hl7.org/fhir/R4/compartmentdefinition.html.
+func (a *API) searchCompartment(w http.ResponseWriter, r *http.Request) {
+	ctype, id, typ := r.PathValue("type"), r.PathValue("id"), r.PathValue("comp")
+	if strings.HasPrefix(typ, "$") {
+		a.errorf(w, r, ehr.NotSupported, "operation %s is not supported on %s", typ, ctype)
+		return
+	}
+	if ctype != "Patient" {
+		a.errorf(w, r, ehr.NotSupported, "only the Patient compartment can be searched")
+		return
+	}
+	if err := ehr.CheckType(typ); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	a.search(w, r, typ, "Patient/"+id)
+}
+
+// preferHandling reads the handling preference of the Prefer header.
+func preferHandling(r *http.Request) string {
+	for _, h := range r.Header.Values("Prefer") {
+		for _, part := range strings.Split(h, ";") {
+			for _, p := range strings.Split(part, ",") {
+				k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+				if ok && strings.TrimSpace(k) == "handling" {
+					return strings.Trim(strings.TrimSpace(v), `"`)
+				}
+			}
+		}
+	}
+	return "lenient"
+}
+
+func rewriteSelfPath(bundle map[string]any, from, to string) {
+	links, _ := bundle["link"].([]any)
+	for _, l := range links {
+		m := l.(map[string]any)
+		if u, ok := m["url"].(string); ok && strings.HasPrefix(u, from) {
+			m["url"] = to + strings.TrimPrefix(u, from)
+		}
+	}
 }

@@ -70,6 +70,7 @@ func (a *API) routes() {
 	m.HandleFunc("DELETE /fhir/{type}/{id}", a.delete)
 	m.HandleFunc("GET /fhir/{type}/{id}/_history", a.historyInstance)
 	m.HandleFunc("GET /fhir/{type}/{id}/_history/{vid}", a.vread)
+	m.HandleFunc("GET /fhir/{type}/{id}/{comp}", a.searchCompartment)
 	m.HandleFunc("/fhir/", a.unknownRoute)
 }
 

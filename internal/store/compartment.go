@@ -9,14 +9,21 @@ import (
 	"omnichart/internal/fhir/r4"
 )
 
-// compartmentPaths maps a resource type to the element paths (relative to the
-// resource root) whose Patient references place it in a Patient compartment, in the
-// order of the R4 Patient CompartmentDefinition's parameters.
-var compartmentPaths = sync.OnceValue(func() map[string][][]string {
+// patientCompartmentParams maps each resource type in the Patient compartment to
+// the search parameters that place it there.
+var patientCompartmentParams = sync.OnceValue(func() map[string][]string {
 	var comp map[string][]string
 	if err := json.Unmarshal(r4.CompartmentPatientJSON, &comp); err != nil {
 		panic("store: embedded compartment definition is corrupt: " + err.Error())
 	}
+	return comp
+})
+
+// compartmentPaths maps a resource type to the element paths (relative to the
+// resource root) whose Patient references place it in a Patient compartment, in the
+// order of the R4 Patient CompartmentDefinition's parameters.
+var compartmentPaths = sync.OnceValue(func() map[string][][]string {
+	comp := patientCompartmentParams()
 	var params []struct {
 		Code       string   `json:"code"`
 		Base       []string `json:"base"`

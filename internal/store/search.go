@@ -2,7 +2,12 @@ package store
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,25 +16,30 @@ import (
 	"omnichart/internal/fhir/search"
 )
 
-// Search implements ehr.Tx. Results are ordered by id and paged with an id cursor.
+// Search implements ehr.Tx. It checks q against the registry, selects current
+// resources with one SQL query over the index tables, orders them by _sort (then
+// type and id), pages with a keyset cursor, and adds _include/_revinclude results.
 func (t *tx) Search(ctx context.Context, q *search.Query) (*ehr.Page, error) {
-	where := []string{"r.deleted = ?"}
-	args := []any{false}
-	if q.Type != "" {
-		where = append(where, "r.res_type = ?")
-		args = append(args, q.Type)
+	if err := t.s.registry.Check(q); err != nil {
+		return nil, ehr.Errorf(ehr.Invalid, "%v", err)
 	}
-	for _, p := range q.Params {
-		cond, cargs, err := condition(q.Type, p)
+	b := &sqlBuilder{reg: t.s.registry, now: t.now}
+	where, args, err := b.where(q.Type, q.Params, "r")
+	if err != nil {
+		return nil, err
+	}
+	if q.Compartment != "" {
+		cw, cargs, err := b.compartment(q.Type, q.Compartment, "r")
 		if err != nil {
 			return nil, err
 		}
-		where = append(where, cond)
+		where = append(where, cw)
 		args = append(args, cargs...)
 	}
 	selection := strings.Join(where, " AND ")
+
 	page := &ehr.Page{Total: -1}
-	if q.Total == "accurate" || q.Summary == "count" {
+	if q.Total == "accurate" || q.Total == "estimate" || q.Summary == "count" {
 		if err := t.queryRow(ctx, "SELECT count(*) FROM resources r WHERE "+selection, args...).Scan(&page.Total); err != nil {
 			return nil, fmt.Errorf("search count: %w", err)
 		}
@@ -41,83 +51,802 @@ func (t *tx) Search(ctx context.Context, q *search.Query) (*ehr.Page, error) {
 	if count <= 0 {
 		count = search.DefaultCount
 	}
-	if q.Cursor != "" {
-		selection += " AND (r.res_type > ? OR (r.res_type = ? AND r.res_id > ?))"
-		typ, id, _ := strings.Cut(q.Cursor, "/")
-		args = append(args, typ, typ, id)
+	keys, err := b.sortKeys(q)
+	if err != nil {
+		return nil, err
 	}
-	rows, err := t.query(ctx, fmt.Sprintf(`SELECT r.res_type, r.res_id, r.version, r.last_updated, r.body FROM resources r
-		WHERE %s ORDER BY r.res_type, r.res_id LIMIT %d`, selection, count+1), args...)
+	var cur *searchCursor
+	if q.Cursor != "" {
+		if cur, err = decodeSearchCursor(q.Cursor, keys); err != nil {
+			return nil, err
+		}
+	}
+	backward := cur != nil && cur.Backward
+	cols := []string{"r.res_type", "r.res_id", "r.version", "r.last_updated", "r.body"}
+	var keyArgs []any
+	order := make([]string, 0, len(keys)+2)
+	for i, k := range keys {
+		cols = append(cols, k.expr+" AS k"+strconv.Itoa(i))
+		keyArgs = append(keyArgs, k.args...)
+		desc := k.desc != backward
+		order = append(order, "k"+strconv.Itoa(i)+map[bool]string{true: " DESC", false: ""}[desc])
+	}
+	tie := map[bool]string{true: " DESC", false: ""}[backward]
+	order = append(order, "r.res_type"+tie, "r.res_id"+tie)
+	allArgs := append(append([]any{}, keyArgs...), args...)
+	if cur != nil {
+		kw, kargs := keysetCondition(keys, cur)
+		selection += " AND " + kw
+		allArgs = append(allArgs, kargs...)
+	}
+	query := fmt.Sprintf("SELECT %s FROM resources r WHERE %s ORDER BY %s LIMIT %d",
+		strings.Join(cols, ", "), selection, strings.Join(order, ", "), count+1)
+	rows, err := t.query(ctx, query, allArgs...)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
 	defer rows.Close()
+	var keyVals [][]any
 	for rows.Next() {
 		rec := &ehr.Record{}
 		var lu int64
-		if err := rows.Scan(&rec.Type, &rec.ID, &rec.Version, &lu, &rec.Resource); err != nil {
+		dest := []any{&rec.Type, &rec.ID, &rec.Version, &lu, &rec.Resource}
+		kv := make([]any, len(keys))
+		for i := range keys {
+			dest = append(dest, &kv[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
 		rec.LastUpdated = time.UnixMicro(lu).UTC()
 		page.Records = append(page.Records, rec)
+		keyVals = append(keyVals, kv)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
-	if len(page.Records) > count {
-		page.Records = page.Records[:count]
-		last := page.Records[count-1]
-		page.Next = last.Type + "/" + last.ID
+	more := len(page.Records) > count
+	if more {
+		page.Records, keyVals = page.Records[:count], keyVals[:count]
+	}
+	if backward {
+		slices.Reverse(page.Records)
+		slices.Reverse(keyVals)
+	}
+	n := len(page.Records)
+	if n > 0 {
+		if more || backward {
+			page.Next = encodeSearchCursor(keys, keyVals[n-1], page.Records[n-1], false)
+		}
+		if cur != nil && (!backward || more) {
+			page.Prev = encodeSearchCursor(keys, keyVals[0], page.Records[0], true)
+		}
+	}
+	if page.Total < 0 && cur == nil && !more {
+		page.Total = n
+	}
+	if err := t.includes(ctx, q, page); err != nil {
+		return nil, err
 	}
 	return page, nil
 }
 
-// condition translates one search parameter into SQL over resources r.
-// TODO(3): every R4 search parameter through the index tables.
-func condition(typ string, p search.Param) (string, []any, error) {
+// sqlBuilder turns search parameters into SQL conditions on a resources alias.
+type sqlBuilder struct {
+	reg    *search.Registry
+	now    time.Time
+	aliasN int
+}
+
+func (b *sqlBuilder) alias(prefix string) string {
+	b.aliasN++
+	return prefix + strconv.Itoa(b.aliasN)
+}
+
+// where returns the conditions (ANDed) selecting current resources of typ (all types
+// when empty) that match params, on resources alias r.
+func (b *sqlBuilder) where(typ string, params []search.Param, r string) ([]string, []any, error) {
+	conds := []string{r + ".deleted = ?"}
+	args := []any{false}
+	if typ != "" {
+		conds = append(conds, r+".res_type = ?")
+		args = append(args, typ)
+	}
+	for _, p := range params {
+		c, a, err := b.param(typ, p, r)
+		if err != nil {
+			return nil, nil, err
+		}
+		conds = append(conds, c)
+		args = append(args, a...)
+	}
+	return conds, args, nil
+}
+
+// tableOf maps a parameter type to its index table.
+var tableOf = map[string]string{
+	"string": "index_string", "token": "index_token", "date": "index_date", "number": "index_number",
+	"quantity": "index_quantity", "reference": "index_reference", "uri": "index_uri",
+}
+
+// inIndex selects the resources of r that have index rows matching cond.
+func inIndex(r, table, typ, param, cond string, args []any, negate bool) (string, []any) {
+	op := " IN "
+	if negate {
+		op = " NOT IN "
+	}
+	typeCond := ""
+	var out []any
+	if typ != "" {
+		typeCond = "i.res_type = ? AND "
+		out = append(out, typ)
+	}
+	out = append(out, param)
+	out = append(out, args...)
+	sql := "(" + r + ".compartment, " + r + ".res_type, " + r + ".res_id)" + op +
+		"(SELECT i.compartment, i.res_type, i.res_id FROM " + table + " i WHERE " + typeCond + "i.param = ?"
+	if cond != "" {
+		sql += " AND (" + cond + ")"
+	}
+	return sql + ")", out
+}
+
+func invalid(format string, args ...any) error { return ehr.Errorf(ehr.Invalid, format, args...) }
+
+func (b *sqlBuilder) param(typ string, p search.Param, r string) (string, []any, error) {
 	switch p.Name {
 	case "_id":
-		if p.Modifier != "" {
-			return "", nil, ehr.Errorf(ehr.Invalid, "modifier :%s is not supported on _id", p.Modifier)
-		}
+		return b.idParam(p, r)
+	case "_lastUpdated":
+		return b.lastUpdated(p, r)
+	case "_type":
 		marks := make([]string, len(p.Values))
 		args := make([]any, len(p.Values))
 		for i, v := range p.Values {
-			marks[i] = "?"
-			args[i] = search.Unescape(v)
+			marks[i], args[i] = "?", v
 		}
-		return "r.res_id IN (" + strings.Join(marks, ", ") + ")", args, nil
-	case "identifier":
-		if p.Modifier != "" {
-			return "", nil, ehr.Errorf(ehr.Invalid, "modifier :%s is not supported on identifier yet", p.Modifier)
-		}
-		var ors []string
-		var args []any
-		for _, v := range p.Values {
-			system, code, hasSystem := search.SplitToken(v)
-			switch {
-			case !hasSystem:
-				ors = append(ors, "(t.code = ?)")
-				args = append(args, code)
-			case code == "":
-				ors = append(ors, "(t.system = ?)")
-				args = append(args, system)
-			default:
-				ors = append(ors, "(t.system = ? AND t.code = ?)")
-				args = append(args, system, code)
-			}
-		}
-		return `EXISTS (SELECT 1 FROM index_token t WHERE t.compartment = r.compartment AND t.res_type = r.res_type
-			AND t.res_id = r.res_id AND t.param = 'identifier' AND (` + strings.Join(ors, " OR ") + `))`, args, nil
+		return r + ".res_type IN (" + strings.Join(marks, ", ") + ")", args, nil
+	case "_has":
+		return b.has(typ, p, r)
 	}
-	return "", nil, ehr.Errorf(ehr.Invalid, "search parameter %q is not supported for %s", p.Name, typ)
+	if head, rest, chained := strings.Cut(p.Key(), "."); chained {
+		return b.chain(typ, head, rest, p.Values, r)
+	}
+	lookupType := typ
+	if lookupType == "" {
+		lookupType = "Patient" // Resource-level parameters are the same on every type
+	}
+	d, ok := b.reg.Lookup(lookupType, p.Name)
+	if !ok {
+		return "", nil, invalid("unknown search parameter %q", p.Name)
+	}
+	if p.Modifier == "missing" {
+		return b.missing(typ, d, p, r)
+	}
+	if d.Type == "composite" {
+		return b.composite(typ, d, p, r)
+	}
+	table, ok := tableOf[d.Type]
+	if !ok {
+		return "", nil, invalid("search parameter %q of type %s is not supported", p.Name, d.Type)
+	}
+	param := p.Name
+	negate := false
+	switch p.Modifier {
+	case "not":
+		negate = true
+	case "of-type":
+		param = p.Name + ":of-type"
+	case "in", "not-in", "above", "below":
+		if d.Type == "token" {
+			return "", nil, invalid("modifier :%s on %q needs terminology services, which this server does not offer yet", p.Modifier, p.Name)
+		}
+	}
+	var ors []string
+	var args []any
+	for _, v := range p.Values {
+		c, a, err := b.value(d, p.Modifier, v, "i")
+		if err != nil {
+			return "", nil, err
+		}
+		ors = append(ors, "("+c+")")
+		args = append(args, a...)
+	}
+	sql, out := inIndex(r, table, typ, param, strings.Join(ors, " OR "), args, negate)
+	return sql, out, nil
 }
 
-// SearchParameters lists the search parameters Search supports for typ.
-func (s *Store) SearchParameters(typ string) []ehr.SearchParameterInfo {
-	out := []ehr.SearchParameterInfo{{Name: "_id", Type: "token", Definition: "http://hl7.org/fhir/SearchParameter/Resource-id"}}
-	if el, _, ok := fhir.R4().Child(fhir.TypeContext(typ), "identifier"); ok && len(el.Types) > 0 && el.Types[0] == "Identifier" {
-		out = append(out, ehr.SearchParameterInfo{Name: "identifier", Type: "token"})
+// value is the condition one value puts on index alias i of d's table.
+func (b *sqlBuilder) value(d *search.Definition, modifier, v, i string) (string, []any, error) {
+	switch d.Type {
+	case "string":
+		return stringCond(modifier, v, i)
+	case "token":
+		return tokenCond(modifier, v, i)
+	case "date":
+		return b.dateCond(v, i+".low", i+".high")
+	case "number":
+		return numberCond(v, i+".value", false)
+	case "quantity":
+		return quantityCond(v, i)
+	case "reference":
+		return referenceCond(d, modifier, v, i)
+	case "uri":
+		return uriCond(modifier, v, i)
 	}
-	return out
+	return "", nil, invalid("search parameter %q of type %s is not supported", d.Code, d.Type)
+}
+
+func stringCond(modifier, v, i string) (string, []any, error) {
+	v = search.Unescape(v)
+	switch modifier {
+	case "exact":
+		return i + ".value_exact = ?", []any{v}, nil
+	case "contains":
+		return i + ".value_norm LIKE ? ESCAPE '\\'", []any{"%" + likeEscape(NormalizeString(v)) + "%"}, nil
+	case "":
+		n := NormalizeString(v)
+		return i + ".value_norm >= ? AND " + i + ".value_norm < ?", []any{n, n + "\U0010FFFF"}, nil
+	}
+	return "", nil, invalid("modifier :%s is not valid on a string parameter", modifier)
+}
+
+func likeEscape(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+func tokenCond(modifier, v, i string) (string, []any, error) {
+	switch modifier {
+	case "text":
+		n := likeEscape(NormalizeString(search.Unescape(v)))
+		return i + ".text LIKE ? ESCAPE '\\' OR " + i + ".text LIKE ? ESCAPE '\\'", []any{n + "%", "% " + n + "%"}, nil
+	case "of-type":
+		parts := strings.SplitN(v, "|", 3)
+		if len(parts) != 3 || parts[1] == "" || parts[2] == "" {
+			return "", nil, invalid("identifier:of-type needs system|code|value, got %q", v)
+		}
+		return i + ".system = ? AND " + i + ".code = ?", []any{search.Unescape(parts[0]) + "|" + search.Unescape(parts[1]), search.Unescape(parts[2])}, nil
+	}
+	system, code, hasSystem := search.SplitToken(v)
+	switch {
+	case !hasSystem:
+		return i + ".code = ?", []any{code}, nil
+	case system == "" && code == "":
+		return "", nil, invalid("token %q names neither system nor code", v)
+	case system == "":
+		return i + ".system = '' AND " + i + ".code = ?", []any{code}, nil
+	case code == "":
+		return i + ".system = ?", []any{system}, nil
+	}
+	return i + ".system = ? AND " + i + ".code = ?", []any{system, code}, nil
+}
+
+// prefixes of ordered parameter types. See https://hl7.org/fhir/R4/search.html#prefix.
+var prefixes = []string{"eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"}
+
+func splitPrefix(v string) (string, string) {
+	if len(v) > 2 && slices.Contains(prefixes, v[:2]) {
+		return v[:2], v[2:]
+	}
+	return "eq", v
+}
+
+// dateCond compares the [lo, hi) range of the search value with the stored
+// [low, high) range as the prefixes define. See https://hl7.org/fhir/R4/search.html#date.
+func (b *sqlBuilder) dateCond(v, low, high string) (string, []any, error) {
+	prefix, value := splitPrefix(v)
+	lo, hi, err := DateRange(value)
+	if err != nil {
+		return "", nil, invalid("%v", err)
+	}
+	switch prefix {
+	case "eq":
+		return low + " >= ? AND " + high + " <= ?", []any{lo, hi}, nil
+	case "ne":
+		return "NOT (" + low + " >= ? AND " + high + " <= ?)", []any{lo, hi}, nil
+	case "gt":
+		return high + " > ?", []any{hi}, nil
+	case "lt":
+		return low + " < ?", []any{lo}, nil
+	case "ge":
+		return high + " > ? OR (" + low + " >= ? AND " + high + " <= ?)", []any{hi, lo, hi}, nil
+	case "le":
+		return low + " < ? OR (" + low + " >= ? AND " + high + " <= ?)", []any{lo, lo, hi}, nil
+	case "sa":
+		return low + " >= ?", []any{hi}, nil
+	case "eb":
+		return high + " <= ?", []any{lo}, nil
+	case "ap":
+		gap := b.now.UnixMicro() - lo
+		if gap < 0 {
+			gap = -gap
+		}
+		delta := max(gap/10, int64(24*time.Hour/time.Microsecond))
+		return low + " < ? AND " + high + " > ?", []any{hi + delta, lo - delta}, nil
+	}
+	return "", nil, invalid("unknown prefix %q", prefix)
+}
+
+// numberRange returns the value and the implicit [lo, hi) range of a search number
+// at its precision: "100" covers [99.5, 100.5).
+func numberRange(s string) (v, lo, hi float64, err error) {
+	v, err = strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, 0, 0, invalid("%q is not a number", s)
+	}
+	mant, exp := strings.ToLower(s), 0
+	if i := strings.IndexByte(mant, 'e'); i >= 0 {
+		exp, _ = strconv.Atoi(mant[i+1:])
+		mant = mant[:i]
+	}
+	decimals := 0
+	if i := strings.IndexByte(mant, '.'); i >= 0 {
+		decimals = len(mant) - i - 1
+	}
+	half := 0.5 * math.Pow10(exp-decimals)
+	return v, v - half, v + half, nil
+}
+
+func numberCond(v, col string, _ bool) (string, []any, error) {
+	prefix, value := splitPrefix(v)
+	x, lo, hi, err := numberRange(value)
+	if err != nil {
+		return "", nil, err
+	}
+	switch prefix {
+	case "eq":
+		return col + " >= ? AND " + col + " < ?", []any{lo, hi}, nil
+	case "ne":
+		return "NOT (" + col + " >= ? AND " + col + " < ?)", []any{lo, hi}, nil
+	case "gt", "sa":
+		return col + " > ?", []any{x}, nil
+	case "lt", "eb":
+		return col + " < ?", []any{x}, nil
+	case "ge":
+		return col + " >= ?", []any{x}, nil
+	case "le":
+		return col + " <= ?", []any{x}, nil
+	case "ap":
+		d := math.Abs(x) * 0.1
+		return col + " >= ? AND " + col + " <= ?", []any{x - d, x + d}, nil
+	}
+	return "", nil, invalid("unknown prefix %q", prefix)
+}
+
+// quantityCond handles [prefix]number|system|code. With a UCUM unit the search
+// compares canonical values, so 1000 mg finds 1 g.
+func quantityCond(v, i string) (string, []any, error) {
+	parts := splitUnescaped(v, '|')
+	num := parts[0]
+	system, code := "", ""
+	switch len(parts) {
+	case 1:
+	case 3:
+		system, code = search.Unescape(parts[1]), search.Unescape(parts[2])
+	default:
+		return "", nil, invalid("quantity %q must be number or number|system|code", v)
+	}
+	prefix, value := splitPrefix(num)
+	if code != "" && (system == UCUMSystem || system == "") {
+		if x, _, _, err := numberRange(value); err == nil {
+			if _, cu, ok := Canonicalize(x, code); ok {
+				// Convert the search range into the canonical unit.
+				cond, args, err := numberCond(prefix+value, i+".canon_value", false)
+				if err != nil {
+					return "", nil, err
+				}
+				factorArgs := make([]any, len(args))
+				for k, a := range args {
+					f, _, _ := Canonicalize(a.(float64), code)
+					factorArgs[k] = f
+				}
+				return i + ".canon_code = ? AND (" + cond + ")", append([]any{cu}, factorArgs...), nil
+			}
+		}
+	}
+	cond, args, err := numberCond(prefix+value, i+".value", false)
+	if err != nil {
+		return "", nil, err
+	}
+	if system != "" {
+		cond += " AND " + i + ".system = ?"
+		args = append(args, system)
+	}
+	if code != "" {
+		cond += " AND (" + i + ".code = ? OR " + i + ".unit = ?)"
+		args = append(args, code, code)
+	}
+	return cond, args, nil
+}
+
+func splitUnescaped(v string, sep byte) []string {
+	var out []string
+	start := 0
+	for k := 0; k < len(v); k++ {
+		if v[k] == '\\' {
+			k++
+			continue
+		}
+		if v[k] == sep {
+			out = append(out, v[start:k])
+			start = k + 1
+		}
+	}
+	return append(out, v[start:])
+}
+
+func referenceCond(d *search.Definition, modifier, v, i string) (string, []any, error) {
+	v = search.Unescape(v)
+	if modifier == "identifier" {
+		system, code, hasSystem := search.SplitToken(v)
+		switch {
+		case !hasSystem:
+			return i + ".id_value = ?", []any{code}, nil
+		case code == "":
+			return i + ".id_system = ?", []any{system}, nil
+		}
+		return i + ".id_system = ? AND " + i + ".id_value = ?", []any{system, code}, nil
+	}
+	if typ, id, ver, ok := fhir.ParseReference(v); ok {
+		if modifier != "" && modifier != typ {
+			return "", nil, invalid("reference %q is not a %s", v, modifier)
+		}
+		cond := i + ".ref_type = ? AND " + i + ".ref_id = ?"
+		args := []any{typ, id}
+		if ver != "" {
+			cond += " AND " + i + ".ref_version = ?"
+			args = append(args, ver)
+		}
+		return cond, args, nil
+	}
+	if strings.Contains(v, "/") || strings.Contains(v, ":") {
+		url, _, _ := strings.Cut(v, "|")
+		return i + ".url = ?", []any{url}, nil
+	}
+	if !fhir.ValidID(v) {
+		return "", nil, invalid("%q is not a reference or id", v)
+	}
+	switch {
+	case modifier != "":
+		return i + ".ref_type = ? AND " + i + ".ref_id = ?", []any{modifier, v}, nil
+	case len(d.Targets) == 1:
+		return i + ".ref_type = ? AND " + i + ".ref_id = ?", []any{d.Targets[0], v}, nil
+	}
+	return i + ".ref_id = ?", []any{v}, nil
+}
+
+func uriCond(modifier, v, i string) (string, []any, error) {
+	v = search.Unescape(v)
+	switch modifier {
+	case "below":
+		return i + ".value >= ? AND " + i + ".value < ?", []any{v, v + "\U0010FFFF"}, nil
+	case "above":
+		return "substr(?, 1, length(" + i + ".value)) = " + i + ".value", []any{v}, nil
+	}
+	return i + ".value = ?", []any{v}, nil
+}
+
+func (b *sqlBuilder) idParam(p search.Param, r string) (string, []any, error) {
+	marks := make([]string, len(p.Values))
+	args := make([]any, len(p.Values))
+	for i, v := range p.Values {
+		marks[i], args[i] = "?", search.Unescape(v)
+	}
+	op := " IN "
+	if p.Modifier == "not" {
+		op = " NOT IN "
+	}
+	return r + ".res_id" + op + "(" + strings.Join(marks, ", ") + ")", args, nil
+}
+
+func (b *sqlBuilder) lastUpdated(p search.Param, r string) (string, []any, error) {
+	var ors []string
+	var args []any
+	for _, v := range p.Values {
+		c, a, err := b.dateCond(v, r+".last_updated", "("+r+".last_updated + 1)")
+		if err != nil {
+			return "", nil, err
+		}
+		ors = append(ors, "("+c+")")
+		args = append(args, a...)
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", args, nil
+}
+
+func (b *sqlBuilder) missing(typ string, d *search.Definition, p search.Param, r string) (string, []any, error) {
+	if len(p.Values) != 1 || (p.Values[0] != "true" && p.Values[0] != "false") {
+		return "", nil, invalid(":missing takes true or false")
+	}
+	table, param := tableOf[d.Type], d.Code
+	if d.Type == "composite" && len(d.Components) > 0 {
+		table, param = tableOf[d.Components[0].Type], CompositeParam(d.Code, 0)
+	}
+	if table == "" {
+		return "", nil, invalid(":missing is not supported on %q", d.Code)
+	}
+	sql, args := inIndex(r, table, typ, param, "", nil, p.Values[0] == "true")
+	return sql, args, nil
+}
+
+// composite matches values whose components, from the same element, all match.
+func (b *sqlBuilder) composite(typ string, d *search.Definition, p search.Param, r string) (string, []any, error) {
+	if len(d.Components) == 0 {
+		return "", nil, invalid("composite parameter %q has no components", d.Code)
+	}
+	var ors []string
+	var args []any
+	for _, v := range p.Values {
+		parts := splitUnescaped(v, '$')
+		if len(parts) != len(d.Components) {
+			return "", nil, invalid("%q needs %d values joined by $, got %q", d.Code, len(d.Components), v)
+		}
+		var conds []string
+		var from string
+		var cargs []any
+		for k, c := range d.Components {
+			table := tableOf[c.Type]
+			if table == "" {
+				return "", nil, invalid("component %d of %q has an unsupported type", k, d.Code)
+			}
+			a := "c" + strconv.Itoa(k)
+			if k == 0 {
+				from = table + " " + a
+			} else {
+				from += " JOIN " + table + " " + a + " ON " + a + ".compartment = c0.compartment AND " + a + ".res_type = c0.res_type AND " +
+					a + ".res_id = c0.res_id AND " + a + ".grp = c0.grp"
+			}
+			cd := &search.Definition{Code: d.Code, Type: c.Type}
+			cond, ca, err := b.value(cd, "", parts[k], a)
+			if err != nil {
+				return "", nil, err
+			}
+			conds = append(conds, a+".param = ?", "("+cond+")")
+			cargs = append(cargs, CompositeParam(d.Code, k))
+			cargs = append(cargs, ca...)
+		}
+		typeCond := ""
+		if typ != "" {
+			typeCond = "c0.res_type = ? AND "
+			cargs = append([]any{typ}, cargs...)
+		}
+		ors = append(ors, "("+r+".compartment, "+r+".res_type, "+r+".res_id) IN (SELECT c0.compartment, c0.res_type, c0.res_id FROM "+
+			from+" WHERE "+typeCond+strings.Join(conds, " AND ")+")")
+		args = append(args, cargs...)
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", args, nil
+}
+
+// chain handles "subject:Patient.name=x": resources whose reference parameter points
+// at a resource matching the rest of the chain.
+func (b *sqlBuilder) chain(typ, head, rest string, values []string, r string) (string, []any, error) {
+	name, mod, _ := strings.Cut(head, ":")
+	d, ok := b.reg.Lookup(typ, name)
+	if !ok || d.Type != "reference" {
+		return "", nil, invalid("%q is not a reference parameter of %s", name, typ)
+	}
+	targets := d.Targets
+	if mod != "" {
+		targets = []string{mod}
+	}
+	restName, restMod, _ := strings.Cut(rest, ":")
+	inner := search.Param{Name: restName, Modifier: restMod, Values: values}
+	var ors []string
+	var args []any
+	for _, target := range targets {
+		if b.reg.Check(&search.Query{Type: target, Params: []search.Param{inner}, Strict: true}) != nil {
+			continue
+		}
+		ta := b.alias("t")
+		conds, targs, err := b.where(target, []search.Param{inner}, ta)
+		if err != nil {
+			return "", nil, err
+		}
+		ors = append(ors, "(i.ref_type = ? AND i.ref_id IN (SELECT "+ta+".res_id FROM resources "+ta+" WHERE "+strings.Join(conds, " AND ")+"))")
+		args = append(args, target)
+		args = append(args, targs...)
+	}
+	if len(ors) == 0 {
+		return "", nil, invalid("no target of %s.%s has a search parameter %q", typ, name, restName)
+	}
+	sql, out := inIndex(r, "index_reference", typ, name, strings.Join(ors, " OR "), args, false)
+	return sql, out, nil
+}
+
+// has handles reverse chaining: _has:Observation:patient:code=x selects resources
+// that an Observation matching code=x refers to through its patient parameter.
+func (b *sqlBuilder) has(typ string, p search.Param, r string) (string, []any, error) {
+	parts := strings.Split(p.Modifier, ":")
+	if len(parts) < 3 {
+		return "", nil, invalid("_has needs the form _has:Type:reference:parameter")
+	}
+	src, refParam := parts[0], parts[1]
+	inner := search.Param{Name: parts[2], Values: p.Values}
+	if len(parts) > 3 {
+		inner.Modifier = strings.Join(parts[3:], ":")
+	}
+	if inner.Name == "_has" {
+		inner.Modifier = strings.Join(parts[3:], ":")
+	}
+	oa := b.alias("o")
+	conds, oargs, err := b.where(src, []search.Param{inner}, oa)
+	if err != nil {
+		return "", nil, err
+	}
+	ha := b.alias("h")
+	sql := "(" + r + ".res_type, " + r + ".res_id) IN (SELECT " + ha + ".ref_type, " + ha + ".ref_id FROM index_reference " + ha +
+		" WHERE " + ha + ".res_type = ? AND " + ha + ".param = ? AND (" + ha + ".compartment, " + ha + ".res_type, " + ha + ".res_id) IN (SELECT " +
+		oa + ".compartment, " + oa + ".res_type, " + oa + ".res_id FROM resources " + oa + " WHERE " + strings.Join(conds, " AND ") + "))"
+	return sql, append([]any{src, refParam}, oargs...), nil
+}
+
+// compartment restricts r to the Patient compartment comp ("Patient/123"): the
+// patient itself, or resources referring to it through a parameter the R4 Patient
+// CompartmentDefinition names for their type.
+func (b *sqlBuilder) compartment(typ, comp string, r string) (string, []any, error) {
+	ctyp, cid, ok := strings.Cut(comp, "/")
+	if !ok || ctyp != "Patient" {
+		return "", nil, invalid("only Patient compartments are supported")
+	}
+	if typ == "Patient" {
+		return r + ".res_id = ?", []any{cid}, nil
+	}
+	params := patientCompartmentParams()[typ]
+	if len(params) == 0 {
+		return "", nil, invalid("%s is not in the Patient compartment", typ)
+	}
+	var ors []string
+	var args []any
+	for _, code := range params {
+		d, ok := b.reg.Lookup(typ, code)
+		if !ok {
+			continue
+		}
+		if d.Type != "reference" {
+			continue
+		}
+		s, a := inIndex(r, "index_reference", typ, code, "i.ref_type = 'Patient' AND i.ref_id = ?", []any{cid}, false)
+		ors = append(ors, s)
+		args = append(args, a...)
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", args, nil
+}
+
+// sortKey is one ORDER BY key: an SQL expression over r with a sentinel for
+// resources that lack a value, so that they sort last in either direction.
+type sortKey struct {
+	expr string
+	args []any
+	desc bool
+	kind string // text, int, real
+}
+
+func (b *sqlBuilder) sortKeys(q *search.Query) ([]sortKey, error) {
+	var keys []sortKey
+	for _, k := range q.Sort {
+		switch k.Name {
+		case "_id":
+			keys = append(keys, sortKey{expr: "r.res_id", desc: k.Descending, kind: "text"})
+			continue
+		case "_lastUpdated":
+			keys = append(keys, sortKey{expr: "r.last_updated", desc: k.Descending, kind: "int"})
+			continue
+		}
+		d, ok := b.reg.Lookup(q.Type, k.Name)
+		if !ok {
+			return nil, invalid("_sort: unknown parameter %q", k.Name)
+		}
+		agg := "min"
+		if k.Descending {
+			agg = "max"
+		}
+		var col, kind string
+		switch d.Type {
+		case "string":
+			col, kind = "value_norm", "text"
+		case "token":
+			col, kind = "code", "text"
+		case "date":
+			col, kind = "low", "int"
+			if k.Descending {
+				col = "high"
+			}
+		case "number", "quantity":
+			col, kind = "value", "real"
+		case "reference":
+			col, kind = "url", "text"
+		case "uri":
+			col, kind = "value", "text"
+		default:
+			return nil, invalid("_sort: %q cannot be sorted by", k.Name)
+		}
+		sentinel := map[string][2]string{
+			"text": {"'\U0010FFFF'", "''"},
+			"int":  {strconv.FormatInt(math.MaxInt64, 10), strconv.FormatInt(math.MinInt64, 10)},
+			"real": {"1e308", "-1e308"},
+		}[kind][map[bool]int{false: 0, true: 1}[k.Descending]]
+		expr := "COALESCE((SELECT " + agg + "(s." + col + ") FROM " + tableOf[d.Type] + " s WHERE s.compartment = r.compartment AND s.res_type = r.res_type AND s.res_id = r.res_id AND s.param = ?), " + sentinel + ")"
+		keys = append(keys, sortKey{expr: expr, args: []any{d.Code}, desc: k.Descending, kind: kind})
+	}
+	return keys, nil
+}
+
+// searchCursor is the position after (or, Backward, before) one result row.
+type searchCursor struct {
+	Keys     []any  `json:"k,omitempty"`
+	Type     string `json:"t"`
+	ID       string `json:"i"`
+	Backward bool   `json:"b,omitempty"`
+}
+
+func encodeSearchCursor(keys []sortKey, vals []any, rec *ehr.Record, backward bool) string {
+	c := searchCursor{Type: rec.Type, ID: rec.ID, Backward: backward}
+	for i := range keys {
+		v := vals[i]
+		if bs, ok := v.([]byte); ok {
+			v = string(bs)
+		}
+		c.Keys = append(c.Keys, v)
+	}
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeSearchCursor(s string, keys []sortKey) (*searchCursor, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, invalid("the paging cursor is malformed")
+	}
+	var c searchCursor
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.UseNumber()
+	if err := dec.Decode(&c); err != nil || len(c.Keys) != len(keys) {
+		return nil, invalid("the paging cursor is malformed or belongs to another sort")
+	}
+	for i, k := range keys {
+		switch k.kind {
+		case "int":
+			n, ok := c.Keys[i].(json.Number)
+			if !ok {
+				return nil, invalid("the paging cursor is malformed")
+			}
+			v, err := n.Int64()
+			if err != nil {
+				return nil, invalid("the paging cursor is malformed")
+			}
+			c.Keys[i] = v
+		case "real":
+			n, ok := c.Keys[i].(json.Number)
+			if !ok {
+				return nil, invalid("the paging cursor is malformed")
+			}
+			v, _ := n.Float64()
+			c.Keys[i] = v
+		default:
+			if _, ok := c.Keys[i].(string); !ok {
+				return nil, invalid("the paging cursor is malformed")
+			}
+		}
+	}
+	return &c, nil
+}
+
+// keysetCondition selects the rows after c in the (possibly reversed) sort order.
+func keysetCondition(keys []sortKey, c *searchCursor) (string, []any) {
+	after := func(desc bool) string {
+		if desc != c.Backward {
+			return " < "
+		}
+		return " > "
+	}
+	tieOp := after(false)
+	cond := "(r.res_type" + tieOp + "? OR (r.res_type = ? AND r.res_id" + tieOp + "?))"
+	args := []any{c.Type, c.Type, c.ID}
+	for i := len(keys) - 1; i >= 0; i-- {
+		k := keys[i]
+		kargs := append(append(append(append([]any{}, k.args...), c.Keys[i]), k.args...), c.Keys[i])
+		cond = "(" + k.expr + after(k.desc) + "? OR (" + k.expr + " = ? AND " + cond + "))"
+		args = append(kargs, args...)
+	}
+	return cond, args
 }

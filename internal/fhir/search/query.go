@@ -31,9 +31,20 @@ type Query struct {
 	// Summary and Elements shape the returned resources.
 	Summary  string
 	Elements []string
-	// Include and RevInclude hold the raw values of _include and _revinclude.
+	// Include and RevInclude hold the raw values of _include and _revinclude
+	// (":iterate" variants included, with the suffix kept in the key).
 	Include    []string
 	RevInclude []string
+	// IncludeIterate and RevIncludeIterate hold the ":iterate" ones.
+	IncludeIterate    []string
+	RevIncludeIterate []string
+	// Strict is set under "Prefer: handling=strict": unknown parameters are errors
+	// instead of being ignored.
+	Strict bool
+	// Ignored lists the parameters dropped under lenient handling.
+	Ignored []string
+	// Compartment restricts a search to one compartment ("Patient/123").
+	Compartment string
 }
 
 // Param is one search parameter occurrence: name, optional modifier (after ":"),
@@ -110,10 +121,14 @@ func Parse(typ string, values url.Values) (*Query, error) {
 					}
 				}
 			}
-		case "_include":
+		case "_include", "_include:recurse":
 			q.Include = append(q.Include, vals...)
-		case "_revinclude":
+		case "_include:iterate":
+			q.IncludeIterate = append(q.IncludeIterate, vals...)
+		case "_revinclude", "_revinclude:recurse":
 			q.RevInclude = append(q.RevInclude, vals...)
+		case "_revinclude:iterate":
+			q.RevIncludeIterate = append(q.RevIncludeIterate, vals...)
 		default:
 			if resultParams[key] {
 				continue
@@ -227,6 +242,12 @@ func (q *Query) Encode() url.Values {
 	}
 	for _, v := range q.RevInclude {
 		out.Add("_revinclude", v)
+	}
+	for _, v := range q.IncludeIterate {
+		out.Add("_include:iterate", v)
+	}
+	for _, v := range q.RevIncludeIterate {
+		out.Add("_revinclude:iterate", v)
 	}
 	return out
 }

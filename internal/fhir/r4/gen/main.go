@@ -38,6 +38,7 @@ type structureDefinition struct {
 			Min              int    `json:"min"`
 			Max              string `json:"max"`
 			ContentReference string `json:"contentReference"`
+			IsSummary        bool   `json:"isSummary"`
 			Type             []struct {
 				Code string `json:"code"`
 			} `json:"type"`
@@ -59,6 +60,8 @@ type Element struct {
 	Many  bool     `json:"many,omitempty"`
 	Types []string `json:"types,omitempty"`
 	Ref   string   `json:"ref,omitempty"`
+	// Summary marks elements that _summary=true keeps.
+	Summary bool `json:"summary,omitempty"`
 }
 
 func main() {
@@ -90,7 +93,7 @@ func main() {
 				if i == 0 {
 					continue
 				}
-				x := &Element{Min: el.Min, Many: el.Max != "1" && el.Max != "0", Ref: strings.TrimPrefix(el.ContentReference, "#")}
+				x := &Element{Min: el.Min, Many: el.Max != "1" && el.Max != "0", Ref: strings.TrimPrefix(el.ContentReference, "#"), Summary: el.IsSummary}
 				for _, ty := range el.Type {
 					code := ty.Code
 					if strings.HasPrefix(code, "http://hl7.org/fhirpath/System.") {
