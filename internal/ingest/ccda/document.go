@@ -357,6 +357,25 @@ func (c *converter) statement(st *node, kind sectionKind) []string {
 			return out
 		}
 	}
+	// Outside a known section, an element whose class says what it is still converts.
+	switch st.name {
+	case "encounter":
+		return c.encounter(st)
+	case "procedure":
+		if isPlanMood(st) {
+			return one(c.serviceRequest(st))
+		}
+		return one(c.procedure(st))
+	case "substanceAdministration":
+		if st.path("consumable", "manufacturedProduct", "manufacturedMaterial", "code").attr("codeSystem") == "2.16.840.1.113883.12.292" {
+			return one(c.immunization(st))
+		}
+		return one(c.medication(st, false))
+	case "observation":
+		if st.child("value") != nil && !isPlanMood(st) && st.child("code") != nil {
+			return one(c.observation(st, ""))
+		}
+	}
 	c.inform("not-supported", st, "entry "+describeStatement(st)+" is not converted; the section narrative keeps it")
 	return nil
 }

@@ -1,0 +1,349 @@
+package ccda_test
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"omnichart/internal/fhir"
+	"omnichart/internal/ingest/ccda"
+)
+
+// sharedTestdata finds ../shared/testdata next to the module root.
+func sharedTestdata(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Skip("go.mod not found above the package directory; cannot locate ../shared/testdata")
+		}
+		dir = parent
+	}
+	td := filepath.Join(filepath.Dir(dir), "shared", "testdata", "ccda")
+	if _, err := os.Stat(td); err != nil {
+		tb.Skipf("C-CDA samples not found at %s; check out the shared test data next to the module to run this test", td)
+	}
+	return td
+}
+
+// sampleFile is one candidate file and whether it is a whole document.
+type sampleFile struct {
+	path     string
+	rel      string
+	document bool
+}
+
+func sampleFiles(tb testing.TB) []sampleFile {
+	tb.Helper()
+	root := sharedTestdata(tb)
+	var out []sampleFile
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		switch strings.ToLower(filepath.Ext(p)) {
+		case ".xml", ".ccd", ".ccda", ".txt":
+		default:
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if !bytes.Contains(data, []byte("<ClinicalDocument")) && !bytes.Contains(data, []byte(":ClinicalDocument")) {
+			if strings.HasSuffix(strings.ToLower(p), ".txt") && !bytes.Contains(data, []byte("<")) {
+				return nil // a readme
+			}
+			out = append(out, sampleFile{path: p, rel: rel})
+			return nil
+		}
+		out = append(out, sampleFile{path: p, rel: rel, document: true})
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].rel < out[j].rel })
+	return out
+}
+
+// wrapFragment embeds a section or entry snippet from the HL7 example collection in
+// a minimal ClinicalDocument, so that its entries go through the same conversion as
+// in a whole document. Snippets of other parts (a lone addr, a participantRole, ...)
+// return ok false and are skipped.
+func wrapFragment(data []byte) (doc []byte, ok bool) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	if i := bytes.Index(data, []byte("?>")); i >= 0 && bytes.HasPrefix(bytes.TrimSpace(data), []byte("<?xml")) {
+		data = data[i+2:]
+	}
+	root := firstElement(data)
+	const head = `<ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:sdtc="urn:hl7-org:sdtc" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">` +
+		`<code code="34133-9" codeSystem="2.16.840.1.113883.6.1"/><effectiveTime value="20200101120000-0500"/>`
+	var inner string
+	switch root {
+	case "recordTarget", "author", "custodian", "componentOf", "documentationOf", "informant",
+		"legalAuthenticator", "authenticator", "dataEnterer", "informationRecipient", "participant",
+		"inFulfillmentOf", "authorization", "relatedDocument":
+		return []byte(head + string(data) + `</ClinicalDocument>`), true
+	case "section":
+		inner = string(data)
+	case "component":
+		if !bytes.Contains(data, []byte("<section")) {
+			return nil, false
+		}
+		return []byte(head + `<component><structuredBody>` + string(data) + `</structuredBody></component></ClinicalDocument>`), true
+	case "entry":
+		inner = `<section>` + string(data) + `</section>`
+	case "act", "observation", "organizer", "substanceAdministration", "procedure", "encounter", "supply":
+		inner = `<section><entry>` + string(data) + `</entry></section>`
+	default:
+		return nil, false
+	}
+	return []byte(head + `<component><structuredBody><component>` + inner + `</component></structuredBody></component></ClinicalDocument>`), true
+}
+
+// firstElement is the local name of the first element, after comments and
+// processing instructions.
+func firstElement(data []byte) string {
+	for {
+		i := bytes.IndexByte(data, '<')
+		if i < 0 || i+1 >= len(data) {
+			return ""
+		}
+		data = data[i+1:]
+		switch {
+		case bytes.HasPrefix(data, []byte("!--")):
+			end := bytes.Index(data, []byte("-->"))
+			if end < 0 {
+				return ""
+			}
+			data = data[end:]
+		case data[0] == '?' || data[0] == '!':
+			continue
+		default:
+			end := bytes.IndexAny(data, " \t\r\n/>")
+			if end < 0 {
+				return ""
+			}
+			name := string(data[:end])
+			if j := strings.IndexByte(name, ':'); j >= 0 {
+				name = name[j+1:]
+			}
+			return name
+		}
+	}
+}
+
+// resources returns the resources of a Bundle's entries.
+func resources(b fhir.Resource) []map[string]any {
+	var out []map[string]any
+	for _, e := range fhir.Array(b, "entry") {
+		em, _ := e.(map[string]any)
+		if r := fhir.Object(em, "resource"); r != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// countTypes counts resources per type.
+func countTypes(b fhir.Resource) map[string]int {
+	counts := map[string]int{}
+	for _, r := range resources(b) {
+		counts[fhir.String(r, "resourceType")]++
+	}
+	return counts
+}
+
+// checkStructure walks a resource against the R4 model: a known resourceType,
+// every property a known element (Model.Child), arrays exactly where the element
+// repeats. It returns one message per problem.
+func checkStructure(res map[string]any) []string {
+	m := fhir.R4()
+	typ := fhir.String(res, "resourceType")
+	if !m.IsResourceType(typ) {
+		return []string{"unknown resourceType " + typ}
+	}
+	var probs []string
+	var walk func(obj map[string]any, ctx fhir.Context, path string)
+	walk = func(obj map[string]any, ctx fhir.Context, path string) {
+		for k, v := range obj {
+			if k == "resourceType" && path == typ {
+				continue
+			}
+			el, ctyp, ok := m.Child(ctx, k)
+			if !ok {
+				probs = append(probs, path+"."+k+" is not an element of "+ctx.Path)
+				continue
+			}
+			items := []any{v}
+			if arr, isArr := v.([]any); isArr {
+				if !el.Many && !strings.HasPrefix(k, "_") {
+					probs = append(probs, path+"."+k+" is an array but the element does not repeat")
+				}
+				items = arr
+			} else if el.Many {
+				probs = append(probs, path+"."+k+" repeats but is not an array")
+			}
+			for _, it := range items {
+				if sub, isObj := it.(map[string]any); isObj {
+					if strings.HasPrefix(k, "_") {
+						walk(sub, fhir.TypeContext("Element"), path+"."+k)
+						continue
+					}
+					if m.IsPrimitive(ctyp) {
+						probs = append(probs, path+"."+k+" is an object but the element is a primitive")
+						continue
+					}
+					walk(sub, m.ChildContext(ctx, el, ctyp), path+"."+k)
+				}
+			}
+		}
+	}
+	walk(res, fhir.TypeContext(typ), typ)
+	return probs
+}
+
+// isClinical reports a resource that is part of the chart rather than about who
+// wrote or keeps it.
+func isClinical(typ string) bool {
+	switch typ {
+	case "Patient", "Practitioner", "Organization", "Device", "Composition":
+		return false
+	}
+	return true
+}
+
+// hasSectionContent reports a Composition with at least one section with narrative
+// text that is not the "No information" placeholder.
+func hasSectionContent(comp map[string]any) bool {
+	var has func(secs []any) bool
+	has = func(secs []any) bool {
+		for _, s := range secs {
+			sm, _ := s.(map[string]any)
+			if t := fhir.Object(sm, "text"); t != nil && fhir.String(t, "status") != "empty" {
+				return true
+			}
+			if len(fhir.Array(sm, "entry")) > 0 || has(fhir.Array(sm, "section")) {
+				return true
+			}
+		}
+		return false
+	}
+	return has(fhir.Array(comp, "section"))
+}
+
+func TestConvertSamples(t *testing.T) {
+	files := sampleFiles(t)
+	var docs, fragments, skipped int
+	for _, f := range files {
+		data, err := os.ReadFile(f.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := "a document converts: " + f.rel
+		if !f.document {
+			wrapped, ok := wrapFragment(data)
+			if !ok {
+				// Snippets of a single datatype or role have nothing to convert on
+				// their own; they are recognised as not being a ClinicalDocument.
+				if _, err := ccda.Convert(data, ccda.Options{}); err == nil {
+					t.Errorf("Convert(%s) of a non-ClinicalDocument snippet succeeded, want an error", f.rel)
+				}
+				skipped++
+				continue
+			}
+			if err := wellFormed(data); err != nil {
+				// A few examples are not well-formed XML themselves; they must be
+				// refused with an error, not converted.
+				if _, err := ccda.Convert(wrapped, ccda.Options{}); err == nil {
+					t.Errorf("Convert(%s) of a malformed snippet succeeded, want an error", f.rel)
+				}
+				skipped++
+				continue
+			}
+			data = wrapped
+			name = "a fragment converts inside a minimal document: " + f.rel
+		}
+		t.Run(name, func(t *testing.T) {
+			res, err := ccda.Convert(data, ccda.Options{NewID: sequentialIDs(), Now: fixedNow})
+			if err != nil {
+				t.Fatalf("Convert(%s) error = %v, want nil", f.rel, err)
+			}
+			counts := countTypes(res.Bundle)
+			if counts["Patient"] != 1 {
+				t.Errorf("Convert(%s) made %d Patients, want 1", f.rel, counts["Patient"])
+			}
+			for _, r := range resources(res.Bundle) {
+				for _, p := range checkStructure(r) {
+					t.Errorf("Convert(%s): %s", f.rel, p)
+				}
+				for _, is := range fhir.R4().Validate(r) {
+					t.Errorf("Convert(%s): %s %v: %s", f.rel, fhir.String(r, "resourceType"), is.Expression, is.Diagnostics)
+				}
+			}
+			if f.document {
+				clinical := 0
+				var comp map[string]any
+				for _, r := range resources(res.Bundle) {
+					if isClinical(fhir.String(r, "resourceType")) {
+						clinical++
+					}
+					if fhir.String(r, "resourceType") == "Composition" {
+						comp = r
+					}
+				}
+				// Header-only examples have no body at all: nothing to chart.
+				headerOnly := !bytes.Contains(data, []byte("section>")) && !bytes.Contains(data, []byte("nonXMLBody"))
+				if clinical == 0 && !hasSectionContent(comp) && !headerOnly {
+					t.Errorf("Convert(%s) = an empty chart (%v), want a clinical resource or a section with content", f.rel, counts)
+				}
+			}
+		})
+		if f.document {
+			docs++
+		} else {
+			fragments++
+		}
+	}
+	t.Logf("%d documents and %d fragments converted; %d snippets skipped (single elements or malformed)", docs, fragments, skipped)
+}
+
+// wellFormed reports whether data is well-formed XML.
+func wellFormed(data []byte) error {
+	d := xml.NewDecoder(bytes.NewReader(data))
+	for {
+		_, err := d.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func sequentialIDs() func() string {
+	n := 0
+	return func() string {
+		n++
+		return fmt.Sprintf("00000000-0000-4000-8000-%012d", n)
+	}
+}
+
+func fixedNow() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
