@@ -36,6 +36,8 @@ func Run(t *testing.T, open func(t *testing.T) ehr.ResourceStore) {
 		{"parallel conditional creates with the same criteria create one resource", testConcurrentConditionalCreate},
 		{"a resource moves compartment when its patient reference changes", testCompartmentMove},
 		{"a transaction Bundle rewrites urn:uuid references and is all or nothing", testTransactionBundle},
+		{"every search parameter type and modifier finds the hand-checked resources", testSearchParameters},
+		{"sorting, paging, includes, compartments and totals behave as specified", testSearchResults},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
