@@ -1,6 +1,8 @@
 // Command omnichart is the Omnichart EHR server and its tools.
 //
 //	omnichart serve [--addr 127.0.0.1:8080] [--db sqlite:PATH | postgres://...]
+//	omnichart import [--db ... | --server URL] [--source SLUG|URI] PATH...
+//	omnichart admin source|quarantine ...
 //	omnichart version
 //
 // Every flag can also be given as an OMNICHART_* environment variable: --db is
@@ -33,6 +35,8 @@ const usage = `usage: omnichart <command> [flags]
 
 commands:
   serve     serve the FHIR R4 API
+  import    import FHIR bundles, NDJSON, C-CDA and HL7 v2 files
+  admin     source directory and import quarantine
   version   print the version
 
 Run "omnichart <command> -h" for the flags of a command.
@@ -46,6 +50,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr)
+	case "import":
+		return importCmd(ctx, args[1:], stdout, stderr)
+	case "admin":
+		return admin(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "omnichart", version)
 		return nil

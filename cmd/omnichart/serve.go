@@ -22,6 +22,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	db := fs.String("db", defaultDB, "store: sqlite:PATH or postgres://user:pass@host/db")
 	baseURL := fs.String("base-url", "", "public FHIR base URL (default: derived from each request)")
 	maxBody := fs.Int64("max-body-bytes", 64<<20, "largest request body accepted")
+	mllpAddr := fs.String("mllp", "", "also receive HL7 v2 messages over MLLP at this address, e.g. 127.0.0.1:2575")
+	mllpSource := fs.String("mllp-source", "", "source system of MLLP messages: a registered slug, or a URI")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -55,6 +57,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "omnichart %s serving FHIR R4 at http://%s/fhir\n", version, ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if *mllpAddr != "" {
+		mllpDone, err := startMLLP(ctx, svc, *mllpAddr, *mllpSource, stdout, log)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		defer func() { <-mllpDone }()
+	}
 	select {
 	case err := <-errc:
 		return err

@@ -45,7 +45,7 @@ type Options struct {
 	Now func() time.Time
 	// NewID makes ids and urn:uuid fullUrls; UUIDv7 by default.
 	NewID func() string
-	// CCDA converts C-CDA documents; nil refuses them as NotSupported.
+	// CCDA converts C-CDA documents; nil means ccda.Convert.
 	CCDA ConvertFunc
 	// HL7v2 are the options of the HL7 v2 converter and ACKs (time zone of local
 	// times, clock, ids).
@@ -273,7 +273,7 @@ func (im *Importer) importUnit(ctx context.Context, src Source, u *Unit) error {
 	}
 	if dup != "" {
 		u.Duplicate, u.Original = true, dup
-		return nil
+		return im.resolveQuarantine(ctx, u)
 	}
 	bundle, issues, err := im.convert(src, u)
 	u.Issues = append(u.Issues, issues...)
@@ -337,7 +337,7 @@ func (im *Importer) convert(src Source, u *Unit) (fhir.Resource, []fhir.Issue, e
 		return res.Bundle, res.Issues, nil
 	case FormatCCDA:
 		if im.opts.CCDA == nil {
-			return nil, nil, ehr.Errorf(ehr.NotSupported, "C-CDA documents are not converted by this build")
+			return im.convertCCDA(u.original)
 		}
 		return im.opts.CCDA(u.original)
 	case FormatFHIRBundle:
@@ -569,4 +569,26 @@ func sortedTypes(m map[string]int) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// HandleHL7v2 imports one HL7 v2 message received from src (over MLLP) and
+// returns its acknowledgement: AA when it was written or had been received before
+// (same MSH-4 and MSH-10, or the same bytes: a re-delivery is not applied twice),
+// AR when it could not be read or its type is not supported, AE for other
+// failures. A failed message is quarantined.
+func (im *Importer) HandleHL7v2(ctx context.Context, src Source, raw []byte) (ack []byte, u *Unit) {
+	if src.URI == "" {
+		src.URI = DefaultSourceURI
+	}
+	u = &Unit{Name: "mllp", Format: FormatHL7v2, original: raw}
+	var cause error
+	if src.OrganizationID != "" && !src.Active {
+		cause = ehr.Errorf(ehr.Forbidden, "source %s is disabled", src.URI)
+		u.Err = cause
+	} else if err := im.importUnit(im.principal(ctx, src), src, u); err != nil {
+		cause = err
+	} else {
+		cause = u.Err
+	}
+	return hl7v2.NewACK(raw, u.message, cause, im.opts.HL7v2), u
 }

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"omnichart/internal/ehr"
+	"omnichart/internal/ingest"
+)
+
+const adminUsage = `usage: omnichart admin <command> [flags]
+
+commands:
+  source add|list|show|disable       the directory of source systems
+  quarantine list|show|replay        documents and messages that failed to import
+
+Run "omnichart admin <command> -h" for the flags of a command.
+`
+
+// admin dispatches the maintenance subcommands.
+func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, adminUsage)
+		return fmt.Errorf("admin: no command given")
+	}
+	switch args[0] {
+	case "source":
+		return adminSource(ctx, args[1:], stdout, stderr)
+	case "quarantine":
+		return adminQuarantine(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, adminUsage)
+		return nil
+	}
+	fmt.Fprint(stderr, adminUsage)
+	return fmt.Errorf("admin: unknown command %q", args[0])
+}
+
+// pipeline is the import pipeline over a local store or a remote server.
+type pipeline struct {
+	importer *ingest.Importer
+	dir      *ingest.Directory
+	close    func() error
+}
+
+// openPipeline opens the store named by db, or, when server is set, targets the
+// FHIR API at that base URL instead.
+func openPipeline(ctx context.Context, db, server string) (*pipeline, error) {
+	var target ingest.Target
+	closeFn := func() error { return nil }
+	if server != "" {
+		if !strings.HasPrefix(server, "http://") && !strings.HasPrefix(server, "https://") {
+			return nil, fmt.Errorf("--server %q: give the FHIR base URL, e.g. http://127.0.0.1:8080/fhir", server)
+		}
+		target = newRemoteTarget(server)
+	} else {
+		st, err := openStore(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		target = ingest.ServiceTarget{Service: ehr.NewService(st, ehr.AllowAll{})}
+		closeFn = st.Close
+	}
+	return &pipeline{importer: ingest.New(target, ingest.Options{}), dir: ingest.NewDirectory(target), close: closeFn}, nil
+}
+
+// adminContext is the context of maintenance work run from the command line.
+func adminContext(ctx context.Context) context.Context {
+	return ehr.WithPrincipal(ctx, ehr.Principal{Subject: "admin", System: true})
+}
+
+// splitPositional moves leading positional arguments out of args, so that
+// "show st-marys --db x" parses like "show --db x st-marys".
+func splitPositional(args []string) (pos, flags []string) {
+	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	return pos, args
+}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+
+	"omnichart/internal/ehr"
+	"omnichart/internal/ingest"
+	"omnichart/internal/ingest/mllp"
+)
+
+// startMLLP listens for HL7 v2 over MLLP at addr and imports each message through
+// the pipeline. The returned channel is closed once the listener has shut down
+// (when ctx is done) and every connection has answered its last message.
+func startMLLP(ctx context.Context, svc *ehr.Service, addr, source string, stdout io.Writer, log *slog.Logger) (<-chan struct{}, error) {
+	im := ingest.New(ingest.ServiceTarget{Service: svc}, ingest.Options{})
+	src, err := resolveSource(adminContext(ctx), ingest.NewDirectory(im.Target()), source)
+	if err != nil {
+		return nil, fmt.Errorf("--mllp-source: %w", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--mllp: %w", err)
+	}
+	srv := &mllp.Server{
+		Log: log,
+		Handler: mllp.HandlerFunc(func(ctx context.Context, raw []byte) []byte {
+			ack, u := im.HandleHL7v2(ctx, src, raw)
+			if u.Err != nil {
+				log.Warn("HL7 v2 message not imported", "type", u.MessageType, "control_id", u.ControlID, "quarantine", u.Quarantine, "err", ingest.ErrorText(u.Err))
+			}
+			return ack
+		}),
+	}
+	fmt.Fprintf(stdout, "omnichart receiving HL7 v2 over MLLP at %s\n", ln.Addr())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ctx, ln); err != nil {
+			log.Error("MLLP listener stopped", "err", err)
+		}
+	}()
+	return done, nil
+}
