@@ -62,10 +62,11 @@ func Convert(data []byte, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	c := &converter{
-		opts:  opts.withDefaults(),
-		doc:   root,
-		ids:   ids,
-		known: map[string]string{},
+		opts:       opts.withDefaults(),
+		doc:        root,
+		ids:        ids,
+		known:      map[string]string{},
+		encounters: map[string]map[string]any{},
 	}
 	c.docZone = docZone(root)
 	if root.space == "" {
@@ -118,11 +119,12 @@ type converter struct {
 	docZone    string
 	warnedZone bool
 
-	patientURL string            // fullUrl of the Patient
-	patientRes map[string]any    // the Patient, for facts found later (birth sex)
-	planned    []string          // fullUrls of plan-of-care resources, for a CarePlan
-	goals      []string          // fullUrls of Goals, for a CarePlan
-	known      map[string]string // "Type|system|value" -> fullUrl, so one person is one resource
+	patientURL string                    // fullUrl of the Patient
+	patientRes map[string]any            // the Patient, for facts found later (birth sex)
+	planned    []string                  // fullUrls of plan-of-care resources, for a CarePlan
+	goals      []string                  // fullUrls of Goals, for a CarePlan
+	known      map[string]string         // "Type|system|value" -> fullUrl, so one person is one resource
+	encounters map[string]map[string]any // the encompassing encounter by fullUrl, for merging
 }
 
 func (c *converter) issue(severity, code string, n *node, msg string) {

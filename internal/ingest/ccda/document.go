@@ -223,6 +223,8 @@ func (c *converter) statement(st *node, kind sectionKind) []string {
 		return []string{u}
 	}
 	switch {
+	case st.attr("moodCode") == "GOL" && st.name == "observation":
+		return one(c.goal(st))
 	case st.hasTemplate(tplProblemConcern):
 		return c.problemConcern(st, problemCategory(kind))
 	case st.hasTemplate(tplHealthConcern):
@@ -233,6 +235,15 @@ func (c *converter) statement(st *node, kind sectionKind) []string {
 		return c.allergyConcern(st)
 	case st.hasTemplate(tplAllergyObs):
 		return one(c.allergy(st, nil))
+	case st.hasTemplate(tplDischargeMed, tplAdmissionMed) || kind == medicationSection && st.name == "act":
+		// Discharge and admission medication acts only wrap Medication Activities.
+		var out []string
+		for _, sa := range relationships(st, "") {
+			if sa.name == "substanceAdministration" {
+				out = append(out, one(c.medication(sa, false))...)
+			}
+		}
+		return out
 	case st.hasTemplate(tplImmunization):
 		return one(c.immunization(st))
 	case st.hasTemplate(tplPlannedMed):

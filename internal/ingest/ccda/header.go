@@ -150,7 +150,7 @@ var ombCategories = map[string]bool{
 // practitioner converts an assignedAuthor, assignedEntity or performer role with a
 // person; it returns "" when there is no person to speak of.
 func (c *converter) practitioner(role *node) string {
-	if role == nil {
+	if role == nil || role.child("assignedAuthoringDevice") != nil {
 		return ""
 	}
 	person := role.child("assignedPerson")
@@ -317,7 +317,12 @@ func (c *converter) encompassingEncounter() string {
 	if loc := ee.path("location", "healthCareFacility", "serviceProviderOrganization"); loc != nil {
 		setIf(e, "serviceProvider", ref(c.organization(loc)))
 	}
-	return c.add(e)
+	u := c.add(e)
+	if key := identityKey("Encounter", e); key != "" {
+		c.known[key] = u
+		c.encounters[u] = e
+	}
+	return u
 }
 
 // encounterClass maps an encounter code to the v3 ActCode class FHIR requires;

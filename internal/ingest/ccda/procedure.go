@@ -164,6 +164,19 @@ func (c *converter) encounter(n *node) []string {
 			reasons = appendAll(reasons, c.concept(st.child("value")))
 		}
 	}
+	// The encounter the document is about is often listed again as an Encounter
+	// Activity with the same id; it stays one Encounter with the details merged.
+	if u, ok := c.known[identityKey("Encounter", e)]; ok && c.encounters[u] != nil {
+		prev := c.encounters[u]
+		for _, k := range []string{"diagnosis", "reasonCode", "participant", "type", "period"} {
+			if prev[k] == nil && e[k] != nil {
+				prev[k] = e[k]
+			} else if pa, ok := prev[k].([]any); ok && k == "diagnosis" {
+				prev[k] = append(pa, diags...)
+			}
+		}
+		return append([]string{u}, out...)
+	}
 	setIf(e, "diagnosis", diags)
 	setIf(e, "reasonCode", reasons)
 	return append([]string{c.add(e)}, out...)

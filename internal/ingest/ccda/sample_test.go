@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"omnichart/internal/fhir"
 	"omnichart/internal/ingest/ccda"
 )
@@ -347,3 +349,114 @@ func sequentialIDs() func() string {
 }
 
 func fixedNow() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
+
+// TestConvertCounts pins the number of resources per type for documents from
+// several vendors. The counts were made by hand from each XML file: one resource
+// per clinical statement element of the entry template named (an element that lists
+// both the R1.1 and the R2.1 templateId counts once), Practitioners as the distinct
+// ids (or names) of the people in author, legalAuthenticator, serviceEvent
+// performers, encompassingEncounter parties and encounter, procedure and
+// immunization performers; Organizations as the distinct providerOrganization,
+// custodian, author representedOrganization and vaccine manufacturer.
+func TestConvertCounts(t *testing.T) {
+	root := sharedTestdata(t)
+	tests := []struct {
+		name string
+		file string
+		want map[string]int
+	}{
+		{
+			// HL7 C-CDA R2.1 CCD: 3 Problem Concern Acts holding 4 Problem
+			// Observations (4.4); 2 Allergy observations (4.7); 2 Medication
+			// Activities in EVN mood (4.16); 5 Immunization Activities (4.52); 2
+			// Result Organizers (4.1) with 6 Result Observations (4.2); 2 Vital Signs
+			// Organizers with 8 observations (4.27); smoking status, tobacco use and
+			// one social history observation; 2 functional status observations in
+			// the Functional Status Organizer; 4 procedures (4.14 x2, 4.13, 4.12); 1
+			// Planned Procedure (4.41) as ServiceRequest; 1 Encounter Activity (4.49),
+			// no encompassingEncounter. Practitioners: the author (also legal
+			// authenticator and serviceEvent performer), the encounter performer,
+			// the immunization performer (same id in all 5) and 3 distinct procedure
+			// performers. Organizations: providerOrganization, custodian and the
+			// one vaccine manufacturer named in every immunization.
+			name: "the HL7 CCD example converts to the hand-counted resources",
+			file: "hl7-c-cda-examples/Documents/CCD/CCD 1/CCD.XML",
+			want: map[string]int{"Patient": 1, "Composition": 1, "Practitioner": 6, "Organization": 3,
+				"Condition": 4, "AllergyIntolerance": 2, "MedicationStatement": 2, "Immunization": 5,
+				"DiagnosticReport": 2, "Observation": 19, "Procedure": 4, "ServiceRequest": 1, "Encounter": 1},
+		},
+		{
+			// Cerner: 5 Problem Observations; 6 Medication Activities in INT mood
+			// (prescriptions) as MedicationRequests. The author has no id (own
+			// Practitioner) and the 3 serviceEvent performers have NPIs; the author's
+			// representedOrganization and the custodian are 2 Organizations.
+			name: "the Cerner problems and medications sample converts to the hand-counted resources",
+			file: "chb-sample_ccdas/Cerner Samples/problems-and-medications.xml",
+			want: map[string]int{"Patient": 1, "Composition": 1, "Practitioner": 4, "Organization": 2,
+				"Condition": 5, "MedicationRequest": 6},
+		},
+		{
+			// NIST ambulatory: 3 Problem Observations (2 in concern acts, 1 encounter
+			// diagnosis); 3 allergies; 2 Medication Activities (one inside a
+			// Discharge Medication act, 4.35); 2 immunizations; 1 Result Organizer with
+			// 3 results; 6 vital signs; 2 social history observations; 4 functional
+			// status problem observations (4.68) as survey Observations; 1
+			// procedure; planned encounter (4.40), planned procedure (4.41) and
+			// planned observation (4.44) as ServiceRequests; the encompassing
+			// encounter and 1 Encounter Activity with different ids. 7 distinct
+			// practitioner ids; providerOrganization, custodian and one vaccine
+			// manufacturer.
+			name: "the NIST ambulatory CCD converts to the hand-counted resources",
+			file: "chb-sample_ccdas/NIST Samples/CCDA_CCD_b1_Ambulatory_v2.xml",
+			want: map[string]int{"Patient": 1, "Composition": 1, "Practitioner": 7, "Organization": 3,
+				"Condition": 3, "AllergyIntolerance": 3, "MedicationStatement": 2, "Immunization": 2,
+				"DiagnosticReport": 1, "Observation": 15, "Procedure": 1, "ServiceRequest": 3, "Encounter": 2},
+		},
+		{
+			// Microsoft FHIR-Converter sample (Allscripts Enterprise export): 3
+			// Problem Observations (one encounter diagnosis); 2 allergies; 1
+			// Medication Activity in INT mood; 1 immunization; 1 result; 5 vital
+			// signs; 2 smoking status; functional (4.68) and cognitive (4.73) status
+			// observations; 2 planned observations in goal mood (4.44, GOL) as
+			// Goals; 1 planned encounter (4.40); the Encounter Activity has the
+			// encompassingEncounter's id, so it is one Encounter. One author is an
+			// authoring device. 3 practitioner NPIs/ids; every organization has the
+			// same id.
+			name: "the FHIR-Converter ambulatory CCD converts to the hand-counted resources",
+			file: "ms-fhir-converter/170.314B2_Amb_CCD.ccda",
+			want: map[string]int{"Patient": 1, "Composition": 1, "Practitioner": 3, "Organization": 1, "Device": 1,
+				"Condition": 3, "AllergyIntolerance": 2, "MedicationRequest": 1, "Immunization": 1,
+				"DiagnosticReport": 1, "Observation": 10, "Goal": 2, "ServiceRequest": 1, "Encounter": 1},
+		},
+		{
+			// Allscripts Professional: 6 Problem Observations (3 concern acts, 2
+			// encounter diagnoses holding 3); 3 allergies; 4 Medication Activities
+			// in INT mood (one negated: doNotPerform); 1 immunization; 5 Result
+			// Organizers with 5 results; 18 vital signs in 3 organizers; 1 social
+			// history, 2 smoking status and 1 functional status observation; 3 goals
+			// (4.44 GOL); 1 procedure; 3 Encounter Activities, one of them the
+			// encompassing encounter. 5 distinct practitioner ids; one Organization
+			// id throughout; the authoring device.
+			name: "the Allscripts Professional EHR sample converts to the hand-counted resources",
+			file: "chb-sample_ccdas/Allscripts Samples/Professional EHR/dataport_Ambulatory.xml",
+			want: map[string]int{"Patient": 1, "Composition": 1, "Practitioner": 5, "Organization": 1, "Device": 1,
+				"Condition": 6, "AllergyIntolerance": 3, "MedicationRequest": 4, "Immunization": 1,
+				"DiagnosticReport": 5, "Observation": 27, "Goal": 3, "Procedure": 1, "Encounter": 3},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(root, tt.file))
+			if err != nil {
+				t.Skipf("sample not present: %v", err)
+			}
+			res, err := ccda.Convert(data, ccda.Options{NewID: sequentialIDs(), Now: fixedNow})
+			if err != nil {
+				t.Fatalf("Convert(%s) error = %v", tt.file, err)
+			}
+			if diff := cmp.Diff(tt.want, countTypes(res.Bundle)); diff != "" {
+				t.Errorf("Convert(%s) resource counts (-want +got):\n%s", tt.file, diff)
+			}
+		})
+	}
+}
