@@ -15,6 +15,7 @@ const adminUsage = `usage: omnichart admin <command> [flags]
 commands:
   source add|list|show|disable       the directory of source systems
   quarantine list|show|replay        documents and messages that failed to import
+  reindex [--pending] [--restart]    rebuild search indexes (resumable)
 
 Run "omnichart admin <command> -h" for the flags of a command.
 `
@@ -30,6 +31,8 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return adminSource(ctx, args[1:], stdout, stderr)
 	case "quarantine":
 		return adminQuarantine(ctx, args[1:], stdout, stderr)
+	case "reindex":
+		return adminReindex(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, adminUsage)
 		return nil

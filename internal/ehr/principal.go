@@ -35,3 +35,18 @@ func PrincipalFrom(ctx context.Context) Principal {
 	}
 	return Principal{Subject: "anonymous"}
 }
+
+type deferIndexingKey struct{}
+
+// WithDeferredIndexing marks ctx as part of a bulk load: the store may write only the
+// index rows conditional interactions need (identifiers) and leave the rest to a
+// later re-index, which gives the same search results.
+func WithDeferredIndexing(ctx context.Context) context.Context {
+	return context.WithValue(ctx, deferIndexingKey{}, true)
+}
+
+// DeferredIndexing reports whether ctx asks for deferred indexing.
+func DeferredIndexing(ctx context.Context) bool {
+	v, _ := ctx.Value(deferIndexingKey{}).(bool)
+	return v
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"omnichart/internal/ehr"
 )
 
 // indexTables are the search index tables, one per parameter type.
@@ -46,11 +48,42 @@ var owner = []string{"compartment", "res_type", "res_id", "param", "grp"}
 func cols(extra ...string) []string { return append(append([]string{}, owner...), extra...) }
 
 func (t *tx) insertIndexes(ctx context.Context, compartment, typ, id string, res map[string]any) error {
-	rows := t.s.extractor.extract(typ, res)
+	var rows *indexRows
+	if ehr.DeferredIndexing(ctx) {
+		// Identifiers are indexed at once: conditional creates and references
+		// later in the same load look them up.
+		rows = &indexRows{tokens: t.s.extractor.tokensOf(typ, res, "identifier")}
+		if err := t.exec(ctx, `INSERT INTO index_pending (compartment, res_type, res_id) VALUES (?, ?, ?)`, compartment, typ, id); err != nil {
+			return fmt.Errorf("mark %s/%s for indexing: %w", typ, id, err)
+		}
+	} else {
+		rows = t.s.extractor.extract(typ, res)
+	}
 	if err := t.writeRows(ctx, compartment, typ, id, rows); err != nil {
 		return fmt.Errorf("index %s/%s: %w", typ, id, err)
 	}
 	return nil
+}
+
+// tokensOf extracts the token rows of one parameter.
+func (x *extractor) tokensOf(typ string, res map[string]any, code string) []tokenRow {
+	d, ok := x.registry.Lookup(typ, code)
+	if !ok || d.Type != "token" {
+		return nil
+	}
+	e, err := x.compile(d.Expression)
+	if err != nil {
+		return nil
+	}
+	nodes, err := e.Evaluate(res)
+	if err != nil {
+		return nil
+	}
+	rows := &indexRows{}
+	for _, n := range nodes {
+		rows.addToken(code, 0, n)
+	}
+	return rows.tokens
 }
 
 func (t *tx) writeRows(ctx context.Context, compartment, typ, id string, rows *indexRows) error {
@@ -123,7 +156,7 @@ func (t *tx) writeRows(ctx context.Context, compartment, typ, id string, rows *i
 }
 
 func (t *tx) deleteIndexes(ctx context.Context, compartment, typ, id string) error {
-	for _, table := range indexTables {
+	for _, table := range append(indexTables, "index_pending") {
 		if err := t.exec(ctx, `DELETE FROM `+table+` WHERE compartment = ? AND res_type = ? AND res_id = ?`, compartment, typ, id); err != nil {
 			return fmt.Errorf("unindex %s/%s: %w", typ, id, err)
 		}

@@ -117,6 +117,9 @@ func (s *Store) runOnce(ctx context.Context, fn func(tx ehr.Tx) error) error {
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	for _, f := range t.onCommit {
+		f()
+	}
 	return nil
 }
 
@@ -186,6 +189,9 @@ type tx struct {
 	q        querier
 	now      time.Time
 	writable bool
+	// onCommit runs after a successful commit: registry changes that must not
+	// happen for a transaction that rolls back.
+	onCommit []func()
 }
 
 func (t *tx) exec(ctx context.Context, query string, args ...any) error {
@@ -329,6 +335,11 @@ func (t *tx) write(ctx context.Context, typ, id string, res map[string]any, meth
 	if err := t.insertIndexes(ctx, compartment, typ, id, res); err != nil {
 		return nil, err
 	}
+	if typ == "SearchParameter" {
+		// A SearchParameter that search cannot use (no expression) is stored all
+		// the same; it just does not become searchable.
+		t.onCommit = append(t.onCommit, func() { t.s.registry.AddResource(res) })
+	}
 	return &ehr.Record{Type: typ, ID: id, Version: version, LastUpdated: t.now, Method: method, Resource: body}, nil
 }
 
@@ -346,6 +357,15 @@ func (t *tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*ehr.Re
 	}
 	if !found || cur.deleted {
 		return nil, nil
+	}
+	if typ == "SearchParameter" {
+		var body []byte
+		if err := t.queryRow(ctx, `SELECT body FROM resources WHERE compartment = ? AND res_type = ? AND res_id = ?`, cur.compartment, typ, id).Scan(&body); err == nil {
+			if sp, err := fhir.Decode(body); err == nil {
+				url := fhir.String(sp, "url")
+				t.onCommit = append(t.onCommit, func() { t.s.registry.Remove(url) })
+			}
+		}
 	}
 	version := cur.version + 1
 	lu := t.now.UnixMicro()
@@ -514,4 +534,25 @@ func decodeCursor(s string) (cursor, error) {
 // FormatInstant renders t as a FHIR instant with microseconds, in UTC.
 func FormatInstant(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000000Z")
+}
+
+// LoadSearchParameters registers the SearchParameter resources stored on this server
+// (custom search parameters), so that they are searchable after a restart. Those that
+// search cannot use are skipped.
+func (s *Store) LoadSearchParameters(ctx context.Context) error {
+	rows, err := s.read.QueryContext(ctx, rebind(s.dialect, `SELECT body FROM resources WHERE res_type = ? AND deleted = ?`), "SearchParameter", false)
+	if err != nil {
+		return fmt.Errorf("load search parameters: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var body []byte
+		if err := rows.Scan(&body); err != nil {
+			return err
+		}
+		if sp, err := fhir.Decode(body); err == nil {
+			s.registry.AddResource(sp)
+		}
+	}
+	return rows.Err()
 }

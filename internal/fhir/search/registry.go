@@ -138,9 +138,28 @@ func (r *Registry) ForType(typ string) []*Definition {
 	return out
 }
 
+// CheckResource reports whether a SearchParameter resource has what search needs,
+// without adding it.
+func (r *Registry) CheckResource(sp map[string]any) error {
+	_, err := parseResource(sp)
+	return err
+}
+
 // AddResource adds (or replaces) a parameter defined by a SearchParameter resource.
 // It returns an error when the resource lacks what search needs.
 func (r *Registry) AddResource(sp map[string]any) error {
+	p, err := parseResource(sp)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.add(p, true)
+	r.resolveComponents()
+	return nil
+}
+
+func parseResource(sp map[string]any) (rawParameter, error) {
 	p := rawParameter{URL: fhir.String(sp, "url"), Code: fhir.String(sp, "code"), Type: fhir.String(sp, "type"), Expression: fhir.String(sp, "expression")}
 	for _, b := range fhir.Array(sp, "base") {
 		if s, ok := b.(string); ok {
@@ -161,22 +180,18 @@ func (r *Registry) AddResource(sp map[string]any) error {
 	}
 	switch {
 	case p.Code == "" || len(p.Base) == 0 || p.Type == "":
-		return fmt.Errorf("a SearchParameter needs code, base and type to be searchable")
+		return p, fmt.Errorf("a SearchParameter needs code, base and type to be searchable")
 	case p.Expression == "" && p.Type != "composite":
-		return fmt.Errorf("SearchParameter %s has no expression to extract values with", p.Code)
+		return p, fmt.Errorf("SearchParameter %s has no expression to extract values with", p.Code)
 	case p.URL == "":
-		return fmt.Errorf("SearchParameter %s has no url", p.Code)
+		return p, fmt.Errorf("SearchParameter %s has no url", p.Code)
 	}
 	for _, b := range p.Base {
 		if !fhir.R4().IsResourceType(b) && b != "Resource" && b != "DomainResource" {
-			return fmt.Errorf("SearchParameter %s has base %q, which is not a resource type", p.Code, b)
+			return p, fmt.Errorf("SearchParameter %s has base %q, which is not a resource type", p.Code, b)
 		}
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.add(p, true)
-	r.resolveComponents()
-	return nil
+	return p, nil
 }
 
 // ExpressionFor keeps the branches of a union expression ("A.x | B.y") that apply to
@@ -228,4 +243,35 @@ func splitUnion(expr string) []string {
 		}
 	}
 	return append(out, expr[start:])
+}
+
+// Remove drops the custom parameter with canonical url; built-in parameters stay.
+func (r *Registry) Remove(url string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for typ, defs := range r.byType {
+		for code, d := range defs {
+			if d.URL == url && d.Custom {
+				delete(defs, code)
+				if builtin, ok := builtinFor(typ, code); ok {
+					defs[code] = builtin
+				}
+			}
+		}
+	}
+	delete(r.byURL, url)
+	r.resolveComponents()
+}
+
+// builtinFor rebuilds the official definition of code for typ, if there is one.
+func builtinFor(typ, code string) (*Definition, bool) {
+	tmp := &Registry{byType: map[string]map[string]*Definition{}, byURL: map[string]*Definition{}}
+	for _, p := range r4Params() {
+		if p.Code == code {
+			tmp.add(p, false)
+		}
+	}
+	tmp.resolveComponents()
+	d, ok := tmp.byType[typ][code]
+	return d, ok
 }

@@ -67,5 +67,10 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*store.Store, er
 		db.Close()
 		return nil, fmt.Errorf("migrate postgres: %w", err)
 	}
-	return store.New(db, db, dialect{}, opts), nil
+	s := store.New(db, db, dialect{}, opts)
+	if err := s.LoadSearchParameters(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }

@@ -68,7 +68,12 @@ func Open(ctx context.Context, path string, opts store.Options) (*store.Store, e
 		read.Close()
 		return nil, errors.Join(errors.New("migrate sqlite"), err)
 	}
-	return store.New(write, read, dialect{}, opts), nil
+	s := store.New(write, read, dialect{}, opts)
+	if err := s.LoadSearchParameters(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 func mustSub(f fs.FS, dir string) fs.FS {

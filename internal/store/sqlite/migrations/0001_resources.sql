@@ -131,3 +131,19 @@ CREATE TABLE index_uri (
 );
 CREATE INDEX index_uri_value ON index_uri (res_type, param, value);
 CREATE INDEX index_uri_owner ON index_uri (compartment, res_type, res_id);
+
+-- Resources written during a bulk load whose search indexes are still to be built.
+CREATE TABLE index_pending (
+  compartment TEXT NOT NULL,
+  res_type    TEXT NOT NULL,
+  res_id      TEXT NOT NULL,
+  PRIMARY KEY (compartment, res_type, res_id)
+);
+
+-- Progress of a running re-index, so an interrupted one resumes where it stopped.
+CREATE TABLE reindex_progress (
+  job        TEXT PRIMARY KEY,
+  after_type TEXT NOT NULL,
+  after_id   TEXT NOT NULL,
+  done       BIGINT NOT NULL
+);

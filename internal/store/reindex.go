@@ -1,0 +1,204 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"omnichart/internal/fhir"
+)
+
+// ReindexOptions control a re-index.
+type ReindexOptions struct {
+	// PendingOnly indexes only what a bulk load with deferred indexing left
+	// pending; otherwise every current resource is re-indexed.
+	PendingOnly bool
+	// Restart ignores the saved position of an interrupted full re-index.
+	Restart bool
+	// Batch is how many resources one transaction re-indexes (default 200).
+	Batch int
+	// Progress, if set, is called after each batch with the resources done so far
+	// and the total to do.
+	Progress func(done, total int64)
+}
+
+const fullReindexJob = "full"
+
+// Reindex rebuilds search index rows from the stored resources with the current
+// registry, in batches of one transaction each. A full re-index records its position
+// after every batch and resumes from it when run again after an interruption.
+func (s *Store) Reindex(ctx context.Context, opts ReindexOptions) error {
+	if opts.Batch <= 0 {
+		opts.Batch = 200
+	}
+	if opts.PendingOnly {
+		return s.reindexPending(ctx, opts)
+	}
+	var total int64
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM resources WHERE deleted = `+s.boolLiteral(false)).Scan(&total); err != nil {
+		return fmt.Errorf("reindex: %w", err)
+	}
+	afterType, afterID, done := "", "", int64(0)
+	if opts.Restart {
+		if _, err := s.write.ExecContext(ctx, rebind(s.dialect, `DELETE FROM reindex_progress WHERE job = ?`), fullReindexJob); err != nil {
+			return fmt.Errorf("reindex: %w", err)
+		}
+	} else {
+		err := s.read.QueryRowContext(ctx, rebind(s.dialect, `SELECT after_type, after_id, done FROM reindex_progress WHERE job = ?`), fullReindexJob).Scan(&afterType, &afterID, &done)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("reindex: %w", err)
+		}
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var n int
+		nextType, nextID := afterType, afterID
+		err := s.runBatch(ctx, func(t *tx) error {
+			refs, err := t.batchAfter(ctx, afterType, afterID, opts.Batch)
+			if err != nil {
+				return err
+			}
+			n = len(refs)
+			for _, r := range refs {
+				if err := t.reindexOne(ctx, r.compartment, r.typ, r.id, r.body); err != nil {
+					return err
+				}
+			}
+			if n == 0 {
+				return t.exec(ctx, `DELETE FROM reindex_progress WHERE job = ?`, fullReindexJob)
+			}
+			last := refs[n-1]
+			nextType, nextID = last.typ, last.id
+			if err := t.exec(ctx, `DELETE FROM reindex_progress WHERE job = ?`, fullReindexJob); err != nil {
+				return err
+			}
+			return t.exec(ctx, `INSERT INTO reindex_progress (job, after_type, after_id, done) VALUES (?, ?, ?, ?)`,
+				fullReindexJob, nextType, nextID, done+int64(n))
+		})
+		if err != nil {
+			return fmt.Errorf("reindex: %w", err)
+		}
+		afterType, afterID = nextType, nextID
+		done += int64(n)
+		if opts.Progress != nil {
+			opts.Progress(min(done, total), total)
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+}
+
+func (s *Store) reindexPending(ctx context.Context, opts ReindexOptions) error {
+	var total int64
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM index_pending`).Scan(&total); err != nil {
+		return fmt.Errorf("reindex: %w", err)
+	}
+	var done int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var n int
+		err := s.runBatch(ctx, func(t *tx) error {
+			rows, err := t.query(ctx, fmt.Sprintf(`SELECT p.compartment, p.res_type, p.res_id, r.body FROM index_pending p
+				JOIN resources r ON r.compartment = p.compartment AND r.res_type = p.res_type AND r.res_id = p.res_id
+				ORDER BY p.compartment, p.res_type, p.res_id LIMIT %d`, opts.Batch))
+			if err != nil {
+				return err
+			}
+			refs, err := scanRefs(rows)
+			if err != nil {
+				return err
+			}
+			n = len(refs)
+			for _, r := range refs {
+				if err := t.reindexOne(ctx, r.compartment, r.typ, r.id, r.body); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("reindex: %w", err)
+		}
+		done += int64(n)
+		if opts.Progress != nil {
+			opts.Progress(min(done, total), total)
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+}
+
+// runBatch runs fn in one write transaction with retries.
+func (s *Store) runBatch(ctx context.Context, fn func(t *tx) error) error {
+	var err error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		sqlTx, berr := s.write.BeginTx(ctx, s.dialect.TxOptions())
+		if berr != nil {
+			return berr
+		}
+		t := &tx{s: s, q: sqlTx, now: s.now().UTC(), writable: true}
+		if err = fn(t); err == nil {
+			err = sqlTx.Commit()
+		} else {
+			sqlTx.Rollback()
+		}
+		if err == nil || !s.dialect.Retryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+type storedRef struct {
+	compartment, typ, id string
+	body                 []byte
+}
+
+func scanRefs(rows *sql.Rows) ([]storedRef, error) {
+	defer rows.Close()
+	var out []storedRef
+	for rows.Next() {
+		var r storedRef
+		if err := rows.Scan(&r.compartment, &r.typ, &r.id, &r.body); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) batchAfter(ctx context.Context, afterType, afterID string, n int) ([]storedRef, error) {
+	rows, err := t.query(ctx, fmt.Sprintf(`SELECT compartment, res_type, res_id, body FROM resources
+		WHERE deleted = ? AND (res_type > ? OR (res_type = ? AND res_id > ?)) ORDER BY res_type, res_id LIMIT %d`, n),
+		false, afterType, afterType, afterID)
+	if err != nil {
+		return nil, err
+	}
+	return scanRefs(rows)
+}
+
+func (t *tx) reindexOne(ctx context.Context, compartment, typ, id string, body []byte) error {
+	res, err := fhir.Decode(body)
+	if err != nil {
+		return fmt.Errorf("decode %s/%s: %w", typ, id, err)
+	}
+	if err := t.deleteIndexes(ctx, compartment, typ, id); err != nil {
+		return err
+	}
+	return t.writeRows(ctx, compartment, typ, id, t.s.extractor.extract(typ, res))
+}
+
+// boolLiteral renders a boolean for the dialect's SQL.
+func (s *Store) boolLiteral(b bool) string {
+	if s.dialect.Name() == "postgres" {
+		return map[bool]string{true: "TRUE", false: "FALSE"}[b]
+	}
+	return map[bool]string{true: "1", false: "0"}[b]
+}

@@ -1,0 +1,143 @@
+package store_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"omnichart/internal/ehr"
+	"omnichart/internal/ehrtest"
+	"omnichart/internal/fhir/search"
+	"omnichart/internal/store"
+)
+
+func searchIDs(t *testing.T, s ehr.ResourceStore, typ, query string) []string {
+	t.Helper()
+	q, err := search.ParseString(typ, query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Strict = true
+	page, err := s.Search(context.Background(), q)
+	if err != nil {
+		t.Fatalf("Search(%s?%s): %v", typ, query, err)
+	}
+	var out []string
+	for _, r := range page.Records {
+		out = append(out, r.ID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestCustomSearchParameterBecomesSearchableAfterReindex(t *testing.T) {
+	for _, engine := range ehrtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			if engine == "postgres" {
+				ehrtest.PostgresURL(t)
+			}
+			ctx := context.Background()
+			s := ehrtest.MustOpen(t, engine, store.Options{})
+			pat := map[string]any{"resourceType": "Patient", "id": "bird", "extension": []any{
+				map[string]any{"url": "http://example.org/fav-bird", "valueString": "Kestrel"}}}
+			if _, _, err := s.Update(ctx, "Patient", "bird", pat, ehr.WriteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			sp := map[string]any{"resourceType": "SearchParameter", "id": "fav-bird", "url": "http://example.org/SearchParameter/fav-bird",
+				"name": "favbird", "status": "active", "description": "favourite bird", "code": "fav-bird", "base": []any{"Patient"},
+				"type": "string", "expression": "Patient.extension('http://example.org/fav-bird').value"}
+			if _, _, err := s.Update(ctx, "SearchParameter", "fav-bird", sp, ehr.WriteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			// Known now, but the existing patient is not indexed for it yet.
+			if got := searchIDs(t, s, "Patient", "fav-bird=kes"); len(got) != 0 {
+				t.Fatalf("before reindex fav-bird=kes = %v, want nothing indexed yet", got)
+			}
+			var last int64
+			if err := s.Reindex(ctx, store.ReindexOptions{Batch: 1, Progress: func(done, total int64) { last = done }}); err != nil {
+				t.Fatal(err)
+			}
+			if got := searchIDs(t, s, "Patient", "fav-bird=kes"); strings.Join(got, ",") != "bird" {
+				t.Errorf("after reindex fav-bird=kes = %v, want [bird]", got)
+			}
+			if last != 2 {
+				t.Errorf("reindex progress ended at %d, want 2", last)
+			}
+			// New writes are indexed at once.
+			pat2 := map[string]any{"resourceType": "Patient", "id": "bird2", "extension": []any{
+				map[string]any{"url": "http://example.org/fav-bird", "valueString": "Kea"}}}
+			if _, _, err := s.Update(ctx, "Patient", "bird2", pat2, ehr.WriteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if got := searchIDs(t, s, "Patient", "fav-bird=ke"); strings.Join(got, ",") != "bird,bird2" {
+				t.Errorf("fav-bird=ke = %v, want [bird bird2]", got)
+			}
+		})
+	}
+}
+
+func TestDeferredIndexingGivesTheSameResultsAfterReindex(t *testing.T) {
+	ctx := context.Background()
+	inline := ehrtest.MustOpen(t, "sqlite", store.Options{})
+	deferred := ehrtest.MustOpen(t, "sqlite", store.Options{})
+	load := func(s *store.Store, ctx context.Context) {
+		for i, name := range []string{"Ada", "Grace", "Alan"} {
+			p := map[string]any{"resourceType": "Patient", "id": name, "name": []any{map[string]any{"family": name}},
+				"identifier": []any{map[string]any{"system": "http://x", "value": name}}, "birthDate": []string{"1815", "1906-12-09", "1912-06-23"}[i]}
+			if _, _, err := s.Update(ctx, "Patient", name, p, ehr.WriteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	load(inline, ctx)
+	load(deferred, ehr.WithDeferredIndexing(ctx))
+	if got := searchIDs(t, deferred, "Patient", "identifier=http://x|Ada"); strings.Join(got, ",") != "Ada" {
+		t.Errorf("identifiers must be searchable during a deferred load: got %v", got)
+	}
+	if got := searchIDs(t, deferred, "Patient", "name=a"); len(got) != 0 {
+		t.Errorf("name=a before reindex = %v, want nothing (deferred)", got)
+	}
+	if err := deferred.Reindex(ctx, store.ReindexOptions{PendingOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"name=a", "birthdate=lt1900", "birthdate=1906", "identifier=Alan", "_sort=birthdate"} {
+		a, b := searchIDs(t, inline, "Patient", q), searchIDs(t, deferred, "Patient", q)
+		if strings.Join(a, ",") != strings.Join(b, ",") {
+			t.Errorf("Patient?%s: inline %v, deferred then reindexed %v", q, a, b)
+		}
+	}
+}
+
+func TestInterruptedReindexResumes(t *testing.T) {
+	s := ehrtest.MustOpen(t, "sqlite", store.Options{})
+	bg := context.Background()
+	for i := 0; i < 10; i++ {
+		if _, err := s.Create(bg, s.NewID(), map[string]any{"resourceType": "Patient", "gender": "other"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(bg)
+	err := s.Reindex(ctx, store.ReindexOptions{Batch: 3, Progress: func(done, total int64) {
+		if done >= 3 {
+			cancel()
+		}
+	}})
+	if err == nil {
+		t.Fatal("Reindex with a cancelled context succeeded, want it interrupted")
+	}
+	var first int64 = -1
+	if err := s.Reindex(bg, store.ReindexOptions{Batch: 3, Progress: func(done, total int64) {
+		if first < 0 {
+			first = done
+		}
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if first != 6 {
+		t.Errorf("resumed reindex reported %d done after its first batch, want 6 (3 before the interruption + 3)", first)
+	}
+	if got := searchIDs(t, s, "Patient", "gender=other"); len(got) != 10 {
+		t.Errorf("gender=other after resumed reindex = %d, want 10", len(got))
+	}
+}
