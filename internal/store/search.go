@@ -24,10 +24,27 @@ func (t *tx) Search(ctx context.Context, q *search.Query) (*ehr.Page, error) {
 		return nil, ehr.Errorf(ehr.Invalid, "%v", err)
 	}
 	b := &sqlBuilder{reg: t.s.registry, now: t.now}
-	where, args, err := b.where(q.Type, q.Params, "r")
+	where, args, err := b.where(q.Type, nil, "r")
 	if err != nil {
 		return nil, err
 	}
+	kept := q.Params[:0]
+	for _, p := range q.Params {
+		c, a, err := b.param(q.Type, p, "r")
+		if err != nil {
+			// Under lenient handling a malformed parameter is dropped and
+			// reported like an unknown one.
+			if q.Strict || ehr.ErrorCode(err) != ehr.Invalid || needsTerminology(p) {
+				return nil, err
+			}
+			q.Ignored = append(q.Ignored, p.Key())
+			continue
+		}
+		kept = append(kept, p)
+		where = append(where, c)
+		args = append(args, a...)
+	}
+	q.Params = kept
 	if q.Compartment != "" {
 		cw, cargs, err := b.compartment(q.Type, q.Compartment, "r")
 		if err != nil {
@@ -129,6 +146,16 @@ func (t *tx) Search(ctx context.Context, q *search.Query) (*ehr.Page, error) {
 		return nil, err
 	}
 	return page, nil
+}
+
+// needsTerminology reports a terminology modifier: ignoring one would silently widen
+// a clinical search to everything, so it is refused even under lenient handling.
+func needsTerminology(p search.Param) bool {
+	switch p.Modifier {
+	case "in", "not-in", "above", "below":
+		return true
+	}
+	return false
 }
 
 // sqlBuilder turns search parameters into SQL conditions on a resources alias.
