@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) ehr.ResourceStore) {
 		{"parallel conditional creates with the same criteria create one resource", testConcurrentConditionalCreate},
 		{"a resource moves compartment when its patient reference changes", testCompartmentMove},
 		{"a transaction Bundle rewrites urn:uuid references and is all or nothing", testTransactionBundle},
+		{"many readers proceed while a write transaction is open, without seeing it", testReadersDuringWrite},
 		{"every search parameter type and modifier finds the hand-checked resources", testSearchParameters},
 		{"sorting, paging, includes, compartments and totals behave as specified", testSearchResults},
 	}
@@ -475,5 +476,48 @@ func testTransactionBundle(t *testing.T, s ehr.ResourceStore) {
 	h, _ := s.History(ctx, ehr.HistoryQuery{})
 	if len(h.Records) != 2 {
 		t.Errorf("history has %d versions after one good and one failed transaction, want 2", len(h.Records))
+	}
+}
+
+// testReadersDuringWrite reads from many goroutines while a write transaction is
+// open and waits for them inside it: if readers were blocked by the writer, the
+// reads would time out instead of finishing.
+func testReadersDuringWrite(t *testing.T, s ehr.ResourceStore) {
+	rec := mustCreate(t, s, patient("Reader", "r-1"))
+	err := s.Transaction(ctx, func(tx ehr.Tx) error {
+		if _, err := tx.Create(ctx, tx.NewID(), patient("Writer", "w-1")); err != nil {
+			return err
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 20)
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				defer cancel()
+				if _, err := s.Read(rctx, "Patient", rec.ID); err != nil {
+					errs <- err
+					return
+				}
+				page, err := s.Search(rctx, &search.Query{Type: "Patient", Params: []search.Param{{Name: "identifier", Values: []string{"w-1"}}}})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(page.Records) != 0 {
+					errs <- errors.New("a reader saw an uncommitted write")
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Errorf("reads during an open write transaction: %v", err)
 	}
 }
