@@ -14,9 +14,11 @@ func charsetReader(label string, input io.Reader) (io.Reader, error) {
 	switch strings.ToLower(strings.TrimSpace(label)) {
 	case "utf-8", "utf8", "us-ascii", "ascii":
 		return input, nil
-	case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "iso_8859-1", "cp819", "ibm819":
-		return &singleByteReader{r: bufio.NewReader(input), table: nil}, nil
-	case "windows-1252", "cp1252", "x-cp1252":
+	case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "iso_8859-1", "cp819", "ibm819",
+		"windows-1252", "cp1252", "x-cp1252":
+		// Documents labelled ISO-8859-1 are in practice windows-1252 (curly quotes,
+		// dashes in 0x80-0x9F, where ISO-8859-1 has unused control codes), which is
+		// also how the WHATWG Encoding Standard reads the label.
 		return &singleByteReader{r: bufio.NewReader(input), table: &cp1252High}, nil
 	}
 	return nil, fmt.Errorf("unsupported encoding %q (want UTF-8, ISO-8859-1 or windows-1252)", label)
