@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
+	"unicode/utf8"
 )
 
 // Resource is one decoded FHIR resource. See the package comment for its shape.
@@ -56,28 +58,179 @@ func position(data []byte, offset int64) (line, col int) {
 	return line, col
 }
 
-// Marshal encodes a tree as compact JSON without HTML escaping (FHIR narratives are
-// XHTML, and escaping "<" as \u003c only bloats them).
+// Marshal encodes a tree as compact JSON. Object members come in a stable order with
+// "resourceType" first, as FHIR JSON is conventionally written; strings are not
+// HTML-escaped (narratives are XHTML, and escaping "<" only bloats them).
 func Marshal(v any) ([]byte, error) {
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	if err := encode(&buf, v, "", ""); err != nil {
 		return nil, err
 	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	return buf.Bytes(), nil
 }
 
 // MarshalIndent is Marshal with two-space indentation, for _pretty=true.
 func MarshalIndent(v any) ([]byte, error) {
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
+	if err := encode(&buf, v, "\n", "  "); err != nil {
 		return nil, err
 	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	return buf.Bytes(), nil
+}
+
+func encode(buf *bytes.Buffer, v any, nl, indent string) error {
+	switch x := v.(type) {
+	case nil:
+		buf.WriteString("null")
+	case string:
+		writeString(buf, x)
+	case bool:
+		if x {
+			buf.WriteString("true")
+		} else {
+			buf.WriteString("false")
+		}
+	case json.Number:
+		if x == "" {
+			buf.WriteString("0")
+		} else {
+			buf.WriteString(string(x))
+		}
+	case json.RawMessage:
+		if nl == "" {
+			if err := json.Compact(buf, x); err != nil {
+				return err
+			}
+			return nil
+		}
+		var tree any
+		d := json.NewDecoder(bytes.NewReader(x))
+		d.UseNumber()
+		if err := d.Decode(&tree); err != nil {
+			return err
+		}
+		return encode(buf, tree, nl, indent)
+	case []byte:
+		return encode(buf, json.RawMessage(x), nl, indent)
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			if k != "resourceType" {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		if _, ok := x["resourceType"]; ok {
+			keys = append([]string{"resourceType"}, keys...)
+		}
+		buf.WriteByte('{')
+		inner := nl
+		if nl != "" {
+			inner = nl + indent
+		}
+		for i, k := range keys {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			buf.WriteString(inner)
+			writeString(buf, k)
+			buf.WriteByte(':')
+			if nl != "" {
+				buf.WriteByte(' ')
+			}
+			if err := encode(buf, x[k], inner, indent); err != nil {
+				return err
+			}
+		}
+		if len(keys) > 0 {
+			buf.WriteString(nl)
+		}
+		buf.WriteByte('}')
+	case []any:
+		buf.WriteByte('[')
+		inner := nl
+		if nl != "" {
+			inner = nl + indent
+		}
+		for i, e := range x {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			buf.WriteString(inner)
+			if err := encode(buf, e, inner, indent); err != nil {
+				return err
+			}
+		}
+		if len(x) > 0 {
+			buf.WriteString(nl)
+		}
+		buf.WriteByte(']')
+	default:
+		// Other Go values (ints from code that builds trees by hand, structs)
+		// go through encoding/json, re-read as a tree to keep the member order.
+		b, err := json.Marshal(x)
+		if err != nil {
+			return err
+		}
+		return encode(buf, json.RawMessage(b), nl, indent)
+	}
+	return nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// writeString writes s as a JSON string, escaping only what JSON requires (and the
+// line separators U+2028/U+2029, which break JavaScript embedding).
+func writeString(buf *bytes.Buffer, s string) {
+	buf.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
+			i++
+			continue
+		}
+		if c < 0x80 {
+			buf.WriteString(s[start:i])
+			switch c {
+			case '"', '\\':
+				buf.WriteByte('\\')
+				buf.WriteByte(c)
+			case '\n':
+				buf.WriteString(`\n`)
+			case '\r':
+				buf.WriteString(`\r`)
+			case '\t':
+				buf.WriteString(`\t`)
+			default:
+				buf.WriteString(`\u00`)
+				buf.WriteByte(hexDigits[c>>4])
+				buf.WriteByte(hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf.WriteString(s[start:i])
+			buf.WriteString(`\ufffd`)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			buf.WriteString(s[start:i])
+			buf.WriteString(`\u202`)
+			buf.WriteByte(hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf.WriteString(s[start:])
+	buf.WriteByte('"')
 }
 
 // Clone deep-copies a tree so that a change to the copy never reaches the original.

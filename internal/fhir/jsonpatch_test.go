@@ -14,13 +14,13 @@ func TestApplyJSONPatch(t *testing.T) {
 		want    string
 		wantErr bool
 	}{
-		{"replace changes a scalar", `[{"op":"replace","path":"/active","value":false}]`, `{"active":false,"id":"a","name":[{"family":"X","given":["A","B"]}],"resourceType":"Patient"}`, false},
-		{"add inserts into a nested array", `[{"op":"add","path":"/name/0/given/1","value":"C"}]`, `{"active":true,"id":"a","name":[{"family":"X","given":["A","C","B"]}],"resourceType":"Patient"}`, false},
-		{"add with - appends", `[{"op":"add","path":"/name/0/given/-","value":"C"}]`, `{"active":true,"id":"a","name":[{"family":"X","given":["A","B","C"]}],"resourceType":"Patient"}`, false},
-		{"remove deletes an array item", `[{"op":"remove","path":"/name/0/given/0"}]`, `{"active":true,"id":"a","name":[{"family":"X","given":["B"]}],"resourceType":"Patient"}`, false},
-		{"move relocates a value", `[{"op":"move","from":"/name/0/family","path":"/name/0/text"}]`, `{"active":true,"id":"a","name":[{"given":["A","B"],"text":"X"}],"resourceType":"Patient"}`, false},
-		{"copy duplicates a value", `[{"op":"copy","from":"/name/0/family","path":"/name/0/text"}]`, `{"active":true,"id":"a","name":[{"family":"X","given":["A","B"],"text":"X"}],"resourceType":"Patient"}`, false},
-		{"a passing test changes nothing", `[{"op":"test","path":"/active","value":true}]`, `{"active":true,"id":"a","name":[{"family":"X","given":["A","B"]}],"resourceType":"Patient"}`, false},
+		{"replace changes a scalar", `[{"op":"replace","path":"/active","value":false}]`, `{"resourceType":"Patient","active":false,"id":"a","name":[{"family":"X","given":["A","B"]}]}`, false},
+		{"add inserts into a nested array", `[{"op":"add","path":"/name/0/given/1","value":"C"}]`, `{"resourceType":"Patient","active":true,"id":"a","name":[{"family":"X","given":["A","C","B"]}]}`, false},
+		{"add with - appends", `[{"op":"add","path":"/name/0/given/-","value":"C"}]`, `{"resourceType":"Patient","active":true,"id":"a","name":[{"family":"X","given":["A","B","C"]}]}`, false},
+		{"remove deletes an array item", `[{"op":"remove","path":"/name/0/given/0"}]`, `{"resourceType":"Patient","active":true,"id":"a","name":[{"family":"X","given":["B"]}]}`, false},
+		{"move relocates a value", `[{"op":"move","from":"/name/0/family","path":"/name/0/text"}]`, `{"resourceType":"Patient","active":true,"id":"a","name":[{"given":["A","B"],"text":"X"}]}`, false},
+		{"copy duplicates a value", `[{"op":"copy","from":"/name/0/family","path":"/name/0/text"}]`, `{"resourceType":"Patient","active":true,"id":"a","name":[{"family":"X","given":["A","B"],"text":"X"}]}`, false},
+		{"a passing test changes nothing", `[{"op":"test","path":"/active","value":true}]`, `{"resourceType":"Patient","active":true,"id":"a","name":[{"family":"X","given":["A","B"]}]}`, false},
 		{"a failing test fails the whole patch", `[{"op":"replace","path":"/active","value":false},{"op":"test","path":"/id","value":"b"}]`, "", true},
 		{"removing a missing member fails", `[{"op":"remove","path":"/gender"}]`, "", true},
 		{"an index out of range fails", `[{"op":"add","path":"/name/5","value":{}}]`, "", true},

@@ -20,85 +20,21 @@ import (
 // resources with one SQL query over the index tables, orders them by _sort (then
 // type and id), pages with a keyset cursor, and adds _include/_revinclude results.
 func (t *tx) Search(ctx context.Context, q *search.Query) (*ehr.Page, error) {
-	if err := t.s.registry.Check(q); err != nil {
-		return nil, ehr.Errorf(ehr.Invalid, "%v", err)
-	}
-	b := &sqlBuilder{reg: t.s.registry, now: t.now}
-	where, args, err := b.where(q.Type, nil, "r")
+	sq, err := t.buildSearch(q)
 	if err != nil {
 		return nil, err
 	}
-	kept := q.Params[:0]
-	for _, p := range q.Params {
-		c, a, err := b.param(q.Type, p, "r")
-		if err != nil {
-			// Under lenient handling a malformed parameter is dropped and
-			// reported like an unknown one.
-			if q.Strict || ehr.ErrorCode(err) != ehr.Invalid || needsTerminology(p) {
-				return nil, err
-			}
-			q.Ignored = append(q.Ignored, p.Key())
-			continue
-		}
-		kept = append(kept, p)
-		where = append(where, c)
-		args = append(args, a...)
-	}
-	q.Params = kept
-	if q.Compartment != "" {
-		cw, cargs, err := b.compartment(q.Type, q.Compartment, "r")
-		if err != nil {
-			return nil, err
-		}
-		where = append(where, cw)
-		args = append(args, cargs...)
-	}
-	selection := strings.Join(where, " AND ")
-
 	page := &ehr.Page{Total: -1}
 	if q.Total == "accurate" || q.Total == "estimate" || q.Summary == "count" {
-		if err := t.queryRow(ctx, "SELECT count(*) FROM resources r WHERE "+selection, args...).Scan(&page.Total); err != nil {
+		if err := t.queryRow(ctx, "SELECT count(*) FROM resources r WHERE "+sq.selection, sq.selArgs...).Scan(&page.Total); err != nil {
 			return nil, fmt.Errorf("search count: %w", err)
 		}
 		if q.Summary == "count" {
 			return page, nil
 		}
 	}
-	count := q.Count
-	if count <= 0 {
-		count = search.DefaultCount
-	}
-	keys, err := b.sortKeys(q)
-	if err != nil {
-		return nil, err
-	}
-	var cur *searchCursor
-	if q.Cursor != "" {
-		if cur, err = decodeSearchCursor(q.Cursor, keys); err != nil {
-			return nil, err
-		}
-	}
-	backward := cur != nil && cur.Backward
-	cols := []string{"r.res_type", "r.res_id", "r.version", "r.last_updated", "r.body"}
-	var keyArgs []any
-	order := make([]string, 0, len(keys)+2)
-	for i, k := range keys {
-		cols = append(cols, k.expr+" AS k"+strconv.Itoa(i))
-		keyArgs = append(keyArgs, k.args...)
-		desc := k.desc != backward
-		order = append(order, "k"+strconv.Itoa(i)+map[bool]string{true: " DESC", false: ""}[desc])
-	}
-	tie := map[bool]string{true: " DESC", false: ""}[backward]
-	order = append(order, "r.res_type"+tie, "r.res_id"+tie)
-	allArgs := append(append([]any{}, keyArgs...), args...)
-	if cur != nil {
-		kw, kargs := keysetCondition(keys, cur)
-		selection += " AND " + kw
-		allArgs = append(allArgs, kargs...)
-	}
-	query := fmt.Sprintf("SELECT %s FROM resources r WHERE %s ORDER BY %s LIMIT %d",
-		strings.Join(cols, ", "), selection, strings.Join(order, ", "), count+1)
-	rows, err := t.query(ctx, query, allArgs...)
+	keys, cur, count, backward := sq.keys, sq.cur, sq.count, sq.backward
+	rows, err := t.query(ctx, sq.query, sq.args...)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
@@ -156,6 +92,93 @@ func needsTerminology(p search.Param) bool {
 		return true
 	}
 	return false
+}
+
+// searchSQL is the page query of one search, built before it runs so that it can
+// also be explained.
+type searchSQL struct {
+	selection string // the WHERE clause without the cursor, for counting
+	selArgs   []any
+	query     string
+	args      []any
+	keys      []sortKey
+	cur       *searchCursor
+	count     int
+	backward  bool
+}
+
+func (t *tx) buildSearch(q *search.Query) (*searchSQL, error) {
+	if err := t.s.registry.Check(q); err != nil {
+		return nil, ehr.Errorf(ehr.Invalid, "%v", err)
+	}
+	b := &sqlBuilder{reg: t.s.registry, now: t.now}
+	where, args, err := b.where(q.Type, nil, "r")
+	if err != nil {
+		return nil, err
+	}
+	kept := q.Params[:0]
+	for _, p := range q.Params {
+		c, a, err := b.param(q.Type, p, "r")
+		if err != nil {
+			// Under lenient handling a malformed parameter is dropped and
+			// reported like an unknown one.
+			if q.Strict || ehr.ErrorCode(err) != ehr.Invalid || needsTerminology(p) {
+				return nil, err
+			}
+			q.Ignored = append(q.Ignored, p.Key())
+			continue
+		}
+		kept = append(kept, p)
+		where = append(where, c)
+		args = append(args, a...)
+	}
+	q.Params = kept
+	if q.Compartment != "" {
+		cw, cargs, err := b.compartment(q.Type, q.Compartment, "r")
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, cw)
+		args = append(args, cargs...)
+	}
+	selection := strings.Join(where, " AND ")
+	count := q.Count
+	if count <= 0 {
+		count = search.DefaultCount
+	}
+	keys, err := b.sortKeys(q)
+	if err != nil {
+		return nil, err
+	}
+	var cur *searchCursor
+	if q.Cursor != "" {
+		if cur, err = decodeSearchCursor(q.Cursor, keys); err != nil {
+			return nil, err
+		}
+	}
+	backward := cur != nil && cur.Backward
+	cols := []string{"r.res_type", "r.res_id", "r.version", "r.last_updated", "r.body"}
+	var keyArgs []any
+	order := make([]string, 0, len(keys)+2)
+	for i, k := range keys {
+		cols = append(cols, k.expr+" AS k"+strconv.Itoa(i))
+		keyArgs = append(keyArgs, k.args...)
+		desc := k.desc != backward
+		order = append(order, "k"+strconv.Itoa(i)+map[bool]string{true: " DESC", false: ""}[desc])
+	}
+	tie := map[bool]string{true: " DESC", false: ""}[backward]
+	order = append(order, "r.res_type"+tie, "r.res_id"+tie)
+	allArgs := append(append([]any{}, keyArgs...), args...)
+	pageSel := selection
+	if cur != nil {
+		kw, kargs := keysetCondition(keys, cur)
+		pageSel += " AND " + kw
+		allArgs = append(allArgs, kargs...)
+	}
+	query := fmt.Sprintf("SELECT %s FROM resources r WHERE %s ORDER BY %s LIMIT %d",
+		strings.Join(cols, ", "), pageSel, strings.Join(order, ", "), count+1)
+	return &searchSQL{selection: selection, selArgs: args, query: query, args: allArgs,
+		keys: keys, cur: cur, count: count, backward: backward}, nil
 }
 
 // sqlBuilder turns search parameters into SQL conditions on a resources alias.
