@@ -98,6 +98,9 @@ func match(ctx context.Context, tx Tx, typ, criteria string, limit int) ([]*Reco
 	// unknown parameter would widen the match and write to the wrong resource.
 	q.Strict = true
 	q.Count = limit
+	if err := tx.Lock(ctx, "match:"+typ+"?"+q.Encode().Encode()); err != nil {
+		return nil, err
+	}
 	page, err := tx.Search(ctx, q)
 	if err != nil {
 		return nil, err

@@ -64,6 +64,10 @@ type Page struct {
 type Tx interface {
 	// NewID returns a fresh server-assigned resource id (a UUIDv7).
 	NewID() string
+	// Lock holds a lock named name until the transaction ends, so that concurrent
+	// transactions taking the same lock run one after the other and each sees what
+	// the previous one committed. Conditional interactions lock their criteria.
+	Lock(ctx context.Context, name string) error
 	// Create stores res as version 1 under id, which the caller takes from NewID.
 	// An id already in use is a Conflict.
 	Create(ctx context.Context, id string, res map[string]any) (*Record, error)

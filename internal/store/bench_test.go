@@ -89,6 +89,7 @@ func BenchmarkRead(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
+		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			for i := 0; pb.Next(); i++ {
 				if _, err := s.Read(ctx, "Patient", ids[i%len(ids)]); err != nil {

@@ -18,6 +18,13 @@ type Dialect interface {
 	Retryable(err error) bool
 	// TxOptions are the options write transactions begin with.
 	TxOptions() *sql.TxOptions
+	// ForUpdate is appended to the reads that precede a write of the same rows:
+	// " FOR UPDATE" where rows are locked (PostgreSQL), "" where the engine has a
+	// single writer anyway (SQLite).
+	ForUpdate() string
+	// Lock takes a transaction-scoped named lock, or is empty where a single
+	// writer makes locks unnecessary. Its one parameter is the name.
+	Lock() []string
 	// LockMigrations is run inside the migration transaction to keep two starting
 	// servers from applying the same migration; empty when the engine needs none.
 	LockMigrations() string

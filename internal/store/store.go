@@ -218,7 +218,7 @@ type current struct {
 func (t *tx) head(ctx context.Context, typ, id string) (cur current, found bool, err error) {
 	err = t.queryRow(ctx, `SELECT r.compartment, r.version, r.deleted FROM resource_ids i
 		JOIN resources r ON r.compartment = i.compartment AND r.res_type = i.res_type AND r.res_id = i.res_id
-		WHERE i.res_type = ? AND i.res_id = ?`, typ, id).Scan(&cur.compartment, &cur.version, &cur.deleted)
+		WHERE i.res_type = ? AND i.res_id = ?`+t.s.dialect.ForUpdate(), typ, id).Scan(&cur.compartment, &cur.version, &cur.deleted)
 	if errors.Is(err, sql.ErrNoRows) {
 		return cur, false, nil
 	}
@@ -230,6 +230,22 @@ func (t *tx) head(ctx context.Context, typ, id string) (cur current, found bool,
 
 // NewID implements ehr.Tx.
 func (t *tx) NewID() string { return t.s.newID() }
+
+// Lock implements ehr.Tx.
+func (t *tx) Lock(ctx context.Context, name string) error {
+	if !t.writable {
+		return errors.New("lock outside a transaction")
+	}
+	for _, stmt := range t.s.dialect.Lock() {
+		if _, err := t.q.ExecContext(ctx, stmt, name); err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+	}
+	return nil
+}
+
+// Lock implements ehr.Tx; outside a transaction there is nothing to lock.
+func (s *Store) Lock(context.Context, string) error { return nil }
 
 // Create implements ehr.Tx.
 func (t *tx) Create(ctx context.Context, id string, res map[string]any) (*ehr.Record, error) {

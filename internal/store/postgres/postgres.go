@@ -25,11 +25,23 @@ func (dialect) Name() string             { return "postgres" }
 func (dialect) Placeholder(n int) string { return store.NumberedPlaceholder(n) }
 func (dialect) LockMigrations() string   { return "LOCK TABLE schema_migrations IN EXCLUSIVE MODE" }
 
-// TxOptions makes every write transaction SERIALIZABLE: conditional creates and
-// version checks read, then write, and only serializable isolation turns two such
-// concurrent transactions into one success and one retry (never two creates).
-func (dialect) TxOptions() *sql.TxOptions {
-	return &sql.TxOptions{Isolation: sql.LevelSerializable}
+// TxOptions keeps PostgreSQL's READ COMMITTED: the reads that precede a write lock
+// what they read (ForUpdate, Lock), which serializes exactly the transactions that
+// touch the same resource or the same conditional criteria and leaves unrelated
+// writers (two imports of different patients) to run side by side. Serializable
+// isolation gave the same guarantees but aborted unrelated writers on false
+// conflicts under load.
+func (dialect) TxOptions() *sql.TxOptions { return nil }
+
+func (dialect) ForUpdate() string { return " FOR UPDATE" }
+
+// Lock inserts the lock's row if needed (a concurrent inserter waits on the unique
+// index until the first commits) and then locks it until the transaction ends.
+func (dialect) Lock() []string {
+	return []string{
+		"INSERT INTO locks (name) VALUES ($1) ON CONFLICT DO NOTHING",
+		"SELECT name FROM locks WHERE name = $1 FOR UPDATE",
+	}
 }
 
 func (dialect) Retryable(err error) bool {

@@ -31,6 +31,8 @@ func (dialect) Name() string              { return "sqlite" }
 func (dialect) Placeholder(int) string    { return "?" }
 func (dialect) TxOptions() *sql.TxOptions { return nil }
 func (dialect) LockMigrations() string    { return "" }
+func (dialect) ForUpdate() string         { return "" }
+func (dialect) Lock() []string            { return nil }
 func (dialect) Retryable(err error) bool {
 	if err == nil {
 		return false

@@ -147,3 +147,9 @@ CREATE TABLE reindex_progress (
   after_id   TEXT NOT NULL,
   done       BIGINT NOT NULL
 );
+
+-- Named locks: conditional interactions lock their criteria so that two concurrent
+-- ones with the same criteria run one after the other. A shared table.
+CREATE TABLE locks (
+  name TEXT PRIMARY KEY
+);
