@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -222,7 +223,7 @@ func (im *Importer) principal(ctx context.Context, src Source) context.Context {
 func (im *Importer) split(f Format, data []byte, name string) []*Unit {
 	switch f {
 	case FormatHL7v2:
-		msgs := hl7v2.SplitMessages(data)
+		msgs := splitHL7(data)
 		if len(msgs) == 0 {
 			return []*Unit{{Name: name, Format: f, original: data}}
 		}
@@ -251,6 +252,49 @@ func (im *Importer) split(f Format, data []byte, name string) []*Unit {
 		return out
 	}
 	return []*Unit{{Name: name, Format: f, original: data}}
+}
+
+// splitHL7 cuts a file of HL7 v2 messages into the exact bytes of each message:
+// from its MSH segment to the next MSH or batch segment (FHS, BHS, BTS, FTS). A
+// file of one message is that message, byte for byte.
+func splitHL7(data []byte) [][]byte {
+	var starts []int // offsets of MSH lines
+	var stops []int  // offsets of batch segment lines
+	for off := 0; off < len(data); {
+		end := bytes.IndexAny(data[off:], "\r\n")
+		if end < 0 {
+			end = len(data)
+		} else {
+			end += off
+		}
+		line := bytes.TrimLeft(data[off:end], "\v\x1c\xef\xbb\xbf")
+		if len(line) >= 4 && !isAlnum(line[3]) {
+			switch string(line[:3]) {
+			case "MSH":
+				starts = append(starts, off)
+			case "FHS", "BHS", "BTS", "FTS":
+				stops = append(stops, off)
+			}
+		}
+		off = end + 1
+	}
+	if len(starts) == 1 && len(stops) == 0 {
+		return [][]byte{data}
+	}
+	var out [][]byte
+	for i, st := range starts {
+		end := len(data)
+		if i+1 < len(starts) {
+			end = starts[i+1]
+		}
+		for _, b := range stops {
+			if b > st && b < end {
+				end = b
+			}
+		}
+		out = append(out, data[st:end])
+	}
+	return out
 }
 
 // importUnit writes one unit, or quarantines it. Only a failure to quarantine is
