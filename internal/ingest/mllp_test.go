@@ -1,0 +1,224 @@
+package ingest_test
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"omnichart/internal/ehrtest"
+	"omnichart/internal/ingest"
+	"omnichart/internal/ingest/ccda"
+	"omnichart/internal/ingest/hl7v2"
+	"omnichart/internal/ingest/mllp"
+)
+
+// msa returns MSA-1 and MSA-2 of an ACK.
+func msa(ack []byte) (code, control string) {
+	for _, seg := range strings.Split(string(ack), "\r") {
+		if strings.HasPrefix(seg, "MSA") {
+			f := strings.Split(seg, seg[3:4])
+			if len(f) > 2 {
+				return f[1], f[2]
+			}
+		}
+	}
+	return "", ""
+}
+
+func TestMLLPRoundTripAcknowledgesAndDoesNotApplyReDeliveries(t *testing.T) {
+	oru := mustRead(t, "hl7v2/testdata/oru_r01_cbc.hl7")
+	adt := mustRead(t, "hl7v2/testdata/adt_a01.hl7")
+	ctrl := func(b []byte) string {
+		m, err := hl7v2.Parse(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.ControlID()
+	}
+	cases := []struct {
+		name        string
+		msg         []byte
+		wantCode    string
+		wantControl string
+		wantNew     bool
+	}{
+		{"an ORU^R01 is accepted", oru, "AA", ctrl(oru), true},
+		{"an ADT^A01 is accepted", adt, "AA", ctrl(adt), true},
+		{"a re-delivered ORU^R01 is accepted again but not applied", oru, "AA", ctrl(oru), false},
+		{"the same control id with a new timestamp is a re-delivery", []byte(strings.Replace(string(oru), "|ORU^R01", "1|ORU^R01", 1)), "AA", ctrl(oru), false},
+		{"an unsupported message type is rejected", []byte("MSH|^~\\&|A|F|B|G|20240101||ZZZ^Z01|CTRL9|P|2.5.1\rPID|1\r"), "AR", "CTRL9", false},
+		{"garbage is rejected", []byte("this is not HL7"), "AR", "", false},
+		{"a message missing required segments is an error", []byte("MSH|^~\\&|A|F|B|G|20240101||ORU^R01|CTRL10|P|2.5.1\r"), "AE", "CTRL10", false},
+	}
+	for _, engine := range ehrtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			e := newEnv(t, engine)
+			src := ingest.Source{URI: "urn:omnichart:source:lab"}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			srv := &mllp.Server{MaxMessageBytes: 1 << 20, Handler: mllp.HandlerFunc(func(ctx context.Context, raw []byte) []byte {
+				ack, _ := e.im.HandleHL7v2(ctx, src, raw)
+				return ack
+			})}
+			done := make(chan error, 1)
+			go func() { done <- srv.Serve(ctx, ln) }()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("Serve = %v after shutdown, want nil", err)
+				}
+			}()
+			conn, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			r := bufio.NewReader(conn)
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					before := len(e.all(t))
+					conn.SetDeadline(time.Now().Add(30 * time.Second))
+					if err := hl7v2.WriteFrame(conn, c.msg); err != nil {
+						t.Fatal(err)
+					}
+					ack, err := hl7v2.ReadFrame(r, 1<<20)
+					if err != nil {
+						t.Fatalf("ReadFrame(ACK) = %v", err)
+					}
+					code, control := msa(ack)
+					if code != c.wantCode || control != c.wantControl {
+						t.Errorf("ACK MSA = %s|%s, want %s|%s", code, control, c.wantCode, c.wantControl)
+					}
+					after := len(e.all(t))
+					switch {
+					case c.wantNew && after <= before:
+						t.Errorf("store holds %d resources after the message, %d before; want more", after, before)
+					case !c.wantNew && c.wantCode == "AA" && after != before:
+						t.Errorf("store holds %d resources after a re-delivery, %d before; want no change", after, before)
+					}
+				})
+			}
+			t.Run("a frame over the size limit is rejected and the connection goes on", func(t *testing.T) {
+				big := []byte("MSH|^~\\&|A|F|B|G|20240101||ADT^A01|BIG|P|2.5.1\rNTE|1||" + strings.Repeat("x", 2<<20) + "\r")
+				hl7v2.WriteFrame(conn, big)
+				ack, err := hl7v2.ReadFrame(r, 1<<20)
+				if code, _ := msa(ack); err != nil || code != "AR" {
+					t.Errorf("ACK of an oversized frame = %s, %v; want AR", code, err)
+				}
+				hl7v2.WriteFrame(conn, oru)
+				ack, err = hl7v2.ReadFrame(r, 1<<20)
+				if code, _ := msa(ack); err != nil || code != "AA" {
+					t.Errorf("ACK after an oversized frame = %s, %v; want AA", code, err)
+				}
+			})
+		})
+	}
+}
+
+// sampleFiles lists the files under dir whose content is of format f.
+func sampleFiles(t *testing.T, dir string, f ingest.Format) []string {
+	var out []string
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err == nil && ingest.Detect(data, p) == f {
+			out = append(out, p)
+		}
+		return nil
+	})
+	if len(out) == 0 {
+		t.Skipf("no %s samples under %s", f, dir)
+	}
+	return out
+}
+
+func TestEveryHL7v2SampleThatConvertsImports(t *testing.T) {
+	files := append(sampleFiles(t, filepath.Join(testdata, "hl7v2"), ingest.FormatHL7v2), sampleFiles(t, "hl7v2/testdata", ingest.FormatHL7v2)...)
+	for _, engine := range ehrtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			e := newEnv(t, engine)
+			imported := 0
+			for _, f := range files {
+				data := mustRead(t, f)
+				rep := e.mustImport(t, ingest.Source{URI: "urn:omnichart:source:v2"}, filepath.Base(f), data)
+				for _, u := range rep.Units {
+					converts := false
+					if m, err := hl7v2.Parse(unitBytes(data, u, rep)); err == nil {
+						_, cerr := hl7v2.Convert(m, hl7v2.Options{})
+						converts = cerr == nil
+					}
+					switch {
+					case converts && u.Err != nil:
+						t.Errorf("%s: converts but Import failed: %v %v", u.Name, u.Err, u.Issues)
+					case u.Err != nil && u.Quarantine == "":
+						t.Errorf("%s: failed without a quarantine entry", u.Name)
+					case u.Err == nil:
+						imported++
+					}
+				}
+			}
+			t.Logf("%d HL7 v2 messages imported from %d files", imported, len(files))
+		})
+	}
+}
+
+// unitBytes returns the original of u, read back through the quarantine or the
+// whole file for a file of one message.
+func unitBytes(data []byte, u *ingest.Unit, rep *ingest.Report) []byte {
+	if len(rep.Units) == 1 {
+		return data
+	}
+	msgs := hl7v2.SplitMessages(data)
+	for i := range rep.Units {
+		if rep.Units[i] == u && i < len(msgs) {
+			return msgs[i]
+		}
+	}
+	return nil
+}
+
+func TestEveryCCDASampleThatConvertsImports(t *testing.T) {
+	files := sampleFiles(t, filepath.Join(testdata, "ccda"), ingest.FormatCCDA)
+	engines := ehrtest.Engines
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			list := files
+			if engine != "sqlite" && len(list) > 40 && testing.Short() {
+				list = list[:40]
+			}
+			e := newEnv(t, engine)
+			imported, failed := 0, 0
+			for _, f := range list {
+				data := mustRead(t, f)
+				_, cerr := ccda.Convert(data, ccda.Options{})
+				rep := e.mustImport(t, ingest.Source{URI: "urn:omnichart:source:cda"}, filepath.Base(f), data)
+				u := rep.Units[0]
+				switch {
+				case cerr == nil && u.Err != nil:
+					failed++
+					if failed <= 10 {
+						t.Errorf("%s: converts but Import failed: %v", f, ingest.ErrorText(u.Err))
+					}
+				case u.Err != nil && u.Quarantine == "":
+					t.Errorf("%s: failed without a quarantine entry", f)
+				case u.Err == nil:
+					imported++
+				}
+			}
+			if failed > 10 {
+				t.Errorf("%d C-CDA documents convert but fail to import", failed)
+			}
+			t.Logf("%d of %d C-CDA documents imported", imported, len(list))
+		})
+	}
+}
