@@ -83,3 +83,69 @@ func canonical(t *testing.T, data []byte) any {
 	}
 	return v
 }
+
+// FuzzConvert feeds arbitrary bytes to Convert: it must never panic, and whatever it
+// accepts must encode as JSON the same way twice.
+func FuzzConvert(f *testing.F) {
+	for _, name := range []string{"ccd_r21.xml", "progress_r11_latin1.xml", "unstructured_text.xml"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(minimalDoc("")))
+	f.Add([]byte(`<ClinicalDocument xmlns="urn:hl7-org:v3"><component><structuredBody/></component></ClinicalDocument>`))
+	f.Add([]byte("<"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		first, err := ccda.Convert(data, ccda.Options{NewID: sequentialIDs(), Now: fixedNow})
+		if err != nil {
+			return
+		}
+		a, err := fhir.Marshal(first.Bundle)
+		if err != nil {
+			t.Fatalf("Marshal(Bundle) error = %v", err)
+		}
+		second, _ := ccda.Convert(data, ccda.Options{NewID: sequentialIDs(), Now: fixedNow})
+		b, _ := fhir.Marshal(second.Bundle)
+		if !bytes.Equal(a, b) {
+			t.Fatalf("Convert() is not deterministic for the same input and IDs")
+		}
+		for _, r := range resources(first.Bundle) {
+			if !fhir.R4().IsResourceType(fhir.String(r, "resourceType")) {
+				t.Fatalf("Convert() made a resource of unknown type %q", fhir.String(r, "resourceType"))
+			}
+		}
+	})
+}
+
+func BenchmarkConvert(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("testdata", "ccd_r21.xml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ccda.Convert(data, ccda.Options{NewID: sequentialIDs(), Now: fixedNow}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkConvertLargeVendorDocument converts the largest shared sample (about
+// 900 KB, 200 resources) when the shared test data is present.
+func BenchmarkConvertLargeVendorDocument(b *testing.B) {
+	path := filepath.Join(sharedTestdata(b), "chb-sample_ccdas", "Vitera", "Vitera_CCDA_SMART_Sample.xml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Skipf("sample not present: %v", err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ccda.Convert(data, ccda.Options{NewID: sequentialIDs(), Now: fixedNow}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -110,8 +110,17 @@ func writeNarrative(b *strings.Builder, n *node, depth int, hasText *bool) {
 		}
 	}
 	// A list caption is not valid XHTML inside ul/ol; it becomes a paragraph before it.
+	if n.name == "list" {
+		for _, k := range n.children("caption") {
+			b.WriteString("<p>")
+			for _, kk := range k.kids {
+				writeNarrative(b, kk, depth+1, hasText)
+			}
+			b.WriteString("</p>")
+		}
+	}
 	if n.name == "caption" && n.parent != nil && n.parent.name == "list" {
-		tag = "p"
+		return
 	}
 	if tag == "a" {
 		if href := safeHref(n.attr("href")); href == "" {
@@ -223,10 +232,11 @@ func safeStyle(s string) bool {
 	return true
 }
 
-func escapeText(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+var (
+	textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	attrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
+)
 
-func escapeAttr(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
-}
+func escapeText(s string) string { return textEscaper.Replace(s) }
+
+func escapeAttr(s string) string { return attrEscaper.Replace(s) }

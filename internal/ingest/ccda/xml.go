@@ -233,8 +233,13 @@ func parse(data []byte) (*node, map[string]*node, error) {
 	if bytes.HasPrefix(data, []byte("\xfe\xff")) || bytes.HasPrefix(data, []byte("\xff\xfe")) {
 		return nil, nil, &ReadError{Reason: "UTF-16 documents are not supported; send UTF-8"}
 	}
-	if len(bytes.TrimSpace(data)) == 0 {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 {
 		return nil, nil, &ReadError{Reason: "document is empty"}
+	}
+	if trimmed[0] != '<' {
+		return nil, nil, &ReadError{Line: 1 + bytes.Count(data[:len(data)-len(trimmed)], []byte("\n")),
+			Offset: int64(len(data) - len(trimmed)), Reason: "not XML: the document does not start with '<'"}
 	}
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.CharsetReader = charsetReader
@@ -243,6 +248,7 @@ func parse(data []byte) (*node, map[string]*node, error) {
 
 	var root *node
 	var stack []*node
+	var seen []map[string]int // per open element: children seen by name, for positions
 	count := 0
 	ids := map[string]*node{}
 	sawDecl := false
@@ -288,12 +294,13 @@ func parse(data []byte) (*node, map[string]*node, error) {
 			} else {
 				p := stack[len(stack)-1]
 				n.parent = p
-				n.pos = 1
-				for _, s := range p.kids {
-					if s.name == n.name {
-						n.pos++
-					}
+				counts := seen[len(seen)-1]
+				if counts == nil {
+					counts = map[string]int{}
+					seen[len(seen)-1] = counts
 				}
+				counts[n.name]++
+				n.pos = counts[n.name]
 				p.kids = append(p.kids, n)
 			}
 			if id := n.attr("ID"); id != "" {
@@ -302,8 +309,10 @@ func parse(data []byte) (*node, map[string]*node, error) {
 				}
 			}
 			stack = append(stack, n)
+			seen = append(seen, nil)
 		case xml.EndElement:
 			stack = stack[:len(stack)-1]
+			seen = seen[:len(seen)-1]
 		case xml.CharData:
 			if len(stack) == 0 {
 				if len(bytes.TrimSpace(t)) > 0 {
