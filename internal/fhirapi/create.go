@@ -9,12 +9,8 @@ import (
 // create serves POST [type], and conditional create with If-None-Exist.
 // See https://hl7.org/fhir/R4/http.html#create.
 func (a *API) create(w http.ResponseWriter, r *http.Request) {
-	if !a.checkAccept(w, r) {
-		return
-	}
 	typ := r.PathValue("type")
-	if err := ehr.CheckType(typ); err != nil {
-		a.writeError(w, r, err)
+	if !a.accept(w, r, typ) {
 		return
 	}
 	res, err := a.readBody(r)

@@ -4,27 +4,15 @@ import (
 	"net/http"
 
 	"omnichart/internal/ehr"
+	"omnichart/internal/fhir"
 )
 
 // update serves PUT [type]/[id], creating the resource when it does not exist.
 // See https://hl7.org/fhir/R4/http.html#update.
 func (a *API) update(w http.ResponseWriter, r *http.Request) {
-	if !a.checkAccept(w, r) {
-		return
-	}
 	typ, id := r.PathValue("type"), r.PathValue("id")
-	if err := ehr.CheckType(typ); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	res, err := a.readBody(r)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	version, err := ifMatch(r)
-	if err != nil {
-		a.writeError(w, r, err)
+	res, version, ok := a.readWrite(w, r, typ)
+	if !ok {
 		return
 	}
 	rec, created, err := a.svc.Update(r.Context(), typ, id, res, version)
@@ -34,26 +22,44 @@ func (a *API) update(w http.ResponseWriter, r *http.Request) {
 // conditionalUpdate serves PUT [type]?[criteria].
 // See https://hl7.org/fhir/R4/http.html#cond-update.
 func (a *API) conditionalUpdate(w http.ResponseWriter, r *http.Request) {
-	if !a.checkAccept(w, r) {
-		return
-	}
 	typ := r.PathValue("type")
-	if err := ehr.CheckType(typ); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	res, err := a.readBody(r)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	version, err := ifMatch(r)
-	if err != nil {
-		a.writeError(w, r, err)
+	res, version, ok := a.readWrite(w, r, typ)
+	if !ok {
 		return
 	}
 	rec, created, err := a.svc.ConditionalUpdate(r.Context(), typ, criteria(r), res, version)
 	a.answerUpdate(w, r, rec, created, err)
+}
+
+// accept runs the checks every interaction on typ starts with. It returns false when
+// it has answered the request.
+func (a *API) accept(w http.ResponseWriter, r *http.Request, typ string) bool {
+	if !a.checkAccept(w, r) {
+		return false
+	}
+	if err := ehr.CheckType(typ); err != nil {
+		a.writeError(w, r, err)
+		return false
+	}
+	return true
+}
+
+// readWrite reads what an update needs: the resource body and If-Match.
+func (a *API) readWrite(w http.ResponseWriter, r *http.Request, typ string) (fhir.Resource, int64, bool) {
+	if !a.accept(w, r, typ) {
+		return nil, 0, false
+	}
+	res, err := a.readBody(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return nil, 0, false
+	}
+	version, err := ifMatch(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return nil, 0, false
+	}
+	return res, version, true
 }
 
 func (a *API) answerUpdate(w http.ResponseWriter, r *http.Request, rec *ehr.Record, created bool, err error) {
