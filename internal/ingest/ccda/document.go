@@ -225,6 +225,10 @@ func (c *converter) statement(st *node, kind sectionKind) []string {
 	switch {
 	case st.attr("moodCode") == "GOL" && st.name == "observation":
 		return one(c.goal(st))
+	case st.hasTemplate(tplEncounterDiagnosis, tplDischargeDiagnosis, tplAdmissionDiagnosis, tplPreopDiagnosis, tplPostprocDiagnosis):
+		return c.problemConcern(st, "encounter-diagnosis")
+	case st.hasTemplate(tplFamilyHistory):
+		return one(c.familyHistory(st))
 	case st.hasTemplate(tplProblemConcern):
 		return c.problemConcern(st, problemCategory(kind))
 	case st.hasTemplate(tplHealthConcern):
@@ -349,6 +353,10 @@ func (c *converter) statement(st *node, kind sectionKind) []string {
 			}
 		case "substanceAdministration":
 			return one(c.medication(st, true))
+		}
+	case familyHistorySection:
+		if st.name == "organizer" {
+			return one(c.familyHistory(st))
 		}
 	case goalSection:
 		if st.name == "observation" {

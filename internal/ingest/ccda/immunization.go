@@ -38,6 +38,11 @@ func (c *converter) immunization(sa *node) string {
 			vaccine = map[string]any{"text": n}
 		}
 	}
+	if vaccine == nil && negated(sa) {
+		// "No immunizations": a negated activity about no vaccine in particular.
+		c.inform("informational", sa, "negated immunization activity without a vaccine is a statement of none; not converted")
+		return ""
+	}
 	if vaccine == nil {
 		c.warn("required", sa, "immunization activity names no vaccine")
 		vaccine = dataAbsentConcept(absentReason(mat.child("code").nullFlavor()))

@@ -78,6 +78,10 @@ func (c *converter) medication(sa *node, planned bool) string {
 			med = map[string]any{"text": n}
 		}
 	}
+	if med == nil && negated(sa) {
+		c.inform("informational", sa, "negated medication activity without a drug is a statement of none; not converted")
+		return ""
+	}
 	if med == nil {
 		c.warn("required", sa, "medication activity names no drug")
 		med = dataAbsentConcept(absentReason(mat.child("code").nullFlavor()))

@@ -374,8 +374,9 @@ func TestConvertCounts(t *testing.T) {
 			// one social history observation; 2 functional status observations in
 			// the Functional Status Organizer; 4 procedures (4.14 x2, 4.13, 4.12); 1
 			// Planned Procedure (4.41) as ServiceRequest; 1 Encounter Activity (4.49),
-			// no encompassingEncounter. Practitioners: the author (also legal
-			// authenticator and serviceEvent performer), the encounter performer,
+			// no encompassingEncounter; 1 Family History Organizer (4.45).
+			// Practitioners: the author (also legal authenticator and serviceEvent
+			// performer), the encounter performer,
 			// the immunization performer (same id in all 5) and 3 distinct procedure
 			// performers. Organizations: providerOrganization, custodian and the
 			// one vaccine manufacturer named in every immunization.
@@ -383,7 +384,8 @@ func TestConvertCounts(t *testing.T) {
 			file: "hl7-c-cda-examples/Documents/CCD/CCD 1/CCD.XML",
 			want: map[string]int{"Patient": 1, "Composition": 1, "Practitioner": 6, "Organization": 3,
 				"Condition": 4, "AllergyIntolerance": 2, "MedicationStatement": 2, "Immunization": 5,
-				"DiagnosticReport": 2, "Observation": 19, "Procedure": 4, "ServiceRequest": 1, "Encounter": 1},
+				"DiagnosticReport": 2, "Observation": 19, "Procedure": 4, "ServiceRequest": 1, "Encounter": 1,
+				"FamilyMemberHistory": 1},
 		},
 		{
 			// Cerner: 5 Problem Observations; 6 Medication Activities in INT mood

@@ -149,13 +149,18 @@ func (c *converter) formatTS(t ts, n *node) string {
 	return t.date + "T" + t.clock + zone
 }
 
-// date converts a TS to a FHIR date.
+// date converts a TS to a FHIR date; a time of day is dropped without complaint,
+// since a date never needs an offset.
 func (c *converter) date(n *node) string {
-	s := c.dateTime(n)
-	if i := strings.IndexByte(s, 'T'); i >= 0 {
-		s = s[:i]
+	if n == nil || n.nullFlavor() != "" || strings.TrimSpace(n.attr("value")) == "" {
+		return ""
 	}
-	return s
+	t, ok := parseTS(n.attr("value"))
+	if !ok {
+		c.warn("value", n, "timestamp is not an HL7 TS (YYYYMMDDHHMMSS±ZZZZ); dropped")
+		return ""
+	}
+	return t.date
 }
 
 // period converts an IVL_TS with low/high (or a single value) to a Period.
