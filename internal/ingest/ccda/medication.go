@@ -173,6 +173,9 @@ func (c *converter) medication(sa *node, planned bool) string {
 			}
 		}
 	}
+	if request {
+		c.dispenseRequest(sa, r)
+	}
 	if len(dosage) > 0 {
 		if request {
 			r["dosageInstruction"] = []any{dosage}
@@ -222,4 +225,28 @@ func (c *converter) pivl(et *node, repeat map[string]any) {
 	}
 	repeat["period"] = v
 	repeat["periodUnit"] = unit
+}
+
+// dispenseRequest reads the Medication Supply Order (4.17) of a prescription:
+// C-CDA repeatNumber counts every fill, FHIR numberOfRepeatsAllowed only refills.
+func (c *converter) dispenseRequest(sa *node, r map[string]any) {
+	for _, st := range relationships(sa, "REFR") {
+		if st.name != "supply" || !st.hasTemplate(tplSupplyOrder) && st.attr("moodCode") != "INT" {
+			continue
+		}
+		d := map[string]any{}
+		if rn, ok := decimal(st.child("repeatNumber").attr("value")); ok && !strings.Contains(string(rn), ".") {
+			if n, err := rn.Int64(); err == nil && n >= 1 {
+				d["numberOfRepeatsAllowed"] = jsonInt(int(n - 1))
+			}
+		}
+		if q := c.quantity(st.child("quantity")); q != nil {
+			d["quantity"] = q
+		}
+		setIf(d, "validityPeriod", c.period(st.child("effectiveTime")))
+		if len(d) > 0 {
+			r["dispenseRequest"] = d
+		}
+		return
+	}
 }

@@ -12,12 +12,14 @@ import (
 )
 
 // Limits that keep a hostile or broken document from exhausting memory. Real C-CDA
-// documents nest about 30 levels deep and rarely exceed a few megabytes; embedded
-// PDFs push some towards 20 MB.
+// documents nest about 30 levels deep and rarely exceed a few megabytes (embedded
+// PDFs push some towards 20 MB, but as one text node); the largest vendor samples
+// have tens of thousands of nodes. Each node costs a few hundred bytes, so the node
+// limit caps the tree at roughly 150 MB.
 const (
 	maxDocumentSize = 64 << 20
 	maxDepth        = 256
-	maxNodes        = 4 << 20
+	maxNodes        = 1 << 19
 )
 
 const (
