@@ -95,6 +95,18 @@ func (c *converter) patient() {
 		comms = append(comms, com)
 	}
 	setIf(p, "communication", comms)
+	var contacts []any
+	for _, g := range pt.children("guardian") {
+		contacts = appendAll(contacts, c.contact(g, g.child("guardianPerson"), "GUARD"))
+	}
+	for _, part := range c.doc.children("participant") {
+		if part.attr("typeCode") != "IND" {
+			continue
+		}
+		ae := part.child("associatedEntity")
+		contacts = appendAll(contacts, c.contact(ae, ae.child("associatedPerson"), ae.attr("classCode")))
+	}
+	setIf(p, "contact", contacts)
 	if org := role.child("providerOrganization"); org != nil {
 		if u := c.organization(org); u != "" {
 			p["managingOrganization"] = ref(u)
@@ -336,4 +348,47 @@ func encounterClass(code *node) map[string]any {
 		}
 	}
 	return map[string]any{"system": sys, "code": "AMB", "display": "ambulatory"}
+}
+
+// contact converts a guardian or a document participant (emergency contact, next
+// of kin) to Patient.contact; nil when it gives no name, address or telecom, since
+// a contact without them is invalid (pat-1). The role class says what kind of
+// contact it is; the family relationship code is kept beside it as given.
+func (c *converter) contact(role, person *node, class string) map[string]any {
+	if role == nil {
+		return nil
+	}
+	ct := map[string]any{}
+	var rels []any
+	switch class {
+	case "ECON":
+		rels = append(rels, cc("http://terminology.hl7.org/CodeSystem/v2-0131", "C", "Emergency Contact"))
+	case "NOK":
+		rels = append(rels, cc("http://terminology.hl7.org/CodeSystem/v2-0131", "N", "Next-of-Kin"))
+	case "GUARD":
+		rels = append(rels, cc("http://terminology.hl7.org/CodeSystem/v3-RoleCode", "GUARD", "guardian"))
+	}
+	rels = appendAll(rels, c.concept(role.child("code")))
+	setIf(ct, "relationship", rels)
+	for _, n := range person.children("name") {
+		if hn := humanName(n); hn != nil {
+			ct["name"] = hn
+			break
+		}
+	}
+	var tel []any
+	for _, t := range role.children("telecom") {
+		tel = appendAll(tel, contactPoint(t))
+	}
+	setIf(ct, "telecom", tel)
+	for _, a := range role.children("addr") {
+		if ad := c.address(a); ad != nil {
+			ct["address"] = ad
+			break
+		}
+	}
+	if ct["name"] == nil && ct["telecom"] == nil && ct["address"] == nil {
+		return nil
+	}
+	return ct
 }
