@@ -40,6 +40,7 @@
 //
 //	C-CDA                                              FHIR R4
 //	recordTarget/patientRole                           Patient (US Core race, ethnicity, birth sex extensions)
+//	guardian, participant typeCode IND                 Patient.contact
 //	author (person) / legalAuthenticator / performers  Practitioner
 //	author (assignedAuthoringDevice)                   Device
 //	custodian, providerOrganization, represented...    Organization
@@ -49,9 +50,10 @@
 //	Problem Concern Act 4.3 / Problem Observation 4.4  Condition (problem-list-item)
 //	Health Concern Act 4.132                           Condition (health-concern)
 //	Encounter Diagnosis 4.80                           Condition (encounter-diagnosis), Encounter.diagnosis
+//	Admission/Discharge/Pre-/Postoperative Diagnosis   Condition (encounter-diagnosis) (4.34, 4.33, 4.65, 4.51)
 //	Allergy Concern Act 4.30 / Allergy Obs. 4.7        AllergyIntolerance (reactions 4.9, severity 4.8, criticality 4.145, status 4.28)
 //	Medication Activity 4.16, moodCode EVN             MedicationStatement
-//	Medication Activity 4.16, moodCode INT/RQO/...     MedicationRequest (intent order)
+//	Medication Activity 4.16, moodCode INT/RQO/...     MedicationRequest (intent order; supply order 4.17 as dispenseRequest)
 //	Planned Medication Activity 4.42                   MedicationRequest (intent plan)
 //	Discharge/Admission Medication 4.35/4.36           the Medication Activities inside
 //	Immunization Activity 4.52                         Immunization (negationInd: not-done with statusReason 4.53)
@@ -64,6 +66,8 @@
 //	Procedure Activity 4.14/4.13/4.12, EVN             Procedure
 //	Procedure Activity in an intent mood               ServiceRequest
 //	Encounter Activity 4.49                            Encounter (merged with the encompassing encounter when ids match)
+//	Service Delivery Location 4.32, healthCareFacility Location (Encounter.location)
+//	Family History Organizer 4.45 / Observation 4.46   FamilyMemberHistory with one condition per observation
 //	Planned Act/Encounter/Procedure/Observation        ServiceRequest (4.39, 4.40, 4.41, 4.44; intent from moodCode)
 //	Patient Referral Act 4.140                         ServiceRequest (intent order)
 //	Goal Observation 4.121 (or moodCode GOL)           Goal (code as description/measure, value as target)

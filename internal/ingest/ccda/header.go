@@ -326,8 +326,13 @@ func (c *converter) encompassingEncounter() string {
 			e["hospitalization"] = map[string]any{"dischargeDisposition": d}
 		}
 	}
-	if loc := ee.path("location", "healthCareFacility", "serviceProviderOrganization"); loc != nil {
-		setIf(e, "serviceProvider", ref(c.organization(loc)))
+	if hcf := ee.path("location", "healthCareFacility"); hcf != nil {
+		if u := c.location(hcf); u != "" {
+			e["location"] = []any{map[string]any{"location": ref(u)}}
+		}
+		if org := hcf.child("serviceProviderOrganization"); org != nil {
+			setIf(e, "serviceProvider", ref(c.organization(org)))
+		}
 	}
 	u := c.add(e)
 	if key := identityKey("Encounter", e); key != "" {

@@ -147,6 +147,15 @@ func (c *converter) encounter(n *node) []string {
 		}
 	}
 	setIf(e, "participant", parts)
+	var locs []any
+	for _, p := range n.children("participant") {
+		if p.attr("typeCode") == "LOC" {
+			if u := c.location(p.child("participantRole")); u != "" {
+				locs = append(locs, map[string]any{"location": ref(u)})
+			}
+		}
+	}
+	setIf(e, "location", locs)
 	var out []string
 	var diags, reasons []any
 	for _, st := range relationships(n, "") {
@@ -168,7 +177,7 @@ func (c *converter) encounter(n *node) []string {
 	// Activity with the same id; it stays one Encounter with the details merged.
 	if u, ok := c.known[identityKey("Encounter", e)]; ok && c.encounters[u] != nil {
 		prev := c.encounters[u]
-		for _, k := range []string{"diagnosis", "reasonCode", "participant", "type", "period"} {
+		for _, k := range []string{"diagnosis", "reasonCode", "participant", "type", "period", "location"} {
 			if prev[k] == nil && e[k] != nil {
 				prev[k] = e[k]
 			} else if pa, ok := prev[k].([]any); ok && k == "diagnosis" {
@@ -276,4 +285,45 @@ func (c *converter) carePlan(encounter string) {
 	setIf(cp, "goal", goals)
 	setIf(cp, "activity", acts)
 	c.add(cp)
+}
+
+// location converts a Service Delivery Location (2.16.840.1.113883.10.20.22.4.32)
+// or a healthCareFacility; one place is one Location per document.
+func (c *converter) location(role *node) string {
+	if role == nil {
+		return ""
+	}
+	l := map[string]any{"resourceType": "Location"}
+	setIf(l, "identifier", c.identifiers(role))
+	name := role.path("playingEntity", "name").textContent()
+	if name == "" {
+		name = role.path("location", "name").textContent()
+	}
+	setIf(l, "name", name)
+	if t := c.concept(role.child("code")); t != nil {
+		l["type"] = []any{t}
+	}
+	var tel []any
+	for _, t := range role.children("telecom") {
+		tel = appendAll(tel, contactPoint(t))
+	}
+	setIf(l, "telecom", tel)
+	addr := role.child("addr")
+	if addr == nil {
+		addr = role.path("location", "addr")
+	}
+	setIf(l, "address", c.address(addr))
+	if len(l) == 1 {
+		return ""
+	}
+	key := identityKey("Location", l)
+	if key == "" {
+		key = "Location|name|" + name
+	}
+	if u, ok := c.known[key]; ok {
+		return u
+	}
+	u := c.add(l)
+	c.known[key] = u
+	return u
 }

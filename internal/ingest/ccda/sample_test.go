@@ -374,7 +374,8 @@ func TestConvertCounts(t *testing.T) {
 			// one social history observation; 2 functional status observations in
 			// the Functional Status Organizer; 4 procedures (4.14 x2, 4.13, 4.12); 1
 			// Planned Procedure (4.41) as ServiceRequest; 1 Encounter Activity (4.49),
-			// no encompassingEncounter; 1 Family History Organizer (4.45).
+			// no encompassingEncounter, held at one Service Delivery Location
+			// (4.32); 1 Family History Organizer (4.45).
 			// Practitioners: the author (also legal authenticator and serviceEvent
 			// performer), the encounter performer,
 			// the immunization performer (same id in all 5) and 3 distinct procedure
@@ -385,7 +386,7 @@ func TestConvertCounts(t *testing.T) {
 			want: map[string]int{"Patient": 1, "Composition": 1, "Practitioner": 6, "Organization": 3,
 				"Condition": 4, "AllergyIntolerance": 2, "MedicationStatement": 2, "Immunization": 5,
 				"DiagnosticReport": 2, "Observation": 19, "Procedure": 4, "ServiceRequest": 1, "Encounter": 1,
-				"FamilyMemberHistory": 1},
+				"FamilyMemberHistory": 1, "Location": 1},
 		},
 		{
 			// Cerner: 5 Problem Observations; 6 Medication Activities in INT mood
@@ -405,14 +406,16 @@ func TestConvertCounts(t *testing.T) {
 			// status problem observations (4.68) as survey Observations; 1
 			// procedure; planned encounter (4.40), planned procedure (4.41) and
 			// planned observation (4.44) as ServiceRequests; the encompassing
-			// encounter and 1 Encounter Activity with different ids. 7 distinct
+			// encounter and 1 Encounter Activity with different ids, the first at
+			// its healthCareFacility, the second at a named location. 7 distinct
 			// practitioner ids; providerOrganization, custodian and one vaccine
 			// manufacturer.
 			name: "the NIST ambulatory CCD converts to the hand-counted resources",
 			file: "chb-sample_ccdas/NIST Samples/CCDA_CCD_b1_Ambulatory_v2.xml",
 			want: map[string]int{"Patient": 1, "Composition": 1, "Practitioner": 7, "Organization": 3,
 				"Condition": 3, "AllergyIntolerance": 3, "MedicationStatement": 2, "Immunization": 2,
-				"DiagnosticReport": 1, "Observation": 15, "Procedure": 1, "ServiceRequest": 3, "Encounter": 2},
+				"DiagnosticReport": 1, "Observation": 15, "Procedure": 1, "ServiceRequest": 3, "Encounter": 2,
+				"Location": 2},
 		},
 		{
 			// Microsoft FHIR-Converter sample (Allscripts Enterprise export): 3
@@ -421,14 +424,16 @@ func TestConvertCounts(t *testing.T) {
 			// signs; 2 smoking status; functional (4.68) and cognitive (4.73) status
 			// observations; 2 planned observations in goal mood (4.44, GOL) as
 			// Goals; 1 planned encounter (4.40); the Encounter Activity has the
-			// encompassingEncounter's id, so it is one Encounter. One author is an
+			// encompassingEncounter's id, so it is one Encounter, at one location
+			// (the planned encounter's own location is not converted). One author is an
 			// authoring device. 3 practitioner NPIs/ids; every organization has the
 			// same id.
 			name: "the FHIR-Converter ambulatory CCD converts to the hand-counted resources",
 			file: "ms-fhir-converter/170.314B2_Amb_CCD.ccda",
 			want: map[string]int{"Patient": 1, "Composition": 1, "Practitioner": 3, "Organization": 1, "Device": 1,
 				"Condition": 3, "AllergyIntolerance": 2, "MedicationRequest": 1, "Immunization": 1,
-				"DiagnosticReport": 1, "Observation": 10, "Goal": 2, "ServiceRequest": 1, "Encounter": 1},
+				"DiagnosticReport": 1, "Observation": 10, "Goal": 2, "ServiceRequest": 1, "Encounter": 1,
+				"Location": 1},
 		},
 		{
 			// Allscripts Professional: 6 Problem Observations (3 concern acts, 2
