@@ -19,7 +19,7 @@ func charsetReader(label string, input io.Reader) (io.Reader, error) {
 		// Documents labelled ISO-8859-1 are in practice windows-1252 (curly quotes,
 		// dashes in 0x80-0x9F, where ISO-8859-1 has unused control codes), which is
 		// also how the WHATWG Encoding Standard reads the label.
-		return &singleByteReader{r: bufio.NewReader(input), table: &cp1252High}, nil
+		return &cp1252Reader{r: bufio.NewReader(input)}, nil
 	}
 	return nil, fmt.Errorf("unsupported encoding %q (want UTF-8, ISO-8859-1 or windows-1252)", label)
 }
@@ -30,14 +30,14 @@ var cp1252High = [32]rune{
 	0xFFFD, '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', 0xFFFD, 'ž', 'Ÿ',
 }
 
-type singleByteReader struct {
-	r     *bufio.Reader
-	table *[32]rune
-	buf   [utf8.UTFMax]byte
-	pend  []byte
+// cp1252Reader turns windows-1252 bytes into UTF-8.
+type cp1252Reader struct {
+	r    *bufio.Reader
+	buf  [utf8.UTFMax]byte
+	pend []byte // the rest of a multi-byte character that did not fit in p
 }
 
-func (s *singleByteReader) Read(p []byte) (int, error) {
+func (s *cp1252Reader) Read(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
 		if len(s.pend) > 0 {
@@ -59,8 +59,8 @@ func (s *singleByteReader) Read(p []byte) (int, error) {
 			continue
 		}
 		r := rune(b)
-		if s.table != nil && b < 0xA0 {
-			r = s.table[b-0x80]
+		if b < 0xA0 {
+			r = cp1252High[b-0x80]
 		}
 		w := utf8.EncodeRune(s.buf[:], r)
 		s.pend = s.buf[:w]

@@ -44,7 +44,7 @@ func (c *converter) concept(n *node) map[string]any {
 // coding converts the code attributes of one CD, or returns nil for a null code.
 func coding(n *node) map[string]any {
 	code := strings.TrimSpace(n.attr("code"))
-	if code == "" || n.nullFlavor() != "" && code == "" {
+	if code == "" {
 		return nil
 	}
 	cd := map[string]any{}

@@ -1,5 +1,7 @@
 package ccda
 
+import "strings"
+
 const conditionCategory = "http://terminology.hl7.org/CodeSystem/condition-category"
 
 // problemConcern converts a Problem Concern Act (or Health Concern Act): each
@@ -104,10 +106,16 @@ func (c *converter) condition(obs, concern *node, category string) string {
 // C32) templates: an observation with a value that is not one of the helpers a
 // Problem Observation carries (status, health status, age, severity).
 func isProblemLike(st *node) bool {
-	if st.child("value") == nil || st.hasTemplate(tplProblemStatus, tplSeverity,
-		"2.16.840.1.113883.10.20.22.4.5", "2.16.840.1.113883.10.20.22.4.31",
+	if st.child("value") == nil || st.hasTemplate(
 		"2.16.840.1.113883.10.20.1.50", "2.16.840.1.113883.10.20.1.51", "2.16.840.1.113883.10.20.1.38") {
 		return false
+	}
+	// Any other C-CDA entry template (status, severity, age, priority, ...) is a
+	// helper of the problem, not a problem.
+	for _, t := range st.templateIDs() {
+		if strings.HasPrefix(t, "2.16.840.1.113883.10.20.22.4.") {
+			return false
+		}
 	}
 	switch codeValue(st.child("code")) {
 	case "33999-4", "11323-3", "445518008", "SEV", "30954-2":

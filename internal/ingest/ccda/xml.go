@@ -253,7 +253,6 @@ func parse(data []byte) (*node, map[string]*node, error) {
 	var seen []map[string]int // per open element: children seen by name, for positions
 	count := 0
 	ids := map[string]*node{}
-	sawDecl := false
 	for {
 		off := d.InputOffset()
 		tok, err := d.Token()
@@ -264,10 +263,6 @@ func parse(data []byte) (*node, map[string]*node, error) {
 			return nil, nil, readErr(d, data, off, err)
 		}
 		switch t := tok.(type) {
-		case xml.ProcInst:
-			if t.Target == "xml" {
-				sawDecl = true
-			}
 		case xml.Directive:
 			if bytes.Contains(bytes.ToUpper(t), []byte("ENTITY")) {
 				return nil, nil, readErr(d, data, off, errors.New("entity declarations are not allowed"))
@@ -275,7 +270,7 @@ func parse(data []byte) (*node, map[string]*node, error) {
 		case xml.StartElement:
 			count++
 			if count > maxNodes {
-				return nil, nil, readErr(d, data, off, fmt.Errorf("more than %d elements", maxNodes))
+				return nil, nil, readErr(d, data, off, fmt.Errorf("more than %d nodes", maxNodes))
 			}
 			if len(stack) >= maxDepth {
 				return nil, nil, readErr(d, data, off, fmt.Errorf("elements nest deeper than %d levels", maxDepth))
@@ -322,17 +317,16 @@ func parse(data []byte) (*node, map[string]*node, error) {
 				}
 				continue
 			}
-			p := stack[len(stack)-1]
-			s := string(t)
-			if k := len(p.kids); k > 0 && p.kids[k-1].name == "" {
-				p.kids[k-1].text += s
-				continue
-			}
+			// Adjacent runs (split by comments) stay separate nodes: merging them
+			// would copy the text again for every comment.
 			count++
-			p.kids = append(p.kids, &node{text: s, parent: p})
+			if count > maxNodes {
+				return nil, nil, readErr(d, data, off, fmt.Errorf("more than %d nodes", maxNodes))
+			}
+			p := stack[len(stack)-1]
+			p.kids = append(p.kids, &node{text: string(t), parent: p})
 		}
 	}
-	_ = sawDecl
 	if root == nil {
 		return nil, nil, &ReadError{Offset: int64(len(data)), Reason: "no root element"}
 	}

@@ -156,3 +156,11 @@ func TestConvertNeverLeaksValuesIntoIssues(t *testing.T) {
 		}
 	}
 }
+
+func TestConvertRejectsTooManyNodes(t *testing.T) {
+	doc := minimalDoc("<title>" + strings.Repeat("a<!---->", 600_000) + "</title>")
+	_, err := ccda.Convert([]byte(doc), ccda.Options{})
+	if err == nil || !strings.Contains(err.Error(), "more than") {
+		t.Errorf("Convert(600k text runs) error = %v, want a node-count error", err)
+	}
+}
