@@ -89,7 +89,15 @@ func (c *converter) document() map[string]any {
 	}
 	setIf(comp, "event", events)
 
-	comp["section"] = []any{}
+	var relates []any
+	for _, rd := range c.doc.children("relatedDocument") {
+		code := map[string]string{"RPLC": "replaces", "APND": "appends", "XFRM": "transforms"}[rd.attr("typeCode")]
+		if id := c.identifier(rd.path("parentDocument", "id")); code != "" && id != nil {
+			relates = append(relates, map[string]any{"code": code, "targetIdentifier": id})
+		}
+	}
+	setIf(comp, "relatesTo", relates)
+
 	body := c.doc.path("component", "structuredBody")
 	var sections []any
 	if body != nil {
@@ -103,11 +111,7 @@ func (c *converter) document() map[string]any {
 	} else {
 		c.warn("structure", c.doc, "document has neither a structuredBody nor a nonXMLBody")
 	}
-	if len(sections) == 0 {
-		delete(comp, "section")
-	} else {
-		comp["section"] = sections
-	}
+	setIf(comp, "section", sections)
 	if isCarePlan(c.doc) {
 		c.carePlan(encounter)
 	}

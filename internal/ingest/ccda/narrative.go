@@ -92,7 +92,7 @@ func writeNarrative(b *strings.Builder, n *node, depth int, hasText *bool) {
 		if strings.TrimSpace(n.text) != "" {
 			*hasText = true
 		}
-		b.WriteString(escapeText(n.text))
+		b.WriteString(escapeText(collapseSpace(n)))
 		return
 	}
 	if depth > 64 || xhtmlDropped[n.name] {
@@ -240,3 +240,30 @@ var (
 func escapeText(s string) string { return textEscaper.Replace(s) }
 
 func escapeAttr(s string) string { return attrEscaper.Replace(s) }
+
+// collapseSpace shrinks the indentation of pretty-printed documents: a run of
+// white space renders as one space anyway, except inside pre.
+func collapseSpace(n *node) string {
+	for p := n.parent; p != nil; p = p.parent {
+		if p.name == "pre" {
+			return n.text
+		}
+	}
+	var b strings.Builder
+	space := false
+	for _, r := range n.text {
+		if r == ' ' || r == '\t' || r == '\n' || r == '\r' {
+			space = true
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	if space {
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
