@@ -3,6 +3,7 @@ package ccda
 import (
 	"crypto/rand"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -130,6 +131,9 @@ type converter struct {
 func (c *converter) issue(severity, code string, n *node, msg string) {
 	if len(c.issues) >= maxIssues {
 		return
+	}
+	if n != nil && n.line > 0 {
+		msg += " (line " + strconv.Itoa(n.line) + ")"
 	}
 	is := fhir.Issue{Severity: severity, Code: code, Diagnostics: msg}
 	if p := n.xpath(); p != "" {
