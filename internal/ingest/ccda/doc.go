@@ -12,9 +12,9 @@
 // Convert reads the bytes with encoding/xml: a UTF-8 byte order mark is skipped,
 // ISO-8859-1 and windows-1252 declarations are decoded (both as windows-1252), any
 // other encoding is refused. Entity declarations, documents over 64 MiB, more than
-// 524,288 nodes and
-// nesting deeper than 256 elements are refused. Only a document that cannot be read
-// as a ClinicalDocument at all is an error (a *ReadError with line and byte offset);
+// 524,288 nodes and nesting deeper than 256 elements are refused. Only a document
+// that cannot be read as a ClinicalDocument at all is an error (a *ReadError with
+// line and byte offset);
 // everything else becomes a fhir.Issue whose Expression is an XPath with positions
 // (/ClinicalDocument/component[1]/structuredBody[1]/component[3]/section[1]/entry[2]),
 // never a value from the document.
