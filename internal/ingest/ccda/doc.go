@@ -14,10 +14,10 @@
 // other encoding is refused. Entity declarations, documents over 64 MiB, more than
 // 524,288 nodes and nesting deeper than 256 elements are refused. Only a document
 // that cannot be read as a ClinicalDocument at all is an error (a *ReadError with
-// line and byte offset);
-// everything else becomes a fhir.Issue whose Expression is an XPath with positions
-// (/ClinicalDocument/component[1]/structuredBody[1]/component[3]/section[1]/entry[2]),
-// never a value from the document.
+// line and byte offset); everything else becomes a fhir.Issue whose Expression is
+// an XPath with positions, such as
+// /ClinicalDocument/component[1]/structuredBody[1]/component[3]/section[1]/entry[2],
+// and whose message names template ids and lines, never a value from the document.
 //
 // Sections are recognised by their templateId root (R1.1 and R2.1 share roots; the
 // extension is ignored; the ".1" "entries required" ids count too), or failing that by
