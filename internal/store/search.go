@@ -20,6 +20,9 @@ import (
 // resources with one SQL query over the index tables, orders them by _sort (then
 // type and id), pages with a keyset cursor, and adds _include/_revinclude results.
 func (t *tx) Search(ctx context.Context, q *search.Query) (*ehr.Page, error) {
+	if err := t.flushIndexes(ctx); err != nil {
+		return nil, err
+	}
 	sq, err := t.buildSearch(q)
 	if err != nil {
 		return nil, err
@@ -186,6 +189,12 @@ type sqlBuilder struct {
 	reg    *search.Registry
 	now    time.Time
 	aliasN int
+	// correlate makes inIndex probe the owner index of each candidate row
+	// (EXISTS) instead of collecting every matching row first (IN). See where.
+	correlate bool
+	// outerDriver says that the caller of the next where adds a selective
+	// condition of its own (a compartment).
+	outerDriver bool
 }
 
 func (b *sqlBuilder) alias(prefix string) string {
@@ -195,14 +204,30 @@ func (b *sqlBuilder) alias(prefix string) string {
 
 // where returns the conditions (ANDed) selecting current resources of typ (all types
 // when empty) that match params, on resources alias r.
+//
+// Both engines run an uncorrelated IN (subquery) by collecting all its rows first,
+// which for a broad condition (a LOINC code, a date range) means most of the table
+// even when another condition (subject=Patient/x) leaves a handful of candidates.
+// So when one condition is selective by construction (a reference to one resource,
+// _id, a compartment), it alone drives the search and every other condition is a
+// correlated EXISTS that probes the owner index of each candidate.
 func (b *sqlBuilder) where(typ string, params []search.Param, r string) ([]string, []any, error) {
+	saved := b.correlate
+	defer func() { b.correlate = saved }()
+	external := b.outerDriver
+	b.outerDriver = false
+	driver := -1
+	if !external {
+		driver = b.selectiveParam(typ, params)
+	}
 	conds := []string{r + ".deleted = ?"}
 	args := []any{false}
 	if typ != "" {
 		conds = append(conds, r+".res_type = ?")
 		args = append(args, typ)
 	}
-	for _, p := range params {
+	for k, p := range params {
+		b.correlate = external || (driver >= 0 && k != driver)
 		c, a, err := b.param(typ, p, r)
 		if err != nil {
 			return nil, nil, err
@@ -213,6 +238,42 @@ func (b *sqlBuilder) where(typ string, params []search.Param, r string) ([]strin
 	return conds, args, nil
 }
 
+// selectiveParam returns the index of a parameter that selects few resources by
+// construction (_id, or a reference parameter naming resources by id), or -1.
+func (b *sqlBuilder) selectiveParam(typ string, params []search.Param) int {
+	for k, p := range params {
+		if p.Name == "_id" && p.Modifier == "" {
+			return k
+		}
+	}
+	if typ == "" {
+		return -1
+	}
+	for k, p := range params {
+		if strings.Contains(p.Key(), ".") || (p.Modifier != "" && !fhir.R4().IsResourceType(p.Modifier)) {
+			continue
+		}
+		d, ok := b.reg.Lookup(typ, p.Name)
+		if !ok || d.Type != "reference" {
+			continue
+		}
+		byID := true
+		for _, v := range p.Values {
+			v = search.Unescape(v)
+			if _, _, _, ok := fhir.ParseReference(v); !ok && !fhir.ValidID(v) {
+				byID = false
+			}
+			if strings.Contains(v, ":") {
+				byID = false // an absolute URL is matched on url, not ref_id
+			}
+		}
+		if byID {
+			return k
+		}
+	}
+	return -1
+}
+
 // tableOf maps a parameter type to its index table.
 var tableOf = map[string]string{
 	"string": "index_string", "token": "index_token", "date": "index_date", "number": "index_number",
@@ -220,7 +281,19 @@ var tableOf = map[string]string{
 }
 
 // inIndex selects the resources of r that have index rows matching cond.
-func inIndex(r, table, typ, param, cond string, args []any, negate bool) (string, []any) {
+func (b *sqlBuilder) inIndex(r, table, typ, param, cond string, args []any, negate bool) (string, []any) {
+	if b.correlate {
+		sql := "EXISTS (SELECT 1 FROM " + table + " i WHERE i.compartment = " + r + ".compartment AND i.res_type = " + r +
+			".res_type AND i.res_id = " + r + ".res_id AND i.param = ?"
+		if cond != "" {
+			sql += " AND (" + cond + ")"
+		}
+		sql += ")"
+		if negate {
+			sql = "NOT " + sql
+		}
+		return sql, append([]any{param}, args...)
+	}
 	op := " IN "
 	if negate {
 		op = " NOT IN "
@@ -302,7 +375,7 @@ func (b *sqlBuilder) param(typ string, p search.Param, r string) (string, []any,
 		ors = append(ors, "("+c+")")
 		args = append(args, a...)
 	}
-	sql, out := inIndex(r, table, typ, param, strings.Join(ors, " OR "), args, negate)
+	sql, out := b.inIndex(r, table, typ, param, strings.Join(ors, " OR "), args, negate)
 	return sql, out, nil
 }
 
@@ -615,7 +688,7 @@ func (b *sqlBuilder) missing(typ string, d *search.Definition, p search.Param, r
 	if table == "" {
 		return "", nil, invalid(":missing is not supported on %q", d.Code)
 	}
-	sql, args := inIndex(r, table, typ, param, "", nil, p.Values[0] == "true")
+	sql, args := b.inIndex(r, table, typ, param, "", nil, p.Values[0] == "true")
 	return sql, args, nil
 }
 
@@ -699,7 +772,7 @@ func (b *sqlBuilder) chain(typ, head, rest string, values []string, r string) (s
 	if len(ors) == 0 {
 		return "", nil, invalid("no target of %s.%s has a search parameter %q", typ, name, restName)
 	}
-	sql, out := inIndex(r, "index_reference", typ, name, strings.Join(ors, " OR "), args, false)
+	sql, out := b.inIndex(r, "index_reference", typ, name, strings.Join(ors, " OR "), args, false)
 	return sql, out, nil
 }
 
@@ -755,7 +828,7 @@ func (b *sqlBuilder) compartment(typ, comp string, r string) (string, []any, err
 		if d.Type != "reference" {
 			continue
 		}
-		s, a := inIndex(r, "index_reference", typ, code, "i.ref_type = 'Patient' AND i.ref_id = ?", []any{cid}, false)
+		s, a := b.inIndex(r, "index_reference", typ, code, "i.ref_type = 'Patient' AND i.ref_id = ?", []any{cid}, false)
 		ors = append(ors, s)
 		args = append(args, a...)
 	}
