@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -211,8 +212,16 @@ func (v *validator) primitive(val any, typ, path string) {
 		}
 		return
 	case "integer", "positiveInt", "unsignedInt", "decimal", "System.Integer", "System.Decimal":
-		n, ok := val.(json.Number)
-		if !ok {
+		var n json.Number
+		switch x := val.(type) {
+		case json.Number:
+			n = x
+		case int, int64, int32:
+			// Trees built in Go rather than decoded carry plain integers.
+			n = json.Number(fmt.Sprint(x))
+		case float64:
+			n = json.Number(strconv.FormatFloat(x, 'f', -1, 64))
+		default:
 			v.add("value", path, "a %s must be a JSON number", typ)
 			return
 		}

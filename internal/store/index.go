@@ -86,45 +86,61 @@ func (x *extractor) tokensOf(typ string, res map[string]any, code string) []toke
 	return rows.tokens
 }
 
+// batch returns the pending multi-row INSERT of table, creating it.
+func (t *tx) batch(table string, columns ...string) *rowBatch {
+	if t.batches == nil {
+		t.batches = map[string]*rowBatch{}
+	}
+	b, ok := t.batches[table]
+	if !ok {
+		b = &rowBatch{table: table, columns: cols(columns...)}
+		t.batches[table] = b
+	}
+	return b
+}
+
+// flushIndexes writes every pending index row. Index rows of a transaction are
+// buffered across resources, so that a bundle of hundreds of resources costs a few
+// multi-row INSERTs per table instead of several statements per resource; anything
+// that reads index tables inside the transaction, and the commit, flushes first.
+func (t *tx) flushIndexes(ctx context.Context) error {
+	for _, table := range indexTables {
+		if b, ok := t.batches[table]; ok {
+			if err := t.flush(ctx, b); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func (t *tx) writeRows(ctx context.Context, compartment, typ, id string, rows *indexRows) error {
 	own := func(param string, grp int) []any { return []any{compartment, typ, id, param, grp} }
-	b := &rowBatch{table: "index_string", columns: cols("value_norm", "value_exact")}
+	b := t.batch("index_string", "value_norm", "value_exact")
 	for _, r := range rows.strings {
 		if err := t.addRow(ctx, b, append(own(r.param, r.grp), r.norm, r.exact)...); err != nil {
 			return err
 		}
 	}
-	if err := t.flush(ctx, b); err != nil {
-		return err
-	}
-	b = &rowBatch{table: "index_token", columns: cols("system", "code", "text")}
+	b = t.batch("index_token", "system", "code", "text")
 	for _, r := range rows.tokens {
 		if err := t.addRow(ctx, b, append(own(r.param, r.grp), r.system, r.code, r.text)...); err != nil {
 			return err
 		}
 	}
-	if err := t.flush(ctx, b); err != nil {
-		return err
-	}
-	b = &rowBatch{table: "index_date", columns: cols("low", "high")}
+	b = t.batch("index_date", "low", "high")
 	for _, r := range rows.dates {
 		if err := t.addRow(ctx, b, append(own(r.param, r.grp), r.low, r.high)...); err != nil {
 			return err
 		}
 	}
-	if err := t.flush(ctx, b); err != nil {
-		return err
-	}
-	b = &rowBatch{table: "index_number", columns: cols("value")}
+	b = t.batch("index_number", "value")
 	for _, r := range rows.numbers {
 		if err := t.addRow(ctx, b, append(own(r.param, r.grp), r.value)...); err != nil {
 			return err
 		}
 	}
-	if err := t.flush(ctx, b); err != nil {
-		return err
-	}
-	b = &rowBatch{table: "index_quantity", columns: cols("value", "system", "code", "unit", "canon_value", "canon_code")}
+	b = t.batch("index_quantity", "value", "system", "code", "unit", "canon_value", "canon_code")
 	for _, r := range rows.quantities {
 		var cv any
 		if r.hasCanon {
@@ -134,28 +150,25 @@ func (t *tx) writeRows(ctx context.Context, compartment, typ, id string, rows *i
 			return err
 		}
 	}
-	if err := t.flush(ctx, b); err != nil {
-		return err
-	}
-	b = &rowBatch{table: "index_reference", columns: cols("ref_type", "ref_id", "ref_version", "url", "id_system", "id_value")}
+	b = t.batch("index_reference", "ref_type", "ref_id", "ref_version", "url", "id_system", "id_value")
 	for _, r := range rows.references {
 		if err := t.addRow(ctx, b, append(own(r.param, r.grp), r.refType, r.refID, r.version, r.url, r.idSystem, r.idValue)...); err != nil {
 			return err
 		}
 	}
-	if err := t.flush(ctx, b); err != nil {
-		return err
-	}
-	b = &rowBatch{table: "index_uri", columns: cols("value")}
+	b = t.batch("index_uri", "value")
 	for _, r := range rows.uris {
 		if err := t.addRow(ctx, b, append(own(r.param, r.grp), r.value)...); err != nil {
 			return err
 		}
 	}
-	return t.flush(ctx, b)
+	return nil
 }
 
 func (t *tx) deleteIndexes(ctx context.Context, compartment, typ, id string) error {
+	if err := t.flushIndexes(ctx); err != nil {
+		return err
+	}
 	for _, table := range append(indexTables, "index_pending") {
 		if err := t.exec(ctx, `DELETE FROM `+table+` WHERE compartment = ? AND res_type = ? AND res_id = ?`, compartment, typ, id); err != nil {
 			return fmt.Errorf("unindex %s/%s: %w", typ, id, err)

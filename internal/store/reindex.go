@@ -145,6 +145,9 @@ func (s *Store) runBatch(ctx context.Context, fn func(t *tx) error) error {
 		}
 		t := &tx{s: s, q: sqlTx, now: s.now().UTC(), writable: true}
 		if err = fn(t); err == nil {
+			err = t.flushIndexes(ctx)
+		}
+		if err == nil {
 			err = sqlTx.Commit()
 		} else {
 			sqlTx.Rollback()

@@ -110,7 +110,11 @@ func (s *Store) runOnce(ctx context.Context, fn func(tx ehr.Tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	t := &tx{s: s, q: sqlTx, now: s.now().UTC().Truncate(time.Microsecond), writable: true}
-	if err := fn(t); err != nil {
+	err = fn(t)
+	if err == nil {
+		err = t.flushIndexes(ctx)
+	}
+	if err != nil {
 		sqlTx.Rollback()
 		return err
 	}
@@ -192,6 +196,8 @@ type tx struct {
 	// onCommit runs after a successful commit: registry changes that must not
 	// happen for a transaction that rolls back.
 	onCommit []func()
+	// batches buffer index rows until flushIndexes.
+	batches map[string]*rowBatch
 }
 
 func (t *tx) exec(ctx context.Context, query string, args ...any) error {
