@@ -2,12 +2,15 @@ package main_test
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +19,7 @@ import (
 	"time"
 
 	"omnichart/internal/ehrtest"
+	"omnichart/internal/ingest/hl7v2"
 )
 
 var binary string
@@ -39,6 +43,7 @@ func TestMain(m *testing.M) {
 type server struct {
 	cmd  *exec.Cmd
 	base string
+	mllp string
 }
 
 func start(t *testing.T, env []string, args ...string) *server {
@@ -65,8 +70,15 @@ func start(t *testing.T, env []string, args ...string) *server {
 		cmd.Process.Kill()
 		t.Fatalf("omnichart serve printed %q, want its address", line)
 	}
-	go io.Copy(io.Discard, stdout)
 	s := &server{cmd: cmd, base: strings.TrimSpace(line[i:])}
+	if slices.Contains(args, "--mllp") {
+		if !lines.Scan() || !strings.Contains(lines.Text(), "MLLP at ") {
+			cmd.Process.Kill()
+			t.Fatalf("omnichart serve --mllp did not print its MLLP address")
+		}
+		s.mllp = strings.TrimSpace(lines.Text()[strings.Index(lines.Text(), "MLLP at ")+len("MLLP at "):])
+	}
+	go io.Copy(io.Discard, stdout)
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	return s
 }
@@ -197,5 +209,49 @@ func TestUnknownCommandFails(t *testing.T) {
 	out, err := exec.Command(binary, "frobnicate").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "unknown command") {
 		t.Errorf("omnichart frobnicate = %v, %s; want a failure naming the unknown command", err, out)
+	}
+}
+
+// TestServeReceivesHL7v2OverMLLP starts the real binary with --mllp, sends an ADT^A01
+// over a loopback socket, and finds the patient through the FHIR API.
+func TestServeReceivesHL7v2OverMLLP(t *testing.T) {
+	msg, err := os.ReadFile("../../../shared/testdata/hl7v2/ms-fhir-converter/ADT-A01-01.hl7")
+	if err != nil {
+		t.Skip("../shared/testdata is absent")
+	}
+	srv := start(t, nil, "--db", "sqlite:"+ehrtest.SQLitePath(t), "--mllp", "127.0.0.1:0")
+	conn, err := net.Dial("tcp", srv.mllp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	msg = bytes.TrimPrefix(msg, []byte("\xef\xbb\xbf"))
+	if err := hl7v2.WriteFrame(conn, msg); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	ack, err := hl7v2.ReadFrame(bufio.NewReader(conn), 1<<20)
+	if err != nil {
+		t.Fatalf("reading the ACK: %v", err)
+	}
+	parsed, err := hl7v2.Parse(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ack), "MSA|AA|"+parsed.ControlID()) {
+		t.Fatalf("ACK = %q, want MSA|AA|%s", ack, parsed.ControlID())
+	}
+	resp, err := http.Get(srv.base + "/Patient?_count=5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"resourceType":"Patient"`) {
+		t.Errorf("no Patient after the ADT^A01: %.300s", body)
+	}
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	if err := srv.cmd.Wait(); err != nil {
+		t.Errorf("serve --mllp exited with %v after SIGTERM, want success", err)
 	}
 }
