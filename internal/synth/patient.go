@@ -189,7 +189,7 @@ func (p *patient) patientResource(i int, birth time.Time) (map[string]any, time.
 	res := map[string]any{
 		"resourceType": "Patient",
 		"id":           p.id,
-		"meta":         meta(r),
+		"meta":         profiled(meta(r), usCore+"us-core-patient"),
 		"identifier": []any{
 			map[string]any{
 				"type":   map[string]any{"coding": []any{coding(v2IDType, "MR", "Medical Record Number")}, "text": "Medical Record Number"},
@@ -311,6 +311,9 @@ func (p *patient) encounter(t time.Time) {
 	if r.IntN(6) == 0 {
 		p.immunization(t, encRef, practitioner)
 	}
+	if r.IntN(10) == 0 {
+		p.riskAssessment(t, encRef, practitioner)
+	}
 	// Provenance of the encounter (and its report, when there is one), as an
 	// importing system would record it.
 	targets := []any{encRef}
@@ -348,7 +351,7 @@ func (p *patient) observation(category, code, display string, t time.Time, enc m
 	obs := map[string]any{
 		"resourceType": "Observation",
 		"id":           p.nextID("obs"),
-		"meta":         meta(p.r),
+		"meta":         profiled(meta(p.r), map[string]string{"laboratory": usCore + "us-core-observation-lab", "vital-signs": "http://hl7.org/fhir/StructureDefinition/vitalsigns"}[category]),
 		"status":       "final",
 		"category":     []any{concept(obsCat, category, map[string]string{"laboratory": "Laboratory", "vital-signs": "Vital signs"}[category])},
 		"code":         concept(LOINC, code, display),
@@ -496,5 +499,25 @@ func (p *patient) immunization(t time.Time, enc map[string]any, practitioner str
 		"occurrenceDateTime": dateTime(p.r, t),
 		"primarySource":      true,
 		"performer":          []any{map[string]any{"actor": ref("Practitioner", practitioner)}},
+	})
+}
+
+// riskAssessment records a ten-year cardiovascular risk score, the one number-typed
+// search parameter (probability) a clinical record commonly carries.
+func (p *patient) riskAssessment(t time.Time, enc map[string]any, practitioner string) {
+	p.add(map[string]any{
+		"resourceType":       "RiskAssessment",
+		"id":                 p.nextID("risk"),
+		"meta":               meta(p.r),
+		"status":             "final",
+		"code":               concept(SNOMED, "441829007", "Assessment for risk of cardiovascular disease"),
+		"subject":            ref("Patient", p.id),
+		"encounter":          enc,
+		"occurrenceDateTime": dateTime(p.r, t),
+		"performer":          ref("Practitioner", practitioner),
+		"prediction": []any{map[string]any{
+			"outcome":            concept(SNOMED, "22298006", "Myocardial infarction"),
+			"probabilityDecimal": num(p.r.Float64()*0.4, 3),
+		}},
 	})
 }

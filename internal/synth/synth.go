@@ -153,6 +153,13 @@ func meta(r *rand.Rand) map[string]any {
 	return map[string]any{"tag": tags}
 }
 
+const usCore = "http://hl7.org/fhir/us/core/StructureDefinition/"
+
+func profiled(m map[string]any, profile string) map[string]any {
+	m["profile"] = []any{profile}
+	return m
+}
+
 func ref(typ, id string) map[string]any { return map[string]any{"reference": typ + "/" + id} }
 
 func coding(system, code, display string) map[string]any {
