@@ -22,6 +22,12 @@ type BundleOptions struct {
 	Base string
 	// ReturnMinimal leaves resources out of the response entries.
 	ReturnMinimal bool
+	// IfNoneExist ("Type?criteria") makes a transaction conditional as a whole:
+	// when a resource matches, nothing is written and the error is a Conflict. The
+	// check holds the criteria's lock, so of two concurrent transactions with the
+	// same condition exactly one writes. Importers use it to apply one original
+	// document or message once.
+	IfNoneExist string
 }
 
 // bundleEntry is one request of a transaction or batch.
@@ -220,6 +226,16 @@ func (s *Service) transaction(ctx context.Context, entries []*bundleEntry, opts 
 	sort.SliceStable(ordered, func(i, j int) bool { return methodOrder[ordered[i].method] < methodOrder[ordered[j].method] })
 
 	return s.store.Transaction(ctx, func(tx Tx) error {
+		if opts.IfNoneExist != "" {
+			typ, criteria, _ := strings.Cut(opts.IfNoneExist, "?")
+			found, err := match(ctx, tx, typ, criteria, 1)
+			if err != nil {
+				return err
+			}
+			if len(found) > 0 {
+				return Errorf(Conflict, "the transaction's condition matches %s; nothing was written", found[0].Reference())
+			}
+		}
 		ids := map[string]string{} // fullUrl -> "Type/id"
 		written := map[string]int{}
 		for _, e := range ordered {

@@ -325,7 +325,14 @@ func (im *Importer) importUnit(ctx context.Context, src Source, u *Unit) error {
 		u.Err = err
 		return im.quarantine(ctx, src, u)
 	}
-	if err := im.write(ctx, src, u, bundle); err != nil {
+	if err := im.write(onlyOnce(ctx, "DocumentReference?"+im.originalQuery(u)), src, u, bundle); err != nil {
+		if ehr.ErrorCode(err) == ehr.Conflict {
+			// A concurrent import of the same original won the race.
+			if dup, ferr := im.findOriginal(ctx, u); ferr == nil && dup != "" {
+				u.Duplicate, u.Original = true, dup
+				return im.resolveQuarantine(ctx, u)
+			}
+		}
 		u.Err = err
 		u.Issues = append(u.Issues, ehr.ErrorIssues(err)...)
 		return im.quarantine(ctx, src, u)
@@ -352,11 +359,7 @@ func (u *Unit) messageKey() string {
 // findOriginal returns "DocumentReference/id" of an earlier import of the same
 // original (same hash, or same HL7 v2 message key), or "".
 func (im *Importer) findOriginal(ctx context.Context, u *Unit) (string, error) {
-	q := identifierQuery(HashSystem, u.Hash)
-	if key := u.messageKey(); key != "" {
-		q += "," + strings.TrimPrefix(identifierQuery(MessageKeySystem, key), "identifier=")
-	}
-	found, err := im.target.Search(ctx, "DocumentReference", q, 1)
+	found, err := im.target.Search(ctx, "DocumentReference", im.originalQuery(u), 1)
 	if err != nil {
 		return "", fmt.Errorf("look up earlier imports: %w", err)
 	}
@@ -364,6 +367,16 @@ func (im *Importer) findOriginal(ctx context.Context, u *Unit) (string, error) {
 		return "", nil
 	}
 	return "DocumentReference/" + fhir.String(found[0], "id"), nil
+}
+
+// originalQuery selects the DocumentReference of an earlier import of u's original:
+// same content hash, or for HL7 v2 the same sending facility and control id.
+func (im *Importer) originalQuery(u *Unit) string {
+	q := identifierQuery(HashSystem, u.Hash)
+	if key := u.messageKey(); key != "" {
+		q += "," + strings.TrimPrefix(identifierQuery(MessageKeySystem, key), "identifier=")
+	}
+	return q
 }
 
 // convert turns a unit into a transaction or batch Bundle.

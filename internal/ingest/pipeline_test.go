@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -494,6 +495,40 @@ func TestNDJSONKeepsReferencesAcrossChunks(t *testing.T) {
 			}
 			if got := e.counts(t); got["Patient"] != 1 || got["Observation"] != 25 {
 				t.Errorf("after re-chunked re-import stored %v, want still 1 Patient and 25 Observations", got)
+			}
+		})
+	}
+}
+
+// TestConcurrentImportsOfTheSameOriginalWriteItOnce imports one message from several
+// goroutines at once: the duplicate check before converting cannot see the others'
+// uncommitted work, so the write itself must be conditional.
+func TestConcurrentImportsOfTheSameOriginalWriteItOnce(t *testing.T) {
+	data := mustRead(t, "hl7v2/testdata/oru_r01_cbc.hl7")
+	for _, engine := range ehrtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			if engine == "postgres" {
+				ehrtest.PostgresURL(t)
+			}
+			once := newEnv(t, engine)
+			once.mustImport(t, ingest.Source{}, "oru.hl7", data)
+			want := once.counts(t)
+
+			e := newEnv(t, engine)
+			const n = 4
+			var wg sync.WaitGroup
+			for i := 0; i < n; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if _, err := e.im.Import(e.ctx, ingest.Source{}, ingest.Input{Name: "oru.hl7", Data: data}); err != nil {
+						t.Errorf("Import: %v", err)
+					}
+				}()
+			}
+			wg.Wait()
+			if diff := cmp.Diff(want, e.counts(t)); diff != "" {
+				t.Errorf("%d concurrent imports of one message wrote more than one import does (-once +concurrent):\n%s", n, diff)
 			}
 		})
 	}

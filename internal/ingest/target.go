@@ -27,9 +27,23 @@ type ServiceTarget struct {
 	Service *ehr.Service
 }
 
+// onlyOnceKey carries the condition under which a transaction may be written.
+type onlyOnceKey struct{}
+
+// onlyOnce makes the transactions written with ctx conditional: nothing is written
+// when a resource matches condition ("Type?criteria"). The local target checks it
+// atomically with the write; a remote one cannot, and relies on the check before.
+func onlyOnce(ctx context.Context, condition string) context.Context {
+	return context.WithValue(ctx, onlyOnceKey{}, condition)
+}
+
 // Bundle implements Target.
 func (t ServiceTarget) Bundle(ctx context.Context, bundle fhir.Resource) (fhir.Resource, error) {
-	resp, err := t.Service.Bundle(ctx, bundle, ehr.BundleOptions{ReturnMinimal: true})
+	opts := ehr.BundleOptions{ReturnMinimal: true}
+	if fhir.String(bundle, "type") == "transaction" {
+		opts.IfNoneExist, _ = ctx.Value(onlyOnceKey{}).(string)
+	}
+	resp, err := t.Service.Bundle(ctx, bundle, opts)
 	if err != nil {
 		return nil, err
 	}
