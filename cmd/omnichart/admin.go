@@ -8,6 +8,7 @@ import (
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/ingest"
+	"omnichart/internal/store"
 )
 
 const adminUsage = `usage: omnichart admin <command> [flags]
@@ -46,6 +47,8 @@ type pipeline struct {
 	importer *ingest.Importer
 	dir      *ingest.Directory
 	close    func() error
+	// store is the local store, nil when writing to a remote server.
+	store *store.Store
 }
 
 // openPipeline opens the store named by db, or, when server is set, targets the
@@ -53,6 +56,7 @@ type pipeline struct {
 func openPipeline(ctx context.Context, db, server string) (*pipeline, error) {
 	var target ingest.Target
 	closeFn := func() error { return nil }
+	var local *store.Store
 	if server != "" {
 		if !strings.HasPrefix(server, "http://") && !strings.HasPrefix(server, "https://") {
 			return nil, fmt.Errorf("--server %q: give the FHIR base URL, e.g. http://127.0.0.1:8080/fhir", server)
@@ -65,8 +69,9 @@ func openPipeline(ctx context.Context, db, server string) (*pipeline, error) {
 		}
 		target = ingest.ServiceTarget{Service: ehr.NewService(st, ehr.AllowAll{})}
 		closeFn = st.Close
+		local = st
 	}
-	return &pipeline{importer: ingest.New(target, ingest.Options{}), dir: ingest.NewDirectory(target), close: closeFn}, nil
+	return &pipeline{importer: ingest.New(target, ingest.Options{}), dir: ingest.NewDirectory(target), close: closeFn, store: local}, nil
 }
 
 // adminContext is the context of maintenance work run from the command line.

@@ -17,6 +17,7 @@ import (
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/ingest"
+	"omnichart/internal/store"
 )
 
 const importUsage = `usage: omnichart import [flags] PATH...
@@ -46,8 +47,12 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	source := fs.String("source", "", "the source system: a registered slug, or a URI")
 	format := fs.String("format", "", "skip detection: fhir-bundle, fhir-resource, ndjson, ccda or hl7v2")
 	progress := fs.String("progress", "auto", "progress display: auto, bar, lines or none")
+	deferIndex := fs.Bool("defer-index", false, "bulk load: index identifiers only while loading, then build every search index at the end (same results, faster load; --db only)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *deferIndex && *server != "" {
+		return fmt.Errorf("import: --defer-index works on a local store (--db), not through --server")
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -73,6 +78,9 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	// Writes run to completion even after an interrupt: the file being imported
 	// finishes, then the loop stops.
 	work := context.WithoutCancel(ctx)
+	if *deferIndex {
+		work = ehr.WithDeferredIndexing(work)
+	}
 	src, err := resolveSource(adminContext(work), p.dir, *source)
 	if err != nil {
 		return err
@@ -123,6 +131,13 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	prog.done()
 	sum.print(stdout, time.Since(start))
+	if *deferIndex {
+		if sum.interrupted > 0 {
+			fmt.Fprintln(stdout, `search indexes of this load are not built yet: run "omnichart admin reindex --pending" (or this import again)`)
+		} else if err := buildPendingIndexes(ctx, p.store, stdout); err != nil {
+			return err
+		}
+	}
 	if sum.interrupted > 0 {
 		return fmt.Errorf("interrupted: %d file(s) not imported; run the same command again to continue", sum.interrupted)
 	}
@@ -349,4 +364,25 @@ func (p *progress) done() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}
+}
+
+// buildPendingIndexes builds the search indexes a deferred load left, with progress.
+func buildPendingIndexes(ctx context.Context, st *store.Store, w io.Writer) error {
+	start, last := time.Now(), time.Time{}
+	var done int64
+	err := st.Reindex(ctx, store.ReindexOptions{PendingOnly: true, Batch: 500, Progress: func(d, total int64) {
+		if d == done && d > 0 {
+			return
+		}
+		done = d
+		if time.Since(last) >= 2*time.Second || d == total {
+			last = time.Now()
+			fmt.Fprintf(w, "indexing: %d of %d resources\n", d, total)
+		}
+	}})
+	if err != nil {
+		return fmt.Errorf("build search indexes: %w (run \"omnichart admin reindex --pending\" to finish)", err)
+	}
+	fmt.Fprintf(w, "indexed %d resources in %s\n", done, time.Since(start).Round(time.Millisecond))
+	return nil
 }

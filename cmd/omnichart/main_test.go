@@ -3,6 +3,7 @@ package main_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -19,7 +20,10 @@ import (
 	"time"
 
 	"omnichart/internal/ehrtest"
+	"omnichart/internal/fhir/search"
 	"omnichart/internal/ingest/hl7v2"
+	"omnichart/internal/store"
+	"omnichart/internal/store/sqlite"
 )
 
 var binary string
@@ -253,5 +257,74 @@ func TestServeReceivesHL7v2OverMLLP(t *testing.T) {
 	srv.cmd.Process.Signal(syscall.SIGTERM)
 	if err := srv.cmd.Wait(); err != nil {
 		t.Errorf("serve --mllp exited with %v after SIGTERM, want success", err)
+	}
+}
+
+// TestDeferredIndexImportGivesTheSameSearchResults loads the same Synthea files with
+// and without --defer-index and compares searches over both stores.
+func TestDeferredIndexImportGivesTheSameSearchResults(t *testing.T) {
+	files, _ := filepath.Glob("../../../shared/testdata/synthea-r4/0-*.json.bz2")
+	if len(files) == 0 {
+		t.Skip("../shared/testdata is absent")
+	}
+	files = append(files, "../../../shared/testdata/synthea-r4/0696ac49-3128-87d3-7344-04510aa4f324.json.bz2")
+	paths := map[bool]string{}
+	for _, deferred := range []bool{false, true} {
+		path := ehrtest.SQLitePath(t)
+		args := append([]string{"import", "--progress", "none", "--db", "sqlite:" + path}, files...)
+		if deferred {
+			args = append([]string{"import", "--defer-index", "--progress", "none", "--db", "sqlite:" + path}, files...)
+		}
+		if out, err := exec.Command(binary, args...).CombinedOutput(); err != nil {
+			t.Fatalf("omnichart %v: %v\n%s", args, err, out)
+		}
+		paths[deferred] = path
+	}
+	queries := []struct{ typ, query string }{
+		{"Patient", "name=a"},
+		{"Observation", "code=http://loinc.org|8302-2"},
+		{"Observation", "date=ge2015&_sort=-date&_count=50"},
+		{"Encounter", "date=lt2010"},
+		{"Condition", "code:text=diabetes"},
+		{"Practitioner", "name=b&_count=100"},
+		{"Organization", "address-city=boston"},
+	}
+	ctx := context.Background()
+	results := map[bool][]string{}
+	for deferred, path := range paths {
+		st, err := sqlite.Open(ctx, path, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range queries {
+			sq, _ := search.ParseString(q.typ, q.query)
+			sq.Strict = true
+			page, err := st.Search(ctx, sq)
+			if err != nil {
+				t.Fatalf("Search(%s?%s): %v", q.typ, q.query, err)
+			}
+			var ids []string
+			for _, r := range page.Records {
+				ids = append(ids, r.ID)
+			}
+			results[deferred] = append(results[deferred], fmt.Sprintf("%s?%s: %d %v", q.typ, q.query, len(ids), ids))
+		}
+		st.Close()
+	}
+	// Resource ids differ between the two loads (they are made fresh), so compare
+	// result counts, which must be equal and non-trivial.
+	nonEmpty := 0
+	for i := range queries {
+		a, b := results[false][i], results[true][i]
+		na, nb := strings.Fields(a)[1], strings.Fields(b)[1]
+		if na != nb {
+			t.Errorf("inline %s\ndeferred %s", a, b)
+		}
+		if na != "0" {
+			nonEmpty++
+		}
+	}
+	if nonEmpty < 5 {
+		t.Errorf("only %d of %d queries found anything; the comparison proves little: %v", nonEmpty, len(queries), results[false])
 	}
 }
