@@ -45,6 +45,9 @@ type Registry struct {
 	mu     sync.RWMutex
 	byType map[string]map[string]*Definition
 	byURL  map[string]*Definition
+	// sorted caches ForType, which index extraction calls on every write; any
+	// change to the registry clears it.
+	sorted map[string][]*Definition
 }
 
 type rawParameter struct {
@@ -79,6 +82,7 @@ func NewRegistry() *Registry {
 }
 
 func (r *Registry) add(p rawParameter, custom bool) {
+	r.sorted = nil
 	bases := p.Base
 	for _, b := range p.Base {
 		if b == "Resource" || b == "DomainResource" {
@@ -127,14 +131,25 @@ func (r *Registry) Lookup(typ, code string) (*Definition, bool) {
 }
 
 // ForType returns every parameter of typ, sorted by code.
+// The returned slice is shared: callers must not modify it.
 func (r *Registry) ForType(typ string) []*Definition {
 	r.mu.RLock()
-	defer r.mu.RUnlock()
-	out := make([]*Definition, 0, len(r.byType[typ]))
+	out, ok := r.sorted[typ]
+	r.mu.RUnlock()
+	if ok {
+		return out
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out = make([]*Definition, 0, len(r.byType[typ]))
 	for _, d := range r.byType[typ] {
 		out = append(out, d)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Code < out[j].Code })
+	if r.sorted == nil {
+		r.sorted = map[string][]*Definition{}
+	}
+	r.sorted[typ] = out
 	return out
 }
 
@@ -260,6 +275,7 @@ func (r *Registry) Remove(url string) {
 		}
 	}
 	delete(r.byURL, url)
+	r.sorted = nil
 	r.resolveComponents()
 }
 
