@@ -146,6 +146,8 @@ func TestBadInputIsRefusedWithAnOutcomeAndWritesNothing(t *testing.T) {
 			{"a Bundle that is not a transaction or batch is 400", "POST", "", `{"resourceType":"Bundle","type":"collection"}`, nil, 400, ""},
 			{"XML requested with _format is 406", "GET", "/Patient/" + id + "?_format=xml", "", nil, 406, ""},
 			{"an unsupported route is 501", "GET", "/Patient/" + id + "/$everything-else", "", nil, 501, ""},
+			{"POST to an instance is 405", "POST", "/Patient/" + id, `{"resourceType":"Patient"}`, nil, 405, ""},
+			{"DELETE on history is 405", "DELETE", "/Patient/" + id + "/_history", "", nil, 405, ""},
 		}
 		before := c.versions()
 		for _, tt := range tests {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"omnichart/internal/ehr"
+	"omnichart/internal/fhir"
 )
 
 // Config holds what the API needs besides the service.
@@ -110,8 +112,37 @@ func (a *API) unknownRoute(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	w.Header().Set("Allow", "GET, POST, PUT, PATCH, DELETE")
+	if allow := allowedMethods(path); allow != "" {
+		w.Header().Set("Allow", allow)
+		a.writeResource(w, r, http.StatusMethodNotAllowed, fhir.OperationOutcome([]fhir.Issue{{Severity: "error", Code: "not-supported",
+			Diagnostics: fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, allow)}}))
+		return
+	}
 	a.errorf(w, r, ehr.NotSupported, "%s %s is not a supported FHIR interaction", r.Method, r.URL.Path)
+}
+
+// allowedMethods lists the methods of the interactions served at path (relative to
+// the base), or "" when none is.
+func allowedMethods(path string) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	if !fhir.R4().IsResourceType(parts[0]) {
+		return ""
+	}
+	switch {
+	case len(parts) == 1:
+		return "GET, HEAD, POST, PUT, PATCH, DELETE"
+	case len(parts) == 2 && parts[1] == "_history":
+		return "GET, HEAD"
+	case len(parts) == 2 && parts[1] == "_search":
+		return "POST"
+	case len(parts) == 2 && !strings.HasPrefix(parts[1], "$"):
+		return "GET, HEAD, PUT, PATCH, DELETE"
+	case len(parts) == 3 && parts[2] == "_history", len(parts) == 4 && parts[2] == "_history":
+		return "GET, HEAD"
+	case len(parts) == 3 && parts[0] == "Patient" && fhir.R4().IsResourceType(parts[2]):
+		return "GET, HEAD"
+	}
+	return ""
 }
 
 // base returns the FHIR base URL for links in responses.
