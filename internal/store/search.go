@@ -119,8 +119,14 @@ func (t *tx) buildSearch(q *search.Query) (*searchSQL, error) {
 	if err != nil {
 		return nil, err
 	}
+	// See where: a selective parameter or the compartment drives the search.
+	driver := -1
+	if q.Compartment == "" {
+		driver = b.selectiveParam(q.Type, q.Params)
+	}
 	kept := q.Params[:0]
-	for _, p := range q.Params {
+	for k, p := range q.Params {
+		b.correlate = q.Compartment != "" || (driver >= 0 && k != driver)
 		c, a, err := b.param(q.Type, p, "r")
 		if err != nil {
 			// Under lenient handling a malformed parameter is dropped and
@@ -136,6 +142,7 @@ func (t *tx) buildSearch(q *search.Query) (*searchSQL, error) {
 		args = append(args, a...)
 	}
 	q.Params = kept
+	b.correlate = false
 	if q.Compartment != "" {
 		cw, cargs, err := b.compartment(q.Type, q.Compartment, "r")
 		if err != nil {
@@ -288,7 +295,9 @@ func (b *sqlBuilder) inIndex(r, table, typ, param, cond string, args []any, nega
 		if cond != "" {
 			sql += " AND (" + cond + ")"
 		}
-		sql += ")"
+		// LIMIT 1 keeps SQLite (3.45 and later) from rewriting the EXISTS back into
+		// an IN list that collects every matching row.
+		sql += " LIMIT 1)"
 		if negate {
 			sql = "NOT " + sql
 		}
