@@ -25,6 +25,11 @@ type Dialect interface {
 	// Lock takes a transaction-scoped named lock, or is empty where a single
 	// writer makes locks unnecessary. Its one parameter is the name.
 	Lock() []string
+	// OwnerIndex is appended to "FROM index_x alias" in subqueries that look up
+	// the index rows of one resource, to name the index_x_owner index where the
+	// engine's planner may otherwise pick a value index and scan it (SQLite without
+	// statistics does, for min/max and range terms); "" where it plans well.
+	OwnerIndex(table string) string
 	// LockMigrations is run inside the migration transaction to keep two starting
 	// servers from applying the same migration; empty when the engine needs none.
 	LockMigrations() string

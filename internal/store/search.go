@@ -114,7 +114,7 @@ func (t *tx) buildSearch(q *search.Query) (*searchSQL, error) {
 	if err := t.s.registry.Check(q); err != nil {
 		return nil, ehr.Errorf(ehr.Invalid, "%v", err)
 	}
-	b := &sqlBuilder{reg: t.s.registry, now: t.now}
+	b := &sqlBuilder{reg: t.s.registry, now: t.now, ownerIndex: t.s.dialect.OwnerIndex}
 	where, args, err := b.where(q.Type, nil, "r")
 	if err != nil {
 		return nil, err
@@ -196,6 +196,8 @@ type sqlBuilder struct {
 	reg    *search.Registry
 	now    time.Time
 	aliasN int
+	// ownerIndex is the dialect's OwnerIndex.
+	ownerIndex func(table string) string
 	// correlate makes inIndex probe the owner index of each candidate row
 	// (EXISTS) instead of collecting every matching row first (IN). See where.
 	correlate bool
@@ -290,7 +292,7 @@ var tableOf = map[string]string{
 // inIndex selects the resources of r that have index rows matching cond.
 func (b *sqlBuilder) inIndex(r, table, typ, param, cond string, args []any, negate bool) (string, []any) {
 	if b.correlate {
-		sql := "EXISTS (SELECT 1 FROM " + table + " i WHERE i.compartment = " + r + ".compartment AND i.res_type = " + r +
+		sql := "EXISTS (SELECT 1 FROM " + table + " i" + b.ownerIndex(table) + " WHERE i.compartment = " + r + ".compartment AND i.res_type = " + r +
 			".res_type AND i.res_id = " + r + ".res_id AND i.param = ?"
 		if cond != "" {
 			sql += " AND (" + cond + ")"
@@ -897,7 +899,7 @@ func (b *sqlBuilder) sortKeys(q *search.Query) ([]sortKey, error) {
 			"int":  {strconv.FormatInt(math.MaxInt64, 10), strconv.FormatInt(math.MinInt64, 10)},
 			"real": {"1e308", "-1e308"},
 		}[kind][map[bool]int{false: 0, true: 1}[k.Descending]]
-		expr := "COALESCE((SELECT " + agg + "(s." + col + ") FROM " + tableOf[d.Type] + " s WHERE s.compartment = r.compartment AND s.res_type = r.res_type AND s.res_id = r.res_id AND s.param = ?), " + sentinel + ")"
+		expr := "COALESCE((SELECT " + agg + "(s." + col + ") FROM " + tableOf[d.Type] + " s" + b.ownerIndex(tableOf[d.Type]) + " WHERE s.compartment = r.compartment AND s.res_type = r.res_type AND s.res_id = r.res_id AND s.param = ?), " + sentinel + ")"
 		keys = append(keys, sortKey{expr: expr, args: []any{d.Code}, desc: k.Descending, kind: kind})
 	}
 	return keys, nil

@@ -35,6 +35,8 @@ func (dialect) TxOptions() *sql.TxOptions { return nil }
 
 func (dialect) ForUpdate() string { return " FOR UPDATE" }
 
+func (dialect) OwnerIndex(string) string { return "" }
+
 // Lock inserts the lock's row if needed (a concurrent inserter waits on the unique
 // index until the first commits) and then locks it until the transaction ends.
 func (dialect) Lock() []string {

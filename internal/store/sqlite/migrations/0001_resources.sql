@@ -47,7 +47,7 @@ CREATE TABLE index_string (
   value_exact TEXT NOT NULL
 );
 CREATE INDEX index_string_value ON index_string (res_type, param, value_norm);
-CREATE INDEX index_string_owner ON index_string (compartment, res_type, res_id);
+CREATE INDEX index_string_owner ON index_string (compartment, res_type, res_id, param);
 
 CREATE TABLE index_token (
   compartment TEXT NOT NULL,
@@ -60,7 +60,7 @@ CREATE TABLE index_token (
   text        TEXT NOT NULL
 );
 CREATE INDEX index_token_value ON index_token (res_type, param, code, system);
-CREATE INDEX index_token_owner ON index_token (compartment, res_type, res_id);
+CREATE INDEX index_token_owner ON index_token (compartment, res_type, res_id, param);
 
 CREATE TABLE index_date (
   compartment TEXT NOT NULL,
@@ -84,7 +84,7 @@ CREATE TABLE index_number (
   value       REAL NOT NULL
 );
 CREATE INDEX index_number_value ON index_number (res_type, param, value);
-CREATE INDEX index_number_owner ON index_number (compartment, res_type, res_id);
+CREATE INDEX index_number_owner ON index_number (compartment, res_type, res_id, param);
 
 CREATE TABLE index_quantity (
   compartment TEXT NOT NULL,
@@ -101,7 +101,7 @@ CREATE TABLE index_quantity (
 );
 CREATE INDEX index_quantity_value ON index_quantity (res_type, param, value);
 CREATE INDEX index_quantity_canon ON index_quantity (res_type, param, canon_code, canon_value);
-CREATE INDEX index_quantity_owner ON index_quantity (compartment, res_type, res_id);
+CREATE INDEX index_quantity_owner ON index_quantity (compartment, res_type, res_id, param);
 
 CREATE TABLE index_reference (
   compartment TEXT NOT NULL,
@@ -130,7 +130,7 @@ CREATE TABLE index_uri (
   value       TEXT NOT NULL
 );
 CREATE INDEX index_uri_value ON index_uri (res_type, param, value);
-CREATE INDEX index_uri_owner ON index_uri (compartment, res_type, res_id);
+CREATE INDEX index_uri_owner ON index_uri (compartment, res_type, res_id, param);
 
 -- Resources written during a bulk load whose search indexes are still to be built.
 CREATE TABLE index_pending (
