@@ -27,13 +27,13 @@ var migrations embed.FS
 
 type dialect struct{}
 
-func (dialect) Name() string              { return "sqlite" }
-func (dialect) Placeholder(int) string    { return "?" }
-func (dialect) TxOptions() *sql.TxOptions { return nil }
-func (dialect) LockMigrations() string    { return "" }
+func (dialect) Name() string                   { return "sqlite" }
+func (dialect) Placeholder(int) string         { return "?" }
+func (dialect) TxOptions() *sql.TxOptions      { return nil }
+func (dialect) LockMigrations() string         { return "" }
 func (dialect) OwnerIndex(table string) string { return " INDEXED BY " + table + "_owner" }
-func (dialect) ForUpdate() string         { return "" }
-func (dialect) Lock() []string            { return nil }
+func (dialect) ForUpdate() string              { return "" }
+func (dialect) Lock() []string                 { return nil }
 func (dialect) Retryable(err error) bool {
 	if err == nil {
 		return false
