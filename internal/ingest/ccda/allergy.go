@@ -1,5 +1,7 @@
 package ccda
 
+import "omnichart/internal/fhir"
+
 // allergyConcern converts an Allergy Concern Act: each Allergy - Intolerance
 // Observation inside becomes an AllergyIntolerance.
 // See https://build.fhir.org/ig/HL7/ccda-on-fhir/CF-allergies.html.
@@ -65,10 +67,10 @@ var criticalityCodes = map[string]string{"CRITL": "low", "CRITH": "high", "CRITU
 // allergy converts an Allergy - Intolerance Observation.
 func (c *converter) allergy(obs, concern *node) string {
 	a := map[string]any{"resourceType": "AllergyIntolerance"}
-	setIf(a, "identifier", c.identifiers(obs))
+	fhir.SetIf(a, "identifier", c.identifiers(obs))
 	value := obs.child("value")
 	kind := allergyKind[codeValue(value)]
-	setIf(a, "type", kind[0])
+	fhir.SetIf(a, "type", kind[0])
 	if kind[1] != "" {
 		a["category"] = []any{kind[1]}
 	}
@@ -89,7 +91,7 @@ func (c *converter) allergy(obs, concern *node) string {
 			verification = "refuted"
 		}
 	}
-	setIf(a, "code", code)
+	fhir.SetIf(a, "code", code)
 	if code == nil {
 		c.warn("required", obs, "allergy observation names no substance")
 	}
@@ -99,12 +101,12 @@ func (c *converter) allergy(obs, concern *node) string {
 	if onset == "" {
 		onset = c.dateTime(et)
 	}
-	setIf(a, "onsetDateTime", onset)
+	fhir.SetIf(a, "onsetDateTime", onset)
 	recorded := c.authorTime(obs)
 	if recorded == "" && concern != nil {
 		recorded = c.authorTime(concern)
 	}
-	setIf(a, "recordedDate", recorded)
+	fhir.SetIf(a, "recordedDate", recorded)
 
 	var topSeverity string
 	var reactions []any
@@ -115,7 +117,7 @@ func (c *converter) allergy(obs, concern *node) string {
 				clinical = s
 			}
 		case st.hasTemplate(tplCriticality):
-			setIf(a, "criticality", criticalityCodes[codeValue(st.child("value"))])
+			fhir.SetIf(a, "criticality", criticalityCodes[codeValue(st.child("value"))])
 		case st.hasTemplate(tplSeverity):
 			topSeverity = severityCodes[codeValue(st.child("value"))]
 		case st.hasTemplate(tplReaction) || st.parent.attr("typeCode") == "MFST" && st.name == "observation":
@@ -132,7 +134,7 @@ func (c *converter) allergy(obs, concern *node) string {
 			}
 		}
 	}
-	setIf(a, "reaction", reactions)
+	fhir.SetIf(a, "reaction", reactions)
 	if clinical == "" {
 		switch {
 		case c.dateTime(et.child("high")) != "":
@@ -165,10 +167,10 @@ func (c *converter) reaction(obs *node) map[string]any {
 	if onset == "" {
 		onset = c.dateTime(et)
 	}
-	setIf(r, "onset", onset)
+	fhir.SetIf(r, "onset", onset)
 	for _, st := range relationships(obs, "") {
 		if st.hasTemplate(tplSeverity) {
-			setIf(r, "severity", severityCodes[codeValue(st.child("value"))])
+			fhir.SetIf(r, "severity", severityCodes[codeValue(st.child("value"))])
 		}
 	}
 	return r

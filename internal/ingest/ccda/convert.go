@@ -1,8 +1,6 @@
 package ccda
 
 import (
-	"crypto/rand"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -22,20 +20,12 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.NewID == nil {
-		o.NewID = randomUUID
+		o.NewID = fhir.NewUUID
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	return o
-}
-
-func randomUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
 // Result is what Convert produces for one document.

@@ -409,27 +409,6 @@ func appendAll(list []any, maps ...map[string]any) []any {
 	return list
 }
 
-// setIf sets key when v is a non-empty value.
-func setIf(obj map[string]any, key string, v any) {
-	switch x := v.(type) {
-	case nil:
-		return
-	case string:
-		if x == "" {
-			return
-		}
-	case map[string]any:
-		if len(x) == 0 {
-			return
-		}
-	case []any:
-		if len(x) == 0 {
-			return
-		}
-	}
-	obj[key] = v
-}
-
 // ref builds a Reference to a bundle entry's fullUrl.
 func ref(url string) map[string]any {
 	if url == "" {

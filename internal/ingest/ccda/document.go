@@ -1,6 +1,7 @@
 package ccda
 
 import (
+	"omnichart/internal/fhir"
 	"strings"
 )
 
@@ -30,7 +31,7 @@ func (c *converter) document() map[string]any {
 	}
 	comp["type"] = typ
 	comp["subject"] = ref(c.patientURL)
-	setIf(comp, "encounter", ref(encounter))
+	fhir.SetIf(comp, "encounter", ref(encounter))
 	date := c.dateTime(c.doc.child("effectiveTime"))
 	if date == "" {
 		date = c.formatNow()
@@ -60,11 +61,11 @@ func (c *converter) document() map[string]any {
 	if la := c.doc.child("legalAuthenticator"); la != nil {
 		if u := c.practitioner(la.child("assignedEntity")); u != "" {
 			att := map[string]any{"mode": "legal", "party": ref(u)}
-			setIf(att, "time", c.dateTime(la.child("time")))
+			fhir.SetIf(att, "time", c.dateTime(la.child("time")))
 			comp["attester"] = []any{att}
 		}
 	}
-	setIf(comp, "custodian", ref(custodian))
+	fhir.SetIf(comp, "custodian", ref(custodian))
 	var events []any
 	for _, d := range c.doc.children("documentationOf") {
 		se := d.child("serviceEvent")
@@ -75,19 +76,19 @@ func (c *converter) document() map[string]any {
 		if code := c.concept(se.child("code")); code != nil {
 			ev["code"] = []any{code}
 		}
-		setIf(ev, "period", c.period(se.child("effectiveTime")))
+		fhir.SetIf(ev, "period", c.period(se.child("effectiveTime")))
 		var who []any
 		for _, p := range se.children("performer") {
 			if u := c.practitioner(p.child("assignedEntity")); u != "" {
 				who = append(who, ref(u))
 			}
 		}
-		setIf(ev, "detail", who)
+		fhir.SetIf(ev, "detail", who)
 		if len(ev) > 0 {
 			events = append(events, ev)
 		}
 	}
-	setIf(comp, "event", events)
+	fhir.SetIf(comp, "event", events)
 
 	var relates []any
 	for _, rd := range c.doc.children("relatedDocument") {
@@ -96,7 +97,7 @@ func (c *converter) document() map[string]any {
 			relates = append(relates, map[string]any{"code": code, "targetIdentifier": id})
 		}
 	}
-	setIf(comp, "relatesTo", relates)
+	fhir.SetIf(comp, "relatesTo", relates)
 
 	body := c.doc.path("component", "structuredBody")
 	var sections []any
@@ -111,7 +112,7 @@ func (c *converter) document() map[string]any {
 	} else {
 		c.warn("structure", c.doc, "document has neither a structuredBody nor a nonXMLBody")
 	}
-	setIf(comp, "section", sections)
+	fhir.SetIf(comp, "section", sections)
 	if isCarePlan(c.doc) {
 		c.carePlan(encounter)
 	}
@@ -129,8 +130,8 @@ func (c *converter) section(sec *node, depth int) map[string]any {
 	}
 	kind := kindOf(sec)
 	s := map[string]any{}
-	setIf(s, "title", sec.child("title").textContent())
-	setIf(s, "code", c.concept(sec.child("code")))
+	fhir.SetIf(s, "title", sec.child("title").textContent())
+	fhir.SetIf(s, "code", c.concept(sec.child("code")))
 	var refs []any
 	for _, e := range sec.children("entry") {
 		for _, u := range c.entry(e, kind, sec) {
@@ -140,12 +141,12 @@ func (c *converter) section(sec *node, depth int) map[string]any {
 	if div := narrative(sec.child("text")); div != "" {
 		s["text"] = map[string]any{"status": "generated", "div": div}
 	}
-	setIf(s, "entry", refs)
+	fhir.SetIf(s, "entry", refs)
 	var subs []any
 	for _, sc := range sec.children("component") {
 		subs = appendAll(subs, c.section(sc.child("section"), depth+1))
 	}
-	setIf(s, "section", subs)
+	fhir.SetIf(s, "section", subs)
 	if s["text"] == nil && len(refs) == 0 && len(subs) == 0 {
 		reason := "unavailable"
 		if sec.nullFlavor() == "NI" || sec.nullFlavor() == "NASK" {
@@ -162,12 +163,12 @@ func (c *converter) section(sec *node, depth int) map[string]any {
 func (c *converter) nonXMLBody(nx *node, typ map[string]any) map[string]any {
 	t := nx.child("text")
 	att := map[string]any{}
-	setIf(att, "contentType", strings.TrimSpace(t.attr("mediaType")))
+	fhir.SetIf(att, "contentType", strings.TrimSpace(t.attr("mediaType")))
 	if ref := t.child("reference"); ref != nil {
-		setIf(att, "url", strings.TrimSpace(ref.attr("value")))
+		fhir.SetIf(att, "url", strings.TrimSpace(ref.attr("value")))
 	} else if t.attr("representation") == "B64" {
 		data := strings.Join(strings.Fields(t.textContent()), "")
-		setIf(att, "data", data)
+		fhir.SetIf(att, "data", data)
 	} else if s := t.textContent(); s != "" {
 		if att["contentType"] == nil {
 			att["contentType"] = "text/plain"

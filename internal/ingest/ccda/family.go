@@ -1,5 +1,7 @@
 package ccda
 
+import "omnichart/internal/fhir"
+
 // familyHistory converts a Family History Organizer: the relative is the subject,
 // each Family History Observation one condition.
 // See https://hl7.org/fhir/R4/familymemberhistory.html and C-CDA template
@@ -13,7 +15,7 @@ func (c *converter) familyHistory(org *node) string {
 	}
 	f := map[string]any{"resourceType": "FamilyMemberHistory", "status": "completed",
 		"patient": ref(c.patientURL), "relationship": rel}
-	setIf(f, "identifier", c.identifiers(org))
+	fhir.SetIf(f, "identifier", c.identifiers(org))
 	if codeValue(org.child("statusCode")) == "nullified" {
 		f["status"] = "entered-in-error"
 	}
@@ -24,7 +26,7 @@ func (c *converter) familyHistory(org *node) string {
 	case "F":
 		f["sex"] = cc("http://hl7.org/fhir/administrative-gender", "female", "Female")
 	}
-	setIf(f, "bornDate", c.date(subj.child("birthTime")))
+	fhir.SetIf(f, "bornDate", c.date(subj.child("birthTime")))
 	var conds []any
 	deceased := false
 	for _, comp := range org.children("component") {
@@ -54,7 +56,7 @@ func (c *converter) familyHistory(org *node) string {
 	if deceased {
 		f["deceasedBoolean"] = true
 	}
-	setIf(f, "condition", conds)
+	fhir.SetIf(f, "condition", conds)
 	return c.add(f)
 }
 

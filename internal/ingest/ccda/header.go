@@ -28,18 +28,18 @@ func (c *converter) patient() {
 		role = rts[0].child("patientRole")
 	}
 	p := map[string]any{"resourceType": "Patient"}
-	setIf(p, "identifier", c.identifiers(role))
+	fhir.SetIf(p, "identifier", c.identifiers(role))
 	pt := role.child("patient")
 	var names []any
 	for _, n := range pt.children("name") {
 		names = appendAll(names, humanName(n))
 	}
-	setIf(p, "name", names)
+	fhir.SetIf(p, "name", names)
 	var tel []any
 	for _, t := range role.children("telecom") {
 		tel = appendAll(tel, contactPoint(t))
 	}
-	setIf(p, "telecom", tel)
+	fhir.SetIf(p, "telecom", tel)
 	if g := pt.child("administrativeGenderCode"); g != nil {
 		switch codeValue(g) {
 		case "M":
@@ -55,7 +55,7 @@ func (c *converter) patient() {
 		}
 	}
 	if bt := pt.child("birthTime"); bt != nil {
-		setIf(p, "birthDate", c.date(bt))
+		fhir.SetIf(p, "birthDate", c.date(bt))
 	}
 	if d := pt.child("sdtc:deceasedInd"); d != nil {
 		switch d.attr("value") {
@@ -73,12 +73,12 @@ func (c *converter) patient() {
 	for _, a := range role.children("addr") {
 		addrs = appendAll(addrs, c.address(a))
 	}
-	setIf(p, "address", addrs)
-	setIf(p, "maritalStatus", c.concept(pt.child("maritalStatusCode")))
+	fhir.SetIf(p, "address", addrs)
+	fhir.SetIf(p, "maritalStatus", c.concept(pt.child("maritalStatusCode")))
 	var ext []any
 	ext = appendAll(ext, c.ombExtension(usCoreRace, append(pt.children("raceCode"), pt.children("sdtc:raceCode")...)))
 	ext = appendAll(ext, c.ombExtension(usCoreEthnicity, append(pt.children("ethnicGroupCode"), pt.children("sdtc:ethnicGroupCode")...)))
-	setIf(p, "extension", ext)
+	fhir.SetIf(p, "extension", ext)
 	var comms []any
 	for _, lc := range pt.children("languageCommunication") {
 		lang := c.concept(lc.child("languageCode"))
@@ -94,7 +94,7 @@ func (c *converter) patient() {
 		}
 		comms = append(comms, com)
 	}
-	setIf(p, "communication", comms)
+	fhir.SetIf(p, "communication", comms)
 	var contacts []any
 	for _, g := range pt.children("guardian") {
 		contacts = appendAll(contacts, c.contact(g, g.child("guardianPerson"), "GUARD"))
@@ -106,7 +106,7 @@ func (c *converter) patient() {
 		ae := part.child("associatedEntity")
 		contacts = appendAll(contacts, c.contact(ae, ae.child("associatedPerson"), ae.attr("classCode")))
 	}
-	setIf(p, "contact", contacts)
+	fhir.SetIf(p, "contact", contacts)
 	if org := role.child("providerOrganization"); org != nil {
 		if u := c.organization(org); u != "" {
 			p["managingOrganization"] = ref(u)
@@ -178,18 +178,18 @@ func (c *converter) practitioner(role *node) string {
 		return ""
 	}
 	p := map[string]any{"resourceType": "Practitioner"}
-	setIf(p, "identifier", ids)
-	setIf(p, "name", names)
+	fhir.SetIf(p, "identifier", ids)
+	fhir.SetIf(p, "name", names)
 	var tel []any
 	for _, t := range role.children("telecom") {
 		tel = appendAll(tel, contactPoint(t))
 	}
-	setIf(p, "telecom", tel)
+	fhir.SetIf(p, "telecom", tel)
 	var addrs []any
 	for _, a := range role.children("addr") {
 		addrs = appendAll(addrs, c.address(a))
 	}
-	setIf(p, "address", addrs)
+	fhir.SetIf(p, "address", addrs)
 	if q := c.concept(role.child("code")); q != nil {
 		p["qualification"] = []any{map[string]any{"code": q}}
 	}
@@ -203,14 +203,14 @@ func (c *converter) organization(org *node) string {
 		return ""
 	}
 	o := map[string]any{"resourceType": "Organization"}
-	setIf(o, "identifier", c.identifiers(org))
+	fhir.SetIf(o, "identifier", c.identifiers(org))
 	var name string
 	for _, n := range org.children("name") {
 		if name = n.textContent(); name != "" {
 			break
 		}
 	}
-	setIf(o, "name", name)
+	fhir.SetIf(o, "name", name)
 	if name == "" && o["identifier"] == nil {
 		return ""
 	}
@@ -218,12 +218,12 @@ func (c *converter) organization(org *node) string {
 	for _, t := range org.children("telecom") {
 		tel = appendAll(tel, contactPoint(t))
 	}
-	setIf(o, "telecom", tel)
+	fhir.SetIf(o, "telecom", tel)
 	var addrs []any
 	for _, a := range org.children("addr") {
 		addrs = appendAll(addrs, c.address(a))
 	}
-	setIf(o, "address", addrs)
+	fhir.SetIf(o, "address", addrs)
 	if key := "Organization|name|" + name; o["identifier"] == nil {
 		if u, ok := c.known[key]; ok {
 			return u
@@ -242,7 +242,7 @@ func (c *converter) device(role *node) string {
 		return ""
 	}
 	d := map[string]any{"resourceType": "Device"}
-	setIf(d, "identifier", c.identifiers(role))
+	fhir.SetIf(d, "identifier", c.identifiers(role))
 	var names []any
 	if m := dev.child("manufacturerModelName").textContent(); m != "" {
 		names = append(names, map[string]any{"name": m, "type": "model-name"})
@@ -250,9 +250,9 @@ func (c *converter) device(role *node) string {
 	if s := dev.child("softwareName").textContent(); s != "" {
 		names = append(names, map[string]any{"name": s, "type": "other"})
 	}
-	setIf(d, "deviceName", names)
+	fhir.SetIf(d, "deviceName", names)
 	if org := role.child("representedOrganization"); org != nil {
-		setIf(d, "owner", ref(c.organization(org)))
+		fhir.SetIf(d, "owner", ref(c.organization(org)))
 	}
 	return c.add(d)
 }
@@ -292,7 +292,7 @@ func (c *converter) encompassingEncounter() string {
 		return ""
 	}
 	e := map[string]any{"resourceType": "Encounter", "status": "finished"}
-	setIf(e, "identifier", c.identifiers(ee))
+	fhir.SetIf(e, "identifier", c.identifiers(ee))
 	e["class"] = encounterClass(ee.child("code"))
 	if t := c.concept(ee.child("code")); t != nil {
 		e["type"] = []any{t}
@@ -320,7 +320,7 @@ func (c *converter) encompassingEncounter() string {
 			parts = append(parts, part)
 		}
 	}
-	setIf(e, "participant", parts)
+	fhir.SetIf(e, "participant", parts)
 	if dd := ee.child("dischargeDispositionCode"); dd != nil {
 		if d := c.concept(dd); d != nil {
 			e["hospitalization"] = map[string]any{"dischargeDisposition": d}
@@ -331,7 +331,7 @@ func (c *converter) encompassingEncounter() string {
 			e["location"] = []any{map[string]any{"location": ref(u)}}
 		}
 		if org := hcf.child("serviceProviderOrganization"); org != nil {
-			setIf(e, "serviceProvider", ref(c.organization(org)))
+			fhir.SetIf(e, "serviceProvider", ref(c.organization(org)))
 		}
 	}
 	u := c.add(e)
@@ -374,7 +374,7 @@ func (c *converter) contact(role, person *node, class string) map[string]any {
 		rels = append(rels, cc("http://terminology.hl7.org/CodeSystem/v3-RoleCode", "GUARD", "guardian"))
 	}
 	rels = appendAll(rels, c.concept(role.child("code")))
-	setIf(ct, "relationship", rels)
+	fhir.SetIf(ct, "relationship", rels)
 	for _, n := range person.children("name") {
 		if hn := humanName(n); hn != nil {
 			ct["name"] = hn
@@ -385,7 +385,7 @@ func (c *converter) contact(role, person *node, class string) map[string]any {
 	for _, t := range role.children("telecom") {
 		tel = appendAll(tel, contactPoint(t))
 	}
-	setIf(ct, "telecom", tel)
+	fhir.SetIf(ct, "telecom", tel)
 	for _, a := range role.children("addr") {
 		if ad := c.address(a); ad != nil {
 			ct["address"] = ad

@@ -1,5 +1,7 @@
 package ccda
 
+import "omnichart/internal/fhir"
+
 // immunizationStatus maps statusCode. See
 // http://hl7.org/fhir/us/ccda/ConceptMap/CF-ImmunizationStatus.
 var immunizationStatus = map[string]string{
@@ -16,7 +18,7 @@ func (c *converter) immunization(sa *node) string {
 		return ""
 	}
 	im := map[string]any{"resourceType": "Immunization"}
-	setIf(im, "identifier", c.identifiers(sa))
+	fhir.SetIf(im, "identifier", c.identifiers(sa))
 	status := immunizationStatus[codeValue(sa.child("statusCode"))]
 	if status == "" {
 		status = "completed"
@@ -27,7 +29,7 @@ func (c *converter) immunization(sa *node) string {
 	im["status"] = status
 	for _, st := range relationships(sa, "") {
 		if st.hasTemplate(tplRefusalReason) && status == "not-done" {
-			setIf(im, "statusReason", c.concept(st.child("code")))
+			fhir.SetIf(im, "statusReason", c.concept(st.child("code")))
 		}
 	}
 	mp := sa.path("consumable", "manufacturedProduct")
@@ -62,13 +64,13 @@ func (c *converter) immunization(sa *node) string {
 	} else {
 		im["_occurrenceDateTime"] = map[string]any{"extension": []any{dataAbsentExtension("unknown")}}
 	}
-	setIf(im, "recorded", c.authorTime(sa))
-	setIf(im, "lotNumber", mat.child("lotNumberText").textContent())
+	fhir.SetIf(im, "recorded", c.authorTime(sa))
+	fhir.SetIf(im, "lotNumber", mat.child("lotNumberText").textContent())
 	if org := mp.child("manufacturerOrganization"); org != nil {
-		setIf(im, "manufacturer", ref(c.organization(org)))
+		fhir.SetIf(im, "manufacturer", ref(c.organization(org)))
 	}
-	setIf(im, "route", c.concept(sa.child("routeCode")))
-	setIf(im, "site", c.concept(sa.child("approachSiteCode")))
+	fhir.SetIf(im, "route", c.concept(sa.child("routeCode")))
+	fhir.SetIf(im, "site", c.concept(sa.child("approachSiteCode")))
 	if dq := c.quantity(sa.child("doseQuantity")); dq != nil {
 		im["doseQuantity"] = dq
 	}
@@ -78,7 +80,7 @@ func (c *converter) immunization(sa *node) string {
 			perf = append(perf, map[string]any{"actor": ref(u)})
 		}
 	}
-	setIf(im, "performer", perf)
+	fhir.SetIf(im, "performer", perf)
 	u := c.add(im)
 	return u
 }

@@ -1,6 +1,7 @@
 package ccda
 
 import (
+	"omnichart/internal/fhir"
 	"strings"
 )
 
@@ -46,7 +47,7 @@ func (c *converter) medication(sa *node, planned bool) string {
 	} else {
 		r["resourceType"] = "MedicationStatement"
 	}
-	setIf(r, "identifier", c.identifiers(sa))
+	fhir.SetIf(r, "identifier", c.identifiers(sa))
 	status := codeValue(sa.child("statusCode"))
 	if request {
 		s := medicationRequestStatus[status]
@@ -125,8 +126,8 @@ func (c *converter) medication(sa *node, planned bool) string {
 	if t := c.entryText(sa); t != "" {
 		dosage["text"] = t
 	}
-	setIf(dosage, "route", c.concept(sa.child("routeCode")))
-	setIf(dosage, "site", c.concept(sa.child("approachSiteCode")))
+	fhir.SetIf(dosage, "route", c.concept(sa.child("routeCode")))
+	fhir.SetIf(dosage, "site", c.concept(sa.child("approachSiteCode")))
 	if dq := sa.child("doseQuantity"); dq != nil {
 		dose := c.quantity(dq)
 		if dose == nil {
@@ -243,7 +244,7 @@ func (c *converter) dispenseRequest(sa *node, r map[string]any) {
 		if q := c.quantity(st.child("quantity")); q != nil {
 			d["quantity"] = q
 		}
-		setIf(d, "validityPeriod", c.period(st.child("effectiveTime")))
+		fhir.SetIf(d, "validityPeriod", c.period(st.child("effectiveTime")))
 		if len(d) > 0 {
 			r["dispenseRequest"] = d
 		}

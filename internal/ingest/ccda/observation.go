@@ -1,6 +1,7 @@
 package ccda
 
 import (
+	"omnichart/internal/fhir"
 	"strings"
 )
 
@@ -38,7 +39,7 @@ func (c *converter) resultOrganizer(org *node) []string {
 		}
 	}
 	dr := map[string]any{"resourceType": "DiagnosticReport"}
-	setIf(dr, "identifier", c.identifiers(org))
+	fhir.SetIf(dr, "identifier", c.identifiers(org))
 	status := reportStatus[codeValue(org.child("statusCode"))]
 	if status == "" {
 		status = "final"
@@ -56,7 +57,7 @@ func (c *converter) resultOrganizer(org *node) []string {
 			c.effective(dr, "effective", first)
 		}
 	}
-	setIf(dr, "result", results)
+	fhir.SetIf(dr, "result", results)
 	dr["code"] = code
 	for _, p := range org.children("performer") {
 		if u := c.organization(p.path("assignedEntity", "representedOrganization")); u != "" {
@@ -84,7 +85,7 @@ func (c *converter) vitalSigns(org *node) []string {
 // observation converts a Result, Vital Sign, Social History or other observation.
 func (c *converter) observation(obs *node, category string) string {
 	o := map[string]any{"resourceType": "Observation"}
-	setIf(o, "identifier", c.identifiers(obs))
+	fhir.SetIf(o, "identifier", c.identifiers(obs))
 	status := observationStatus[codeValue(obs.child("statusCode"))]
 	if status == "" {
 		status = "final"
@@ -119,14 +120,14 @@ func (c *converter) observation(obs *node, category string) string {
 	for _, ic := range obs.children("interpretationCode") {
 		interp = appendAll(interp, c.concept(ic))
 	}
-	setIf(o, "interpretation", interp)
-	setIf(o, "method", c.concept(obs.child("methodCode")))
-	setIf(o, "bodySite", c.concept(obs.child("targetSiteCode")))
+	fhir.SetIf(o, "interpretation", interp)
+	fhir.SetIf(o, "method", c.concept(obs.child("methodCode")))
+	fhir.SetIf(o, "bodySite", c.concept(obs.child("targetSiteCode")))
 	var ranges []any
 	for _, rr := range obs.children("referenceRange") {
 		ranges = appendAll(ranges, c.referenceRange(rr.child("observationRange")))
 	}
-	setIf(o, "referenceRange", ranges)
+	fhir.SetIf(o, "referenceRange", ranges)
 	if t := c.entryText(obs); t != "" && code["text"] != t {
 		o["note"] = []any{map[string]any{"text": t}}
 	}
@@ -179,13 +180,13 @@ func (c *converter) value(o map[string]any, v *node) {
 			o["valueBoolean"] = false
 		}
 	case "TS":
-		setIf(o, "valueDateTime", c.dateTime(v))
+		fhir.SetIf(o, "valueDateTime", c.dateTime(v))
 	case "IVL_TS":
-		setIf(o, "valuePeriod", c.period(v))
+		fhir.SetIf(o, "valuePeriod", c.period(v))
 	case "IVL_PQ", "IVL_REAL", "IVL_INT":
 		r := map[string]any{}
-		setIf(r, "low", c.simpleQuantity(v.child("low")))
-		setIf(r, "high", c.simpleQuantity(v.child("high")))
+		fhir.SetIf(r, "low", c.simpleQuantity(v.child("low")))
+		fhir.SetIf(r, "high", c.simpleQuantity(v.child("high")))
 		if len(r) > 0 {
 			o["valueRange"] = r
 		} else if q := c.quantity(v.child("center")); q != nil {
@@ -200,7 +201,7 @@ func (c *converter) value(o map[string]any, v *node) {
 		if s := v.textContent(); s != "" {
 			o["valueString"] = s
 		} else if ref := v.child("reference"); ref != nil {
-			setIf(o, "valueString", c.narrativeText(ref.attr("value")))
+			fhir.SetIf(o, "valueString", c.narrativeText(ref.attr("value")))
 		}
 	}
 	if o["valueQuantity"] == nil && o["valueString"] == nil && o["valueCodeableConcept"] == nil && o["valueRange"] == nil &&
@@ -224,8 +225,8 @@ func (c *converter) referenceRange(or *node) map[string]any {
 	}
 	r := map[string]any{}
 	if v := or.child("value"); v != nil {
-		setIf(r, "low", c.simpleQuantity(v.child("low")))
-		setIf(r, "high", c.simpleQuantity(v.child("high")))
+		fhir.SetIf(r, "low", c.simpleQuantity(v.child("low")))
+		fhir.SetIf(r, "high", c.simpleQuantity(v.child("high")))
 	}
 	text := c.entryText(or)
 	if text == "" && r["low"] == nil && r["high"] == nil {
@@ -233,7 +234,7 @@ func (c *converter) referenceRange(or *node) map[string]any {
 			text = v.textContent()
 		}
 	}
-	setIf(r, "text", text)
+	fhir.SetIf(r, "text", text)
 	if len(r) == 0 {
 		return nil
 	}

@@ -1,6 +1,9 @@
 package ccda
 
-import "strings"
+import (
+	"omnichart/internal/fhir"
+	"strings"
+)
 
 const conditionCategory = "http://terminology.hl7.org/CodeSystem/condition-category"
 
@@ -35,7 +38,7 @@ var problemStatus = map[string]string{
 // condition converts a Problem Observation.
 func (c *converter) condition(obs, concern *node, category string) string {
 	cond := map[string]any{"resourceType": "Condition"}
-	setIf(cond, "identifier", c.identifiers(obs))
+	fhir.SetIf(cond, "identifier", c.identifiers(obs))
 	catSystem := conditionCategory
 	if category == "health-concern" {
 		catSystem = "http://hl7.org/fhir/us/core/CodeSystem/condition-category"
@@ -58,7 +61,7 @@ func (c *converter) condition(obs, concern *node, category string) string {
 	if onset == "" {
 		onset = c.dateTime(et)
 	}
-	setIf(cond, "onsetDateTime", onset)
+	fhir.SetIf(cond, "onsetDateTime", onset)
 	abatement := c.dateTime(et.child("high"))
 
 	status := ""
@@ -81,7 +84,7 @@ func (c *converter) condition(obs, concern *node, category string) string {
 	}
 	switch status {
 	case "inactive", "resolved", "remission":
-		setIf(cond, "abatementDateTime", abatement)
+		fhir.SetIf(cond, "abatementDateTime", abatement)
 	}
 	verification := "confirmed"
 	if negated(obs) {
@@ -93,12 +96,12 @@ func (c *converter) condition(obs, concern *node, category string) string {
 	for _, t := range obs.children("targetSiteCode") {
 		sites = appendAll(sites, c.concept(t))
 	}
-	setIf(cond, "bodySite", sites)
+	fhir.SetIf(cond, "bodySite", sites)
 	recorded := c.authorTime(obs)
 	if recorded == "" && concern != nil {
 		recorded = c.authorTime(concern)
 	}
-	setIf(cond, "recordedDate", recorded)
+	fhir.SetIf(cond, "recordedDate", recorded)
 	return c.add(cond)
 }
 

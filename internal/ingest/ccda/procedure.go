@@ -1,5 +1,7 @@
 package ccda
 
+import "omnichart/internal/fhir"
+
 // procedureStatus maps statusCode. See
 // http://hl7.org/fhir/us/ccda/ConceptMap/CF-ProcedureStatus.
 var procedureStatus = map[string]string{
@@ -11,7 +13,7 @@ var procedureStatus = map[string]string{
 // See https://build.fhir.org/ig/HL7/ccda-on-fhir/CF-procedures.html.
 func (c *converter) procedure(p *node) string {
 	r := map[string]any{"resourceType": "Procedure"}
-	setIf(r, "identifier", c.identifiers(p))
+	fhir.SetIf(r, "identifier", c.identifiers(p))
 	status := procedureStatus[codeValue(p.child("statusCode"))]
 	if status == "" {
 		status = "completed"
@@ -29,14 +31,14 @@ func (c *converter) procedure(p *node) string {
 			code = map[string]any{"text": t}
 		}
 	}
-	setIf(r, "code", code)
+	fhir.SetIf(r, "code", code)
 	r["subject"] = ref(c.patientURL)
 	c.effective(r, "performed", p.child("effectiveTime"))
 	var sites []any
 	for _, t := range p.children("targetSiteCode") {
 		sites = appendAll(sites, c.concept(t))
 	}
-	setIf(r, "bodySite", sites)
+	fhir.SetIf(r, "bodySite", sites)
 	var perf []any
 	for _, pf := range p.children("performer") {
 		role := pf.child("assignedEntity")
@@ -46,14 +48,14 @@ func (c *converter) procedure(p *node) string {
 			perf = append(perf, map[string]any{"actor": ref(u)})
 		}
 	}
-	setIf(r, "performer", perf)
+	fhir.SetIf(r, "performer", perf)
 	var reasons []any
 	for _, st := range relationships(p, "RSON") {
 		if st.hasTemplate(tplIndication) || st.name == "observation" {
 			reasons = appendAll(reasons, c.concept(st.child("value")))
 		}
 	}
-	setIf(r, "reasonCode", reasons)
+	fhir.SetIf(r, "reasonCode", reasons)
 	return c.add(r)
 }
 
@@ -61,7 +63,7 @@ func (c *converter) procedure(p *node) string {
 // Patient Referral Act. See https://build.fhir.org/ig/HL7/ccda-on-fhir/CF-index.html.
 func (c *converter) serviceRequest(n *node) string {
 	r := map[string]any{"resourceType": "ServiceRequest"}
-	setIf(r, "identifier", c.identifiers(n))
+	fhir.SetIf(r, "identifier", c.identifiers(n))
 	status := "active"
 	switch codeValue(n.child("statusCode")) {
 	case "completed":
@@ -87,15 +89,15 @@ func (c *converter) serviceRequest(n *node) string {
 			code = map[string]any{"text": t}
 		}
 	}
-	setIf(r, "code", code)
+	fhir.SetIf(r, "code", code)
 	r["subject"] = ref(c.patientURL)
 	c.effective(r, "occurrence", n.child("effectiveTime"))
-	setIf(r, "authoredOn", c.authorTime(n))
+	fhir.SetIf(r, "authoredOn", c.authorTime(n))
 	var reasons []any
 	for _, st := range relationships(n, "RSON") {
 		reasons = appendAll(reasons, c.concept(st.child("value")))
 	}
-	setIf(r, "reasonCode", reasons)
+	fhir.SetIf(r, "reasonCode", reasons)
 	u := c.add(r)
 	c.planned = append(c.planned, u)
 	return u
@@ -119,7 +121,7 @@ func (c *converter) encounter(n *node) []string {
 		return nil
 	}
 	e := map[string]any{"resourceType": "Encounter"}
-	setIf(e, "identifier", c.identifiers(n))
+	fhir.SetIf(e, "identifier", c.identifiers(n))
 	et := n.child("effectiveTime")
 	period := c.period(et)
 	status := encounterStatus[codeValue(n.child("statusCode"))]
@@ -135,7 +137,7 @@ func (c *converter) encounter(n *node) []string {
 		e["type"] = []any{t}
 	}
 	e["subject"] = ref(c.patientURL)
-	setIf(e, "period", period)
+	fhir.SetIf(e, "period", period)
 	var parts []any
 	for _, pf := range n.children("performer") {
 		if u := c.practitioner(pf.child("assignedEntity")); u != "" {
@@ -146,7 +148,7 @@ func (c *converter) encounter(n *node) []string {
 			parts = append(parts, part)
 		}
 	}
-	setIf(e, "participant", parts)
+	fhir.SetIf(e, "participant", parts)
 	var locs []any
 	for _, p := range n.children("participant") {
 		if p.attr("typeCode") == "LOC" {
@@ -155,7 +157,7 @@ func (c *converter) encounter(n *node) []string {
 			}
 		}
 	}
-	setIf(e, "location", locs)
+	fhir.SetIf(e, "location", locs)
 	var out []string
 	var diags, reasons []any
 	for _, st := range relationships(n, "") {
@@ -186,8 +188,8 @@ func (c *converter) encounter(n *node) []string {
 		}
 		return append([]string{u}, out...)
 	}
-	setIf(e, "diagnosis", diags)
-	setIf(e, "reasonCode", reasons)
+	fhir.SetIf(e, "diagnosis", diags)
+	fhir.SetIf(e, "reasonCode", reasons)
 	return append([]string{c.add(e)}, out...)
 }
 
@@ -195,7 +197,7 @@ func (c *converter) encounter(n *node) []string {
 // target in value. See https://build.fhir.org/ig/HL7/ccda-on-fhir/CF-index.html.
 func (c *converter) goal(obs *node) string {
 	g := map[string]any{"resourceType": "Goal"}
-	setIf(g, "identifier", c.identifiers(obs))
+	fhir.SetIf(g, "identifier", c.identifiers(obs))
 	status := "active"
 	switch codeValue(obs.child("statusCode")) {
 	case "completed":
@@ -225,7 +227,7 @@ func (c *converter) goal(obs *node) string {
 	if start == "" {
 		start = c.date(et)
 	}
-	setIf(g, "startDate", start)
+	fhir.SetIf(g, "startDate", start)
 	if v := obs.child("value"); v != nil && code != nil {
 		t := map[string]any{"measure": code}
 		tmp := map[string]any{}
@@ -274,7 +276,7 @@ func (c *converter) carePlan(encounter string) {
 	cp := map[string]any{"resourceType": "CarePlan", "status": "active", "intent": "plan",
 		"category": []any{cc("http://hl7.org/fhir/us/core/CodeSystem/careplan-category", "assess-plan", "")},
 		"subject":  ref(c.patientURL)}
-	setIf(cp, "encounter", ref(encounter))
+	fhir.SetIf(cp, "encounter", ref(encounter))
 	var goals, acts []any
 	for _, g := range c.goals {
 		goals = append(goals, ref(g))
@@ -282,8 +284,8 @@ func (c *converter) carePlan(encounter string) {
 	for _, p := range c.planned {
 		acts = append(acts, map[string]any{"reference": ref(p)})
 	}
-	setIf(cp, "goal", goals)
-	setIf(cp, "activity", acts)
+	fhir.SetIf(cp, "goal", goals)
+	fhir.SetIf(cp, "activity", acts)
 	c.add(cp)
 }
 
@@ -294,12 +296,12 @@ func (c *converter) location(role *node) string {
 		return ""
 	}
 	l := map[string]any{"resourceType": "Location"}
-	setIf(l, "identifier", c.identifiers(role))
+	fhir.SetIf(l, "identifier", c.identifiers(role))
 	name := role.path("playingEntity", "name").textContent()
 	if name == "" {
 		name = role.path("location", "name").textContent()
 	}
-	setIf(l, "name", name)
+	fhir.SetIf(l, "name", name)
 	if t := c.concept(role.child("code")); t != nil {
 		l["type"] = []any{t}
 	}
@@ -307,12 +309,12 @@ func (c *converter) location(role *node) string {
 	for _, t := range role.children("telecom") {
 		tel = appendAll(tel, contactPoint(t))
 	}
-	setIf(l, "telecom", tel)
+	fhir.SetIf(l, "telecom", tel)
 	addr := role.child("addr")
 	if addr == nil {
 		addr = role.path("location", "addr")
 	}
-	setIf(l, "address", c.address(addr))
+	fhir.SetIf(l, "address", c.address(addr))
 	if len(l) == 1 {
 		return ""
 	}

@@ -1,6 +1,7 @@
 package ccda
 
 import (
+	"omnichart/internal/fhir"
 	"strconv"
 	"strings"
 )
@@ -172,8 +173,8 @@ func (c *converter) period(n *node) map[string]any {
 	if v := c.dateTime(n); v != "" {
 		p["start"] = v
 	}
-	setIf(p, "start", c.dateTime(n.child("low")))
-	setIf(p, "end", c.dateTime(n.child("high")))
+	fhir.SetIf(p, "start", c.dateTime(n.child("low")))
+	fhir.SetIf(p, "end", c.dateTime(n.child("high")))
 	if len(p) == 0 {
 		if v := c.dateTime(n.child("center")); v != "" {
 			p["start"], p["end"] = v, v

@@ -1,6 +1,9 @@
 package hl7v2
 
-import "strings"
+import (
+	"omnichart/internal/fhir"
+	"strings"
+)
 
 // patientMode says how a Patient entry is written.
 type patientMode int
@@ -39,12 +42,12 @@ func (c *converter) patient(pid, pd1 *Segment, nk1s []*Segment, mode patientMode
 			}
 		}
 	}
-	setIf(p, "identifier", ids)
-	setIf(p, "name", humanNames(pid.Field(5)))
+	fhir.SetIf(p, "identifier", ids)
+	fhir.SetIf(p, "name", humanNames(pid.Field(5)))
 	if mm := val(pid.Field(6).Rep(0).Component(1).Sub(1)); mm != "" {
 		p["extension"] = []any{map[string]any{"url": "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName", "valueString": mm}}
 	}
-	setIf(p, "birthDate", c.date(pid.Field(7).String()))
+	fhir.SetIf(p, "birthDate", c.date(pid.Field(7).String()))
 	switch val(pid.Field(8).String()) {
 	case "":
 	case "M":
@@ -56,13 +59,13 @@ func (c *converter) patient(pid, pd1 *Segment, nk1s []*Segment, mode patientMode
 	default:
 		p["gender"] = "unknown"
 	}
-	setIf(p, "address", addresses(pid.Field(11)))
+	fhir.SetIf(p, "address", addresses(pid.Field(11)))
 	telecom := append(contactPoints(pid.Field(13), "home"), contactPoints(pid.Field(14), "work")...)
-	setIf(p, "telecom", telecom)
+	fhir.SetIf(p, "telecom", telecom)
 	if lang := codeableConcept(pid.Field(15).Rep(0)); lang != nil {
 		p["communication"] = []any{map[string]any{"language": lang}}
 	}
-	setIf(p, "maritalStatus", codeableConcept(pid.Field(16).Rep(0)))
+	fhir.SetIf(p, "maritalStatus", codeableConcept(pid.Field(16).Rep(0)))
 	switch mb := val(pid.Field(24).String()); mb {
 	case "Y":
 		if n := val(pid.Field(25).String()); isDigits(n) {
@@ -85,7 +88,7 @@ func (c *converter) patient(pid, pd1 *Segment, nk1s []*Segment, mode patientMode
 				gps = append(gps, ref(u))
 			}
 		}
-		setIf(p, "generalPractitioner", gps)
+		fhir.SetIf(p, "generalPractitioner", gps)
 	}
 	var contacts []any
 	for _, nk := range nk1s {
@@ -93,8 +96,8 @@ func (c *converter) patient(pid, pd1 *Segment, nk1s []*Segment, mode patientMode
 			contacts = append(contacts, ct)
 		}
 	}
-	setIf(p, "contact", contacts)
-	setIf(p, "link", links)
+	fhir.SetIf(p, "contact", contacts)
+	fhir.SetIf(p, "link", links)
 	var url string
 	if mode == patientUpdate && key != nil {
 		url = c.addRequest(p, map[string]any{"method": "PUT", "url": "Patient?" + identifierQuery(key)})
@@ -126,15 +129,15 @@ func contact(nk *Segment) map[string]any {
 	if cc := codeableConcept(nk.Field(3).Rep(0)); cc != nil {
 		rel = append(rel, cc)
 	}
-	setIf(ct, "relationship", rel)
+	fhir.SetIf(ct, "relationship", rel)
 	if n := humanName(nk.Field(2).Rep(0)); n != nil {
 		ct["name"] = n
 	}
 	if a := address(nk.Field(4).Rep(0)); a != nil {
 		ct["address"] = a
 	}
-	setIf(ct, "telecom", append(contactPoints(nk.Field(5), "home"), contactPoints(nk.Field(6), "work")...))
-	setIf(ct, "gender", genderCode(nk.Field(15).String()))
+	fhir.SetIf(ct, "telecom", append(contactPoints(nk.Field(5), "home"), contactPoints(nk.Field(6), "work")...))
+	fhir.SetIf(ct, "gender", genderCode(nk.Field(15).String()))
 	if len(ct) == 0 {
 		return nil
 	}
@@ -160,20 +163,20 @@ func genderCode(s string) string {
 // See mappings/segments "NK1[RelatedPerson]" of the IG.
 func (c *converter) relatedPerson(nk *Segment, patient string) {
 	rp := map[string]any{"resourceType": "RelatedPerson", "patient": ref(patient)}
-	setIf(rp, "relationship", codeableConcepts(nk.Field(3)))
-	setIf(rp, "name", humanNames(nk.Field(2)))
-	setIf(rp, "address", addresses(nk.Field(4)))
-	setIf(rp, "telecom", append(contactPoints(nk.Field(5), "home"), contactPoints(nk.Field(6), "work")...))
-	setIf(rp, "gender", genderCode(nk.Field(15).String()))
-	setIf(rp, "birthDate", c.date(nk.Field(16).String()))
-	setIf(rp, "period", period(c.date(nk.Field(8).String()), c.date(nk.Field(9).String())))
+	fhir.SetIf(rp, "relationship", codeableConcepts(nk.Field(3)))
+	fhir.SetIf(rp, "name", humanNames(nk.Field(2)))
+	fhir.SetIf(rp, "address", addresses(nk.Field(4)))
+	fhir.SetIf(rp, "telecom", append(contactPoints(nk.Field(5), "home"), contactPoints(nk.Field(6), "work")...))
+	fhir.SetIf(rp, "gender", genderCode(nk.Field(15).String()))
+	fhir.SetIf(rp, "birthDate", c.date(nk.Field(16).String()))
+	fhir.SetIf(rp, "period", period(c.date(nk.Field(8).String()), c.date(nk.Field(9).String())))
 	var ids []any
 	for _, r := range nk.Field(33).Reps() {
 		if id := c.identifierCX(r, ""); id != nil {
 			ids = append(ids, id)
 		}
 	}
-	setIf(rp, "identifier", ids)
+	fhir.SetIf(rp, "identifier", ids)
 	if len(rp) > 2 {
 		c.add(rp)
 	}
@@ -227,8 +230,8 @@ func (c *converter) encounter(pv1, pv2 *Segment, patient, event string) string {
 	if t := tableConcept(pv1.Field(4).String(), "0007", ""); t != nil {
 		e["type"] = []any{t}
 	}
-	setIf(e, "serviceType", tableConcept(pv1.Field(10).String(), "0069", ""))
-	setIf(e, "period", period(start, end))
+	fhir.SetIf(e, "serviceType", tableConcept(pv1.Field(10).String(), "0069", ""))
+	fhir.SetIf(e, "period", period(start, end))
 	var parts []any
 	for _, p := range []struct {
 		field int
@@ -243,15 +246,15 @@ func (c *converter) encounter(pv1, pv2 *Segment, patient, event string) string {
 			}
 		}
 	}
-	setIf(e, "participant", parts)
+	fhir.SetIf(e, "participant", parts)
 	if loc := locationText(pv1.Field(3).Rep(0)); loc != "" {
 		e["location"] = []any{map[string]any{"location": map[string]any{"display": loc}}}
 	}
 	hosp := map[string]any{}
-	setIf(hosp, "admitSource", tableConcept(pv1.Field(14).String(), "0023", ""))
-	setIf(hosp, "reAdmission", tableConcept(pv1.Field(13).String(), "0092", ""))
-	setIf(hosp, "dischargeDisposition", tableConcept(pv1.Field(36).String(), "0112", ""))
-	setIf(e, "hospitalization", hosp)
+	fhir.SetIf(hosp, "admitSource", tableConcept(pv1.Field(14).String(), "0023", ""))
+	fhir.SetIf(hosp, "reAdmission", tableConcept(pv1.Field(13).String(), "0092", ""))
+	fhir.SetIf(hosp, "dischargeDisposition", tableConcept(pv1.Field(36).String(), "0112", ""))
+	fhir.SetIf(e, "hospitalization", hosp)
 	if pv2 != nil {
 		if cc := codeableConcept(pv2.Field(3).Rep(0)); cc != nil {
 			e["reasonCode"] = []any{cc}
@@ -301,7 +304,7 @@ func (c *converter) allergy(al1 *Segment, patient string) {
 	if len(manif) > 0 {
 		a["reaction"] = []any{map[string]any{"manifestation": manif}}
 	}
-	setIf(a, "onsetDateTime", c.date(al1.Field(6).String()))
+	fhir.SetIf(a, "onsetDateTime", c.date(al1.Field(6).String()))
 	c.add(a)
 }
 
@@ -327,8 +330,8 @@ func (c *converter) condition(dg1 *Segment, patient, encounter string) string {
 		"category": []any{map[string]any{"coding": []any{map[string]any{
 			"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "encounter-diagnosis"}}}},
 	}
-	setIf(cond, "encounter", ref(encounter))
-	setIf(cond, "onsetDateTime", c.dateTime(dg1.Field(5).String()))
+	fhir.SetIf(cond, "encounter", ref(encounter))
+	fhir.SetIf(cond, "onsetDateTime", c.dateTime(dg1.Field(5).String()))
 	if id := identifierEI(dg1.Field(20).Rep(0), ""); id != nil {
 		cond["identifier"] = []any{id}
 	}

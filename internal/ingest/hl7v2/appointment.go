@@ -1,6 +1,7 @@
 package hl7v2
 
 import (
+	"omnichart/internal/fhir"
 	"strconv"
 	"strings"
 )
@@ -22,7 +23,7 @@ func (c *converter) siu() error {
 	if id := identifierEI(sch.Field(2).Rep(0), "FILL"); id != nil {
 		ids = append(ids, id)
 	}
-	setIf(ap, "identifier", ids)
+	fhir.SetIf(ap, "identifier", ids)
 	status := "booked"
 	switch strings.ToLower(val(sch.Field(25).String())) {
 	case "pending":
@@ -42,7 +43,7 @@ func (c *converter) siu() error {
 	if cc := codeableConcept(sch.Field(7).Rep(0)); cc != nil {
 		ap["reasonCode"] = []any{cc}
 	}
-	setIf(ap, "appointmentType", codeableConcept(sch.Field(8).Rep(0)))
+	fhir.SetIf(ap, "appointmentType", codeableConcept(sch.Field(8).Rep(0)))
 	tq := sch.Field(11).Rep(0)
 	start, end := c.dateTime(tq.Component(4).Sub(1)), c.dateTime(tq.Component(5).Sub(1))
 	if start == "" {
@@ -76,7 +77,7 @@ func (c *converter) siu() error {
 			comments = append(comments, n["text"].(string))
 		}
 	}
-	setIf(ap, "comment", strings.Join(comments, "\n"))
+	fhir.SetIf(ap, "comment", strings.Join(comments, "\n"))
 	var parts []any
 	if pid := m.Segment("PID"); pid != nil {
 		patient, _ := c.patient(pid, m.Segment("PD1"), nil, patientCreate, nil)
@@ -99,7 +100,7 @@ func (c *converter) siu() error {
 			continue
 		}
 		loc := map[string]any{"resourceType": "Location", "name": name}
-		setIf(loc, "type", codeableConcepts(ail.Field(4)))
+		fhir.SetIf(loc, "type", codeableConcepts(ail.Field(4)))
 		u := c.add(loc)
 		parts = append(parts, map[string]any{"actor": ref(u), "status": participantStatus(ail.Field(12).String())})
 	}

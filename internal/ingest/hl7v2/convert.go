@@ -1,7 +1,6 @@
 package hl7v2
 
 import (
-	"crypto/rand"
 	"fmt"
 	"strings"
 	"time"
@@ -24,20 +23,12 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.NewID == nil {
-		o.NewID = randomUUID
+		o.NewID = fhir.NewUUID
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	return o
-}
-
-func randomUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
 // Result is what Convert produces for one message.
@@ -212,27 +203,6 @@ func ref(url string) map[string]any {
 	return map[string]any{"reference": url}
 }
 
-// setIf sets key when v is a non-empty string, map or slice.
-func setIf(m map[string]any, key string, v any) {
-	switch x := v.(type) {
-	case nil:
-		return
-	case string:
-		if x == "" {
-			return
-		}
-	case map[string]any:
-		if len(x) == 0 {
-			return
-		}
-	case []any:
-		if len(x) == 0 {
-			return
-		}
-	}
-	m[key] = v
-}
-
 func timeInZone(s string, loc *time.Location) (string, error) {
 	layout := "2006-01-02T15:04:05"
 	if i := strings.IndexByte(s, '.'); i >= 0 {
@@ -262,21 +232,21 @@ func (c *converter) practitioner(r Rep) string {
 		if sys == "" {
 			sys = c.facilitySystem("PRN")
 		}
-		setIf(id, "system", sys)
+		fhir.SetIf(id, "system", sys)
 		if typ != "" {
 			id["type"] = tableConcept(typ, "0203", "")
 		}
 		p["identifier"] = []any{id}
 	}
 	name := map[string]any{}
-	setIf(name, "family", val(r.Component(2).Sub(1)))
+	fhir.SetIf(name, "family", val(r.Component(2).Sub(1)))
 	var given []any
 	for _, g := range []string{r.Comp(3), r.Comp(4)} {
 		if g = val(g); g != "" {
 			given = append(given, g)
 		}
 	}
-	setIf(name, "given", given)
+	fhir.SetIf(name, "given", given)
 	if v := val(r.Comp(6)); v != "" {
 		name["prefix"] = []any{v}
 	}
@@ -286,7 +256,7 @@ func (c *converter) practitioner(r Rep) string {
 			suffix = append(suffix, s)
 		}
 	}
-	setIf(name, "suffix", suffix)
+	fhir.SetIf(name, "suffix", suffix)
 	if len(name) > 0 {
 		p["name"] = []any{name}
 	}
@@ -309,7 +279,7 @@ func (c *converter) practitioner(r Rep) string {
 // assigning authority (6), identifier (10, or 3 before v2.5).
 func (c *converter) organization(r Rep) string {
 	o := map[string]any{"resourceType": "Organization"}
-	setIf(o, "name", val(r.Comp(1)))
+	fhir.SetIf(o, "name", val(r.Comp(1)))
 	var id map[string]any
 	v := val(r.Comp(10))
 	if v == "" {
@@ -322,7 +292,7 @@ func (c *converter) organization(r Rep) string {
 		if sys == "" {
 			sys = c.facilitySystem("XX")
 		}
-		setIf(id, "system", sys)
+		fhir.SetIf(id, "system", sys)
 		o["identifier"] = []any{id}
 	}
 	if len(o) == 1 {

@@ -2,6 +2,7 @@ package hl7v2
 
 import (
 	"encoding/base64"
+	"omnichart/internal/fhir"
 	"strings"
 )
 
@@ -26,7 +27,7 @@ func (c *converter) mdm() error {
 			}
 		}
 	}
-	setIf(doc, "type", typ)
+	fhir.SetIf(doc, "type", typ)
 	if id := identifierEI(txa.Field(12).Rep(0), ""); id != nil {
 		doc["masterIdentifier"] = id
 	}
@@ -37,7 +38,7 @@ func (c *converter) mdm() error {
 	if id := identifierEI(txa.Field(15).Rep(0), "FILL"); id != nil {
 		ids = append(ids, id)
 	}
-	setIf(doc, "identifier", ids)
+	fhir.SetIf(doc, "identifier", ids)
 	switch val(txa.Field(17).String()) {
 	case "AU", "LA", "DO":
 		doc["docStatus"] = "final"
@@ -55,7 +56,7 @@ func (c *converter) mdm() error {
 			authors = append(authors, ref(u))
 		}
 	}
-	setIf(doc, "author", authors)
+	fhir.SetIf(doc, "author", authors)
 	if u := c.practitioner(txa.Field(10).Rep(0)); u != "" {
 		doc["authenticator"] = ref(u)
 	}

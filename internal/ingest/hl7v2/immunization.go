@@ -1,6 +1,9 @@
 package hl7v2
 
-import "strings"
+import (
+	"omnichart/internal/fhir"
+	"strings"
+)
 
 // vxu converts VXU^V04: the Patient (with NK1 as RelatedPerson), and per RXA an
 // Immunization with its route and site from RXR and its order identifiers from the
@@ -63,7 +66,7 @@ func (c *converter) vxu() error {
 					imm["programEligibility"] = append(anySlice(imm["programEligibility"]), cc)
 				}
 			case "30963-3":
-				setIf(imm, "fundingSource", codeableConcept(value))
+				fhir.SetIf(imm, "fundingSource", codeableConcept(value))
 			case "69764-9", "29768-9", "29769-7", "30956-7":
 				group := val(s.Field(4).String())
 				e, ok := education[group]
@@ -74,11 +77,11 @@ func (c *converter) vxu() error {
 				}
 				switch loinc {
 				case "69764-9", "30956-7":
-					setIf(e, "documentType", val(value.Comp(1)))
+					fhir.SetIf(e, "documentType", val(value.Comp(1)))
 				case "29768-9":
-					setIf(e, "publicationDate", c.dateTime(value.String()))
+					fhir.SetIf(e, "publicationDate", c.dateTime(value.String()))
 				case "29769-7":
-					setIf(e, "presentationDate", c.dateTime(value.String()))
+					fhir.SetIf(e, "presentationDate", c.dateTime(value.String()))
 				}
 			default:
 				c.observation(s, nil, patient, enc, immURL)
@@ -119,7 +122,7 @@ func (c *converter) immunization(rxa, rxr, orc *Segment, patient, enc string) (m
 	}
 	im["status"] = status
 	if status == "not-done" {
-		setIf(im, "statusReason", codeableConcept(rxa.Field(18).Rep(0)))
+		fhir.SetIf(im, "statusReason", codeableConcept(rxa.Field(18).Rep(0)))
 	}
 	if d := c.dateTime(rxa.Field(3).String()); d != "" {
 		im["occurrenceDateTime"] = d
@@ -127,9 +130,9 @@ func (c *converter) immunization(rxa, rxr, orc *Segment, patient, enc string) (m
 		c.warn("required", pos+"-3: administration date is empty")
 		im["occurrenceString"] = "unknown"
 	}
-	setIf(im, "encounter", ref(enc))
+	fhir.SetIf(im, "encounter", ref(enc))
 	if amt := val(rxa.Field(6).String()); amt != "" && amt != "999" {
-		setIf(im, "doseQuantity", c.quantity(amt, rxa.Field(7).Rep(0)))
+		fhir.SetIf(im, "doseQuantity", c.quantity(amt, rxa.Field(7).Rep(0)))
 	}
 	info := rxa.Field(9).Rep(0)
 	switch val(info.Comp(1)) {
@@ -138,13 +141,13 @@ func (c *converter) immunization(rxa, rxr, orc *Segment, patient, enc string) (m
 		im["primarySource"] = true
 	default:
 		im["primarySource"] = false
-		setIf(im, "reportOrigin", codeableConcept(info))
+		fhir.SetIf(im, "reportOrigin", codeableConcept(info))
 	}
-	setIf(im, "lotNumber", val(rxa.Field(15).String()))
-	setIf(im, "expirationDate", c.date(rxa.Field(16).String()))
+	fhir.SetIf(im, "lotNumber", val(rxa.Field(15).String()))
+	fhir.SetIf(im, "expirationDate", c.date(rxa.Field(16).String()))
 	if mvx := rxa.Field(17).Rep(0); val(mvx.Comp(1)) != "" || val(mvx.Comp(2)) != "" {
 		org := map[string]any{"resourceType": "Organization"}
-		setIf(org, "name", val(mvx.Comp(2)))
+		fhir.SetIf(org, "name", val(mvx.Comp(2)))
 		var id map[string]any
 		if v := val(mvx.Comp(1)); v != "" {
 			id = map[string]any{"value": v}
@@ -175,8 +178,8 @@ func (c *converter) immunization(rxa, rxr, orc *Segment, patient, enc string) (m
 			ids = append(ids, id)
 		}
 	}
-	setIf(im, "performer", perf)
-	setIf(im, "identifier", ids)
+	fhir.SetIf(im, "performer", perf)
+	fhir.SetIf(im, "identifier", ids)
 	if loc := rxa.Field(11).Rep(0); !loc.IsEmpty() {
 		var parts []string
 		for i := 1; i <= loc.NumComps(); i++ {
@@ -192,8 +195,8 @@ func (c *converter) immunization(rxa, rxr, orc *Segment, patient, enc string) (m
 		im["reasonCode"] = cc
 	}
 	if rxr != nil {
-		setIf(im, "route", codeableConcept(rxr.Field(1).Rep(0)))
-		setIf(im, "site", codeableConcept(rxr.Field(2).Rep(0)))
+		fhir.SetIf(im, "route", codeableConcept(rxr.Field(1).Rep(0)))
+		fhir.SetIf(im, "site", codeableConcept(rxr.Field(2).Rep(0)))
 	}
 	return im, c.add(im)
 }

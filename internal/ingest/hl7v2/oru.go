@@ -1,6 +1,7 @@
 package hl7v2
 
 import (
+	"omnichart/internal/fhir"
 	"strconv"
 	"strings"
 )
@@ -150,15 +151,15 @@ func (c *converter) order(obr, orc *Segment, patient, enc string) *report {
 	} else if status == "cancelled" {
 		sr["status"] = "revoked"
 	}
-	setIf(sr, "identifier", ids)
-	setIf(sr, "encounter", ref(enc))
+	fhir.SetIf(sr, "identifier", ids)
+	fhir.SetIf(sr, "encounter", ref(enc))
 	requester := c.practitioner(obr.Field(16).Rep(0))
 	if requester == "" && orc != nil {
 		requester = c.practitioner(orc.Field(12).Rep(0))
 	}
-	setIf(sr, "requester", ref(requester))
+	fhir.SetIf(sr, "requester", ref(requester))
 	if orc != nil {
-		setIf(sr, "authoredOn", c.dateTime(orc.Field(9).String()))
+		fhir.SetIf(sr, "authoredOn", c.dateTime(orc.Field(9).String()))
 	}
 	srURL := c.add(sr)
 
@@ -168,12 +169,12 @@ func (c *converter) order(obr, orc *Segment, patient, enc string) *report {
 	} else if placer != nil {
 		dr["identifier"] = []any{placer}
 	}
-	setIf(dr, "encounter", ref(enc))
+	fhir.SetIf(dr, "encounter", ref(enc))
 	start, end := c.dateTime(obr.Field(7).String()), c.dateTime(obr.Field(8).String())
 	if end != "" && start != "" {
 		dr["effectivePeriod"] = period(start, end)
 	} else {
-		setIf(dr, "effectiveDateTime", start)
+		fhir.SetIf(dr, "effectiveDateTime", start)
 	}
 	if iss := c.dateTime(obr.Field(22).String()); isInstant(iss) {
 		dr["issued"] = iss
@@ -215,7 +216,7 @@ func (c *converter) observation(obx *Segment, r *report, patient, enc, partOf st
 		code = map[string]any{"text": "unknown"}
 	}
 	o["code"] = code
-	setIf(o, "encounter", ref(enc))
+	fhir.SetIf(o, "encounter", ref(enc))
 	var ids []any
 	if r != nil {
 		r.obxCount++
@@ -233,7 +234,7 @@ func (c *converter) observation(obx *Segment, r *report, patient, enc, partOf st
 	if id := identifierEI(obx.Field(21).Rep(0), "FILL"); id != nil {
 		ids = append(ids, id)
 	}
-	setIf(o, "identifier", ids)
+	fhir.SetIf(o, "identifier", ids)
 	c.observationValue(obx, o, pos)
 	if rr := c.referenceRange(obx.Field(7).String(), o); rr != nil {
 		o["referenceRange"] = []any{rr}
@@ -250,12 +251,12 @@ func (c *converter) observation(obx *Segment, r *report, patient, enc, partOf st
 		}
 		interp = append(interp, map[string]any{"coding": []any{cod}})
 	}
-	setIf(o, "interpretation", interp)
+	fhir.SetIf(o, "interpretation", interp)
 	eff := c.dateTime(obx.Field(14).String())
 	if eff == "" && r != nil {
 		eff, _ = r.dr["effectiveDateTime"].(string)
 	}
-	setIf(o, "effectiveDateTime", eff)
+	fhir.SetIf(o, "effectiveDateTime", eff)
 	var perf []any
 	for _, rep := range obx.Field(16).Reps() {
 		if u := c.practitioner(rep); u != "" {
@@ -265,9 +266,9 @@ func (c *converter) observation(obx *Segment, r *report, patient, enc, partOf st
 	if u := c.organization(obx.Field(23).Rep(0)); u != "" {
 		perf = append(perf, ref(u))
 	}
-	setIf(o, "performer", perf)
-	setIf(o, "method", codeableConcept(obx.Field(17).Rep(0)))
-	setIf(o, "bodySite", codeableConcept(obx.Field(20).Rep(0)))
+	fhir.SetIf(o, "performer", perf)
+	fhir.SetIf(o, "method", codeableConcept(obx.Field(17).Rep(0)))
+	fhir.SetIf(o, "bodySite", codeableConcept(obx.Field(20).Rep(0)))
 	if r != nil && len(r.specimens) > 0 {
 		o["specimen"] = ref(r.specimens[len(r.specimens)-1])
 	}
@@ -314,7 +315,7 @@ func (c *converter) observationValue(obx *Segment, o map[string]any, pos string)
 			o["valueString"] = s
 		}
 	case "CWE", "CE", "CNE", "CF", "IS", "ID", "CV":
-		setIf(o, "valueCodeableConcept", codeableConcept(first))
+		fhir.SetIf(o, "valueCodeableConcept", codeableConcept(first))
 	case "SN":
 		c.structuredNumeric(first, unit, o, pos)
 	case "DT", "DTM", "TS":
@@ -326,7 +327,7 @@ func (c *converter) observationValue(obx *Segment, o map[string]any, pos string)
 			o["valueTime"] = t
 		}
 	case "DR":
-		setIf(o, "valuePeriod", period(c.dateTime(first.Component(1).Sub(1)), c.dateTime(first.Component(2).Sub(1))))
+		fhir.SetIf(o, "valuePeriod", period(c.dateTime(first.Component(1).Sub(1)), c.dateTime(first.Component(2).Sub(1))))
 	default:
 		c.warn("not-supported", pos+"-2: value type "+safeCode(typ)+" is not mapped to an Observation value")
 	}
@@ -353,7 +354,7 @@ func (c *converter) quantity(num string, unit Rep) map[string]any {
 	if text == "" {
 		text = code
 	}
-	setIf(q, "unit", text)
+	fhir.SetIf(q, "unit", text)
 	if code != "" && (sys == "UCUM" || sys == "ANSI+" || sys == "ISO+") {
 		q["system"] = "http://unitsofmeasure.org"
 		q["code"] = code
@@ -446,9 +447,9 @@ func (c *converter) referenceRange(s string, o map[string]any) map[string]any {
 	t := strings.ReplaceAll(strings.ReplaceAll(s, " to ", "-"), " ", "")
 	switch {
 	case strings.HasPrefix(t, "<="), strings.HasPrefix(t, "<"):
-		setIf(rr, "high", bound(strings.TrimLeft(t, "<=")))
+		fhir.SetIf(rr, "high", bound(strings.TrimLeft(t, "<=")))
 	case strings.HasPrefix(t, ">="), strings.HasPrefix(t, ">"):
-		setIf(rr, "low", bound(strings.TrimLeft(t, ">=")))
+		fhir.SetIf(rr, "low", bound(strings.TrimLeft(t, ">=")))
 	default:
 		if i := strings.Index(t[1:], "-"); i >= 0 {
 			lo, hi := bound(t[:i+1]), bound(t[i+2:])
@@ -475,23 +476,23 @@ func (c *converter) specimen(spm *Segment, patient string) string {
 		cmp := spm.Field(2).Rep(0).Component(i + 1)
 		if v := val(cmp.Sub(1)); v != "" {
 			id := map[string]any{"value": v, "type": tableConcept(typ, "0203", "")}
-			setIf(id, "system", hdSystem(cmp.Sub(2), cmp.Sub(3), cmp.Sub(4)))
+			fhir.SetIf(id, "system", hdSystem(cmp.Sub(2), cmp.Sub(3), cmp.Sub(4)))
 			ids = append(ids, id)
 		}
 	}
-	setIf(sp, "identifier", ids)
-	setIf(sp, "type", codeableConcept(spm.Field(4).Rep(0)))
+	fhir.SetIf(sp, "identifier", ids)
+	fhir.SetIf(sp, "type", codeableConcept(spm.Field(4).Rep(0)))
 	coll := map[string]any{}
 	rng := spm.Field(17).Rep(0)
 	start, end := c.dateTime(rng.Component(1).Sub(1)), c.dateTime(rng.Component(2).Sub(1))
 	if end != "" && start != "" {
 		coll["collectedPeriod"] = period(start, end)
 	} else {
-		setIf(coll, "collectedDateTime", start)
+		fhir.SetIf(coll, "collectedDateTime", start)
 	}
-	setIf(coll, "bodySite", codeableConcept(spm.Field(8).Rep(0)))
-	setIf(coll, "method", codeableConcept(spm.Field(7).Rep(0)))
-	setIf(sp, "collection", coll)
+	fhir.SetIf(coll, "bodySite", codeableConcept(spm.Field(8).Rep(0)))
+	fhir.SetIf(coll, "method", codeableConcept(spm.Field(7).Rep(0)))
+	fhir.SetIf(sp, "collection", coll)
 	if rt := c.dateTime(spm.Field(18).String()); isInstant(rt) {
 		sp["receivedTime"] = rt
 	}

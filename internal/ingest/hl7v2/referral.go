@@ -1,6 +1,9 @@
 package hl7v2
 
-import "strings"
+import (
+	"omnichart/internal/fhir"
+	"strings"
+)
 
 // referral converts REF^I12 and RRI^I12: a ServiceRequest from RF1, its requester
 // and performer from PRD (role RP referring, RT referred to), and its reasons from
@@ -13,7 +16,7 @@ func (c *converter) referral() error {
 	patient, _ := c.patient(m.Segment("PID"), nil, m.Segments("NK1"), patientCreate, nil)
 	enc := c.encounter(m.Segment("PV1"), m.Segment("PV2"), patient, "")
 	sr := map[string]any{"resourceType": "ServiceRequest", "intent": "order", "subject": ref(patient), "status": "active"}
-	setIf(sr, "encounter", ref(enc))
+	fhir.SetIf(sr, "encounter", ref(enc))
 	if rf1 := m.Segment("RF1"); rf1 != nil {
 		switch val(rf1.Field(1).Comp(1)) {
 		case "P":
@@ -45,9 +48,9 @@ func (c *converter) referral() error {
 				ids = append(ids, id)
 			}
 		}
-		setIf(sr, "identifier", ids)
-		setIf(sr, "authoredOn", c.dateTime(rf1.Field(7).String()))
-		setIf(sr, "reasonCode", codeableConcepts(rf1.Field(10)))
+		fhir.SetIf(sr, "identifier", ids)
+		fhir.SetIf(sr, "authoredOn", c.dateTime(rf1.Field(7).String()))
+		fhir.SetIf(sr, "reasonCode", codeableConcepts(rf1.Field(10)))
 	} else {
 		c.warn("incomplete", "no RF1 segment: the referral has no status, identifier or reason from the sender")
 	}
@@ -68,14 +71,14 @@ func (c *converter) referral() error {
 			performers = append(performers, ref(u))
 		}
 	}
-	setIf(sr, "performer", performers)
+	fhir.SetIf(sr, "performer", performers)
 	var reasons []any
 	for _, dg := range m.Segments("DG1") {
 		if u := c.condition(dg, patient, enc); u != "" {
 			reasons = append(reasons, ref(u))
 		}
 	}
-	setIf(sr, "reasonReference", reasons)
+	fhir.SetIf(sr, "reasonReference", reasons)
 	c.add(sr)
 	return nil
 }
@@ -84,9 +87,9 @@ func (c *converter) referral() error {
 // identifiers (7: ID, type, ...).
 func (c *converter) providerPRD(prd *Segment) string {
 	p := map[string]any{"resourceType": "Practitioner"}
-	setIf(p, "name", humanNames(prd.Field(2)))
-	setIf(p, "address", addresses(prd.Field(3)))
-	setIf(p, "telecom", contactPoints(prd.Field(5), "work"))
+	fhir.SetIf(p, "name", humanNames(prd.Field(2)))
+	fhir.SetIf(p, "address", addresses(prd.Field(3)))
+	fhir.SetIf(p, "telecom", contactPoints(prd.Field(5), "work"))
 	var ids []any
 	var key map[string]any
 	for _, r := range prd.Field(7).Reps() {
@@ -100,7 +103,7 @@ func (c *converter) providerPRD(prd *Segment) string {
 		if strings.EqualFold(typ, "NPI") {
 			sys = "http://hl7.org/fhir/sid/us-npi"
 		}
-		setIf(id, "system", sys)
+		fhir.SetIf(id, "system", sys)
 		if typ != "" {
 			id["type"] = tableConcept(typ, "0203", "")
 		}
@@ -109,7 +112,7 @@ func (c *converter) providerPRD(prd *Segment) string {
 			key = id
 		}
 	}
-	setIf(p, "identifier", ids)
+	fhir.SetIf(p, "identifier", ids)
 	if len(p) == 1 {
 		return ""
 	}
