@@ -139,18 +139,21 @@ func (a *API) writeRecord(w http.ResponseWriter, r *http.Request, status int, re
 }
 
 // preferReturn reads the return preference of the Prefer header.
-func preferReturn(r *http.Request) string {
+func preferReturn(r *http.Request) string { return prefer(r, "return", "representation") }
+
+// prefer reads one preference of the Prefer header (RFC 7240), or def.
+func prefer(r *http.Request, key, def string) string {
 	for _, h := range r.Header.Values("Prefer") {
 		for _, part := range strings.Split(h, ";") {
 			for _, p := range strings.Split(part, ",") {
 				k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
-				if ok && strings.TrimSpace(k) == "return" {
+				if ok && strings.TrimSpace(k) == key {
 					return strings.Trim(strings.TrimSpace(v), `"`)
 				}
 			}
 		}
 	}
-	return "representation"
+	return def
 }
 
 // ifMatch reads If-Match as a version; 0 when absent.

@@ -89,19 +89,7 @@ func (a *API) searchCompartment(w http.ResponseWriter, r *http.Request) {
 }
 
 // preferHandling reads the handling preference of the Prefer header.
-func preferHandling(r *http.Request) string {
-	for _, h := range r.Header.Values("Prefer") {
-		for _, part := range strings.Split(h, ";") {
-			for _, p := range strings.Split(part, ",") {
-				k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
-				if ok && strings.TrimSpace(k) == "handling" {
-					return strings.Trim(strings.TrimSpace(v), `"`)
-				}
-			}
-		}
-	}
-	return "lenient"
-}
+func preferHandling(r *http.Request) string { return prefer(r, "handling", "lenient") }
 
 func rewriteSelfPath(bundle map[string]any, from, to string) {
 	links, _ := bundle["link"].([]any)
