@@ -103,4 +103,6 @@ type SearchParameterInfo struct {
 	Name       string
 	Type       string // token, string, date, reference, quantity, uri, number, composite, special
 	Definition string // canonical URL of the SearchParameter
+	// Targets are the resource types a reference parameter may point to.
+	Targets []string
 }

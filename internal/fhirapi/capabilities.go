@@ -29,6 +29,18 @@ func (a *API) capabilityStatement(r *http.Request) map[string]any {
 	for _, code := range []string{"read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"} {
 		interactions = append(interactions, map[string]any{"code": code})
 	}
+	params := map[string][]ehr.SearchParameterInfo{}
+	revIncludes := map[string][]any{}
+	if lister != nil {
+		for _, typ := range fhir.R4().ResourceTypes() {
+			params[typ] = lister.SearchParameters(typ)
+			for _, p := range params[typ] {
+				for _, target := range p.Targets {
+					revIncludes[target] = append(revIncludes[target], typ+":"+p.Name)
+				}
+			}
+		}
+	}
 	var resources []any
 	for _, typ := range fhir.R4().ResourceTypes() {
 		res := map[string]any{
@@ -38,23 +50,29 @@ func (a *API) capabilityStatement(r *http.Request) map[string]any {
 			"readHistory":       true,
 			"updateCreate":      true,
 			"conditionalCreate": true,
-			"conditionalRead":   "modified-since",
+			"conditionalRead":   "full-support",
 			"conditionalUpdate": true,
 			"conditionalDelete": "single",
 			"referencePolicy":   []any{"literal", "local"},
 		}
-		if lister != nil {
-			var params []any
-			for _, p := range lister.SearchParameters(typ) {
-				sp := map[string]any{"name": p.Name, "type": p.Type}
-				if p.Definition != "" {
-					sp["definition"] = p.Definition
-				}
-				params = append(params, sp)
+		var searchParams []any
+		includes := []any{"*"}
+		for _, p := range params[typ] {
+			sp := map[string]any{"name": p.Name, "type": p.Type}
+			if p.Definition != "" {
+				sp["definition"] = p.Definition
 			}
-			if len(params) > 0 {
-				res["searchParam"] = params
+			searchParams = append(searchParams, sp)
+			if p.Type == "reference" {
+				includes = append(includes, typ+":"+p.Name)
 			}
+		}
+		if len(searchParams) > 0 {
+			res["searchParam"] = searchParams
+			res["searchInclude"] = includes
+		}
+		if rev := revIncludes[typ]; len(rev) > 0 {
+			res["searchRevInclude"] = rev
 		}
 		resources = append(resources, res)
 	}

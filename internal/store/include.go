@@ -18,7 +18,7 @@ func (s *Store) SearchParameters(typ string) []ehr.SearchParameterInfo {
 		if d.Expression == "" && d.Type != "composite" {
 			continue
 		}
-		out = append(out, ehr.SearchParameterInfo{Name: d.Code, Type: d.Type, Definition: d.URL})
+		out = append(out, ehr.SearchParameterInfo{Name: d.Code, Type: d.Type, Definition: d.URL, Targets: d.Targets})
 	}
 	return out
 }
