@@ -7,6 +7,7 @@ import (
 
 	"omnichart/internal/fhir"
 	"omnichart/internal/fhir/r4"
+	"omnichart/internal/fhir/search"
 )
 
 // patientCompartmentParams maps each resource type in the Patient compartment to
@@ -116,4 +117,33 @@ func findPatientReference(node any, path []string) string {
 		return findPatientReference(x[path[0]], path[1:])
 	}
 	return ""
+}
+
+// primaryCompartmentParam reports whether a reference to Patient/X through search
+// parameter code of typ always puts the resource in compartment Patient/X: the
+// parameter follows only the first path Compartment checks, and no element on that
+// path repeats (so the first Patient reference is the only one). Searches on such a
+// parameter may then filter on the compartment column, which leads every primary
+// key, as a necessary condition.
+func primaryCompartmentParam(d *search.Definition, typ string) bool {
+	paths := compartmentPaths()[typ]
+	if len(paths) == 0 || d.Type != "reference" || d.Expression == "" {
+		return false
+	}
+	first := paths[0]
+	for _, alt := range strings.Split(d.Expression, "|") {
+		path, ok := simplePath(typ, alt)
+		if !ok || strings.Join(path, ".") != strings.Join(first, ".") {
+			return false
+		}
+	}
+	ctx := fhir.TypeContext(typ)
+	for _, name := range first {
+		el, elType, ok := fhir.R4().Child(ctx, name)
+		if !ok || el.Many {
+			return false
+		}
+		ctx = fhir.R4().ChildContext(ctx, el, elType)
+	}
+	return true
 }

@@ -783,6 +783,21 @@ func (b *sqlBuilder) chain(typ, head, rest string, values []string, r string) (s
 	if len(ors) == 0 {
 		return "", nil, invalid("no target of %s.%s has a search parameter %q", typ, name, restName)
 	}
+	if len(targets) == 1 && targets[0] == "Patient" && primaryCompartmentParam(d, typ) {
+		// The patients the chain selects name the compartments to look in: a
+		// primary-key range per patient instead of every reference to them.
+		pa := b.alias("t")
+		conds, pargs, err := b.where("Patient", []search.Param{inner}, pa)
+		if err != nil {
+			return "", nil, err
+		}
+		saved := b.correlate
+		b.correlate = true
+		exact, out := b.inIndex(r, "index_reference", typ, name, strings.Join(ors, " OR "), args, false)
+		b.correlate = saved
+		pre := r + ".compartment IN (SELECT 'Patient/' || " + pa + ".res_id FROM resources " + pa + " WHERE " + strings.Join(conds, " AND ") + ")"
+		return pre + " AND " + exact, append(pargs, out...), nil
+	}
 	sql, out := b.inIndex(r, "index_reference", typ, name, strings.Join(ors, " OR "), args, false)
 	return sql, out, nil
 }

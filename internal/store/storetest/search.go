@@ -156,6 +156,8 @@ func testSearchParameters(t *testing.T, s ehr.ResourceStore) {
 		{"number lt", "RiskAssessment", "probability=lt0.3", ""},
 		{"reference from Provenance target", "Provenance", "target=Observation/o1", "prov1"},
 		{"chain several levels", "Provenance", "target:Observation.subject:Patient.name=chalmers", "prov1"},
+		{"chain through the patient compartment", "Observation", "subject:Patient.name=muller", "o3,o4"},
+		{"chain through patient with another condition", "Observation", "patient.birthdate=1974&code=2339-0", "o1,o2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
