@@ -784,8 +784,9 @@ func (b *sqlBuilder) chain(typ, head, rest string, values []string, r string) (s
 		return "", nil, invalid("no target of %s.%s has a search parameter %q", typ, name, restName)
 	}
 	if len(targets) == 1 && targets[0] == "Patient" && primaryCompartmentParam(d, typ) {
-		// The patients the chain selects name the compartments to look in: a
-		// primary-key range per patient instead of every reference to them.
+		// The patients the chain selects name the compartments to look in (a
+		// Patient's compartment is its own): a primary-key range per patient
+		// instead of every reference to them.
 		pa := b.alias("t")
 		conds, pargs, err := b.where("Patient", []search.Param{inner}, pa)
 		if err != nil {
@@ -795,7 +796,7 @@ func (b *sqlBuilder) chain(typ, head, rest string, values []string, r string) (s
 		b.correlate = true
 		exact, out := b.inIndex(r, "index_reference", typ, name, strings.Join(ors, " OR "), args, false)
 		b.correlate = saved
-		pre := r + ".compartment IN (SELECT 'Patient/' || " + pa + ".res_id FROM resources " + pa + " WHERE " + strings.Join(conds, " AND ") + ")"
+		pre := r + ".compartment IN (SELECT " + pa + ".compartment FROM resources " + pa + " WHERE " + strings.Join(conds, " AND ") + ")"
 		return pre + " AND " + exact, append(pargs, out...), nil
 	}
 	sql, out := b.inIndex(r, "index_reference", typ, name, strings.Join(ors, " OR "), args, false)
