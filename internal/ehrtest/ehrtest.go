@@ -103,3 +103,28 @@ func MustOpen(tb testing.TB, engine string, opts store.Options) *store.Store {
 	tb.Cleanup(func() { s.Close() })
 	return s
 }
+
+// SharedTestdata returns ../shared/testdata (joined with elem) beside the module
+// root, where the third-party samples live, or skips the test when it is absent.
+func SharedTestdata(tb testing.TB, elem ...string) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Skip("no go.mod above the package directory; cannot find ../shared/testdata")
+		}
+		dir = parent
+	}
+	path := filepath.Join(append([]string{filepath.Dir(dir), "shared", "testdata"}, elem...)...)
+	if _, err := os.Stat(path); err != nil {
+		tb.Skipf("%s is absent; the shared test data belongs next to the module", path)
+	}
+	return path
+}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"omnichart/internal/ehrtest"
 	"omnichart/internal/fhir"
 	"omnichart/internal/fhir/r4"
 	"omnichart/internal/fhirpath"
@@ -32,7 +33,7 @@ func MustLoadSearchParameters(tb testing.TB) []searchParameter {
 // when they are not checked out.
 func MustLoadExamples(tb testing.TB) map[string][]fhir.Resource {
 	tb.Helper()
-	dir := filepath.Join(sharedTestdata(tb), "fhir-r4-examples")
+	dir := filepath.Join(ehrtest.SharedTestdata(tb), "fhir-r4-examples")
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
 		tb.Fatal(err)

@@ -12,30 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"omnichart/internal/ehrtest"
 	"omnichart/internal/fhir"
 	"omnichart/internal/fhirpath"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/known_failures.txt from the current suite results")
-
-// sharedTestdata finds ../shared/testdata beside the module root.
-func sharedTestdata(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "testdata")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-}
 
 type suiteTest struct {
 	Name       string `xml:"name,attr"`
@@ -65,7 +47,7 @@ type suiteFile struct {
 // test data is not checked out.
 func MustLoadSuite(tb testing.TB) (dir string, tests []suiteTest) {
 	tb.Helper()
-	dir = filepath.Join(sharedTestdata(tb), "fhir-test-cases", "r4")
+	dir = filepath.Join(ehrtest.SharedTestdata(tb), "fhir-test-cases", "r4")
 	data, err := os.ReadFile(filepath.Join(dir, "fhirpath", "tests-fhir-r4.xml"))
 	if os.IsNotExist(err) {
 		tb.Skipf("FHIRPath suite not found in %s: check out fhir-test-cases there to run it", dir)

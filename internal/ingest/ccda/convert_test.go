@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"omnichart/internal/ehrtest"
 	"omnichart/internal/fhir"
 	"omnichart/internal/ingest/ccda"
 )
@@ -136,7 +137,7 @@ func BenchmarkConvert(b *testing.B) {
 // BenchmarkConvertLargeVendorDocument converts the largest shared sample (about
 // 900 KB, 200 resources) when the shared test data is present.
 func BenchmarkConvertLargeVendorDocument(b *testing.B) {
-	path := filepath.Join(sharedTestdata(b), "chb-sample_ccdas", "Vitera", "Vitera_CCDA_SMART_Sample.xml")
+	path := filepath.Join(ehrtest.SharedTestdata(b, "ccda"), "chb-sample_ccdas", "Vitera", "Vitera_CCDA_SMART_Sample.xml")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		b.Skipf("sample not present: %v", err)

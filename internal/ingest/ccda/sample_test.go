@@ -14,33 +14,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"omnichart/internal/ehrtest"
 	"omnichart/internal/fhir"
 	"omnichart/internal/ingest/ccda"
 )
-
-// sharedTestdata finds ../shared/testdata next to the module root.
-func sharedTestdata(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("go.mod not found above the package directory; cannot locate ../shared/testdata")
-		}
-		dir = parent
-	}
-	td := filepath.Join(filepath.Dir(dir), "shared", "testdata", "ccda")
-	if _, err := os.Stat(td); err != nil {
-		tb.Skipf("C-CDA samples not found at %s; check out the shared test data next to the module to run this test", td)
-	}
-	return td
-}
 
 // sampleFile is one candidate file and whether it is a whole document.
 type sampleFile struct {
@@ -51,7 +28,7 @@ type sampleFile struct {
 
 func sampleFiles(tb testing.TB) []sampleFile {
 	tb.Helper()
-	root := sharedTestdata(tb)
+	root := ehrtest.SharedTestdata(tb, "ccda")
 	var out []sampleFile
 	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -359,7 +336,7 @@ func fixedNow() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
 // immunization performers; Organizations as the distinct providerOrganization,
 // custodian, author representedOrganization and vaccine manufacturer.
 func TestConvertCounts(t *testing.T) {
-	root := sharedTestdata(t)
+	root := ehrtest.SharedTestdata(t, "ccda")
 	tests := []struct {
 		name string
 		file string

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"omnichart/internal/ehrtest"
 	"omnichart/internal/fhir"
 	"omnichart/internal/ingest/hl7v2"
 )
@@ -21,7 +22,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // MustConvert parses and converts one sample file (its first message).
 func MustConvert(tb testing.TB, file string) hl7v2.Result {
 	tb.Helper()
-	data, err := os.ReadFile(filepath.Join(sampleDir(tb), file))
+	data, err := os.ReadFile(filepath.Join(ehrtest.SharedTestdata(tb, "hl7v2"), file))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -331,7 +332,7 @@ func issuesJSON(is []fhir.Issue) []any {
 }
 
 func BenchmarkParseConvert(b *testing.B) {
-	dir := sampleDir(b)
+	dir := ehrtest.SharedTestdata(b, "hl7v2")
 	for _, f := range []string{"ms-fhir-converter/LRI_2.0-NG_CBC_Typ_Message.hl7", "ms-fhir-converter/ADT-A01-01.hl7", "ms-fhir-converter/VXU-V04-01.hl7"} {
 		data, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {

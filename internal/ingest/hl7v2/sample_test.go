@@ -10,33 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"omnichart/internal/ehrtest"
 	"omnichart/internal/fhir"
 	"omnichart/internal/ingest/hl7v2"
 )
-
-// sampleDir finds ../shared/testdata/hl7v2 next to the module root.
-func sampleDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("no go.mod above the package directory; cannot find the shared samples")
-		}
-		dir = parent
-	}
-	s := filepath.Join(dir, "..", "shared", "testdata", "hl7v2")
-	if _, err := os.Stat(s); err != nil {
-		tb.Skipf("HL7 v2 samples not found at %s; they live in the shared checkout next to the module", s)
-	}
-	return s
-}
 
 type sample struct {
 	file string // relative to the sample dir
@@ -46,7 +23,7 @@ type sample struct {
 
 func loadSamples(tb testing.TB) []sample {
 	tb.Helper()
-	dir := sampleDir(tb)
+	dir := ehrtest.SharedTestdata(tb, "hl7v2")
 	var out []sample
 	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
