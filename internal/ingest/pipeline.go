@@ -108,6 +108,9 @@ type Input struct {
 	Data []byte
 	// Format, when set, skips detection.
 	Format Format
+	// Entries, when set, are the only entries of a batch Bundle to write: the
+	// ones that failed before, when a partly failed batch is replayed.
+	Entries []int
 }
 
 // Unit is the outcome of one document, message, bundle or NDJSON chunk: the unit
@@ -133,10 +136,15 @@ type Unit struct {
 	Err error
 	// Quarantine is "Task/id" of the quarantine entry of a failed unit.
 	Quarantine string
+	// FailedEntries are the indexes, in the original batch Bundle, of the entries
+	// that failed; a replay writes only these.
+	FailedEntries []int
 
 	original []byte
 	message  *hl7v2.Message
 	parseErr error
+	// only restricts a batch Bundle to these entries (see Input.Entries).
+	only []int
 }
 
 // Report is the outcome of one Input.
@@ -203,6 +211,7 @@ func (im *Importer) Import(ctx context.Context, src Source, in Input) (*Report, 
 		rep.Format = Detect(data, in.Name)
 	}
 	for _, u := range im.split(rep.Format, data, in.Name) {
+		u.only = in.Entries
 		rep.Units = append(rep.Units, u)
 		if err := im.importUnit(ctx, src, u); err != nil {
 			return rep, err
@@ -311,19 +320,36 @@ func (im *Importer) importUnit(ctx context.Context, src Source, u *Unit) error {
 			u.Facility = hdName(h.Field(4))
 		}
 	}
-	dup, err := im.findOriginal(ctx, u)
-	if err != nil {
-		return err
-	}
-	if dup != "" {
-		u.Duplicate, u.Original = true, dup
-		return im.resolveQuarantine(ctx, u)
+	if len(u.only) == 0 {
+		dup, err := im.findOriginal(ctx, u)
+		if err != nil {
+			return err
+		}
+		if dup != "" {
+			// A batch that partly failed was recorded for what it wrote; importing
+			// it again retries the entries that failed.
+			failed, err := im.failedEntries(ctx, u)
+			if err != nil {
+				return err
+			}
+			if len(failed) == 0 {
+				u.Duplicate, u.Original = true, dup
+				return im.resolveQuarantine(ctx, u)
+			}
+			u.only = failed
+		}
 	}
 	bundle, issues, err := im.convert(src, u)
 	u.Issues = append(u.Issues, issues...)
 	if err != nil {
 		u.Err = err
 		return im.quarantine(ctx, src, u)
+	}
+	if len(u.only) > 0 {
+		if err := u.keepEntries(bundle); err != nil {
+			u.Err = err
+			return im.quarantine(ctx, src, u)
+		}
 	}
 	if err := im.write(onlyOnce(ctx, "DocumentReference?"+im.originalQuery(u)), src, u, bundle); err != nil {
 		if ehr.ErrorCode(err) == ehr.Conflict {
@@ -473,7 +499,12 @@ func (im *Importer) writeBatch(ctx context.Context, src Source, u *Unit, bundle 
 			}
 			continue
 		}
-		failed = append(failed, fmt.Sprintf("entry[%d] %s", i, status))
+		orig := i
+		if len(u.only) > 0 {
+			orig = u.only[i]
+		}
+		u.FailedEntries = append(u.FailedEntries, orig)
+		failed = append(failed, fmt.Sprintf("entry[%d] %s", orig, status))
 		for _, is := range outcomeIssues(r) {
 			is.Expression = append([]string{fmt.Sprintf("Bundle.entry[%d]", i)}, is.Expression...)
 			u.Issues = append(u.Issues, is)
@@ -648,4 +679,21 @@ func (im *Importer) HandleHL7v2(ctx context.Context, src Source, raw []byte) (ac
 		cause = u.Err
 	}
 	return hl7v2.NewACK(raw, u.message, cause, im.opts.HL7v2), u
+}
+
+// keepEntries reduces a batch Bundle to the entries in u.only.
+func (u *Unit) keepEntries(bundle fhir.Resource) error {
+	if fhir.String(bundle, "type") != "batch" {
+		return ehr.Errorf(ehr.Invalid, "only a batch Bundle can be replayed entry by entry")
+	}
+	entries := fhir.Array(bundle, "entry")
+	kept := make([]any, 0, len(u.only))
+	for _, i := range u.only {
+		if i < 0 || i >= len(entries) {
+			return ehr.Errorf(ehr.Invalid, "the batch has no entry %d to replay", i)
+		}
+		kept = append(kept, entries[i])
+	}
+	bundle["entry"] = kept
+	return nil
 }

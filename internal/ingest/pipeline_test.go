@@ -533,3 +533,51 @@ func TestConcurrentImportsOfTheSameOriginalWriteItOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestPartlyFailedBatchReplaysOnlyItsFailedEntries imports a batch whose middle
+// entry refers to an organization that does not exist yet, then replays it after the
+// organization arrives: the failed entry is written and the others are not written
+// again.
+func TestPartlyFailedBatchReplaysOnlyItsFailedEntries(t *testing.T) {
+	batch := []byte(`{"resourceType":"Bundle","type":"batch","entry":[
+	 {"resource":{"resourceType":"Patient","name":[{"family":"First"}]},"request":{"method":"POST","url":"Patient"}},
+	 {"resource":{"resourceType":"Patient","name":[{"family":"Second"}],"managingOrganization":{"reference":"Organization?identifier=http://npi.example|77"}},"request":{"method":"POST","url":"Patient"}},
+	 {"resource":{"resourceType":"Patient","name":[{"family":"Third"}]},"request":{"method":"POST","url":"Patient"}}]}`)
+	for _, engine := range ehrtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			if engine == "postgres" {
+				ehrtest.PostgresURL(t)
+			}
+			e := newEnv(t, engine)
+			rep := e.mustImport(t, ingest.Source{}, "batch.json", batch)
+			u := rep.Units[0]
+			if u.Err == nil || len(u.FailedEntries) != 1 || u.FailedEntries[0] != 1 {
+				t.Fatalf("Import(batch) = %v, failed entries %v; want entry 1 failed", u.Err, u.FailedEntries)
+			}
+			if got := e.counts(t)["Patient"]; got != 2 {
+				t.Fatalf("after the partial batch there are %d patients, want 2", got)
+			}
+			list, err := e.im.Quarantined(e.ctx, false)
+			if err != nil || len(list) != 1 || fmt.Sprint(list[0].FailedEntries) != "[1]" {
+				t.Fatalf("Quarantined() = %+v, %v; want one entry with failed entries [1]", list, err)
+			}
+			org := []byte(`{"resourceType":"Organization","identifier":[{"system":"http://npi.example","value":"77"}],"name":"Clinic"}`)
+			e.mustImport(t, ingest.Source{}, "org.json", org)
+			rep, err = e.im.Replay(e.ctx, nil, list[0].ID)
+			if err != nil || rep.Failed() != 0 {
+				t.Fatalf("Replay = %v, %d failed; want success", err, rep.Failed())
+			}
+			if got := e.counts(t)["Patient"]; got != 3 {
+				t.Errorf("after the replay there are %d patients, want 3 (the failed one added, none duplicated)", got)
+			}
+			if list, _ := e.im.Quarantined(e.ctx, false); len(list) != 0 {
+				t.Errorf("after a successful replay %d quarantine entries are open, want 0", len(list))
+			}
+			// Importing the file again now finds nothing left to do.
+			again := e.mustImport(t, ingest.Source{}, "batch.json", batch)
+			if !again.Units[0].Duplicate || e.counts(t)["Patient"] != 3 {
+				t.Errorf("re-import after the replay: duplicate %v, %d patients; want a duplicate and 3", again.Units[0].Duplicate, e.counts(t)["Patient"])
+			}
+		})
+	}
+}

@@ -42,6 +42,8 @@ type QuarantineEntry struct {
 	// Binary is the id of the Binary holding the original's exact bytes.
 	Binary string
 	Hash   string
+	// FailedEntries are the batch entries that failed, when only some did.
+	FailedEntries []int
 	// FirstFailed and LastFailed are the times of the first and latest attempt.
 	FirstFailed, LastFailed time.Time
 	Attempts                int
@@ -86,6 +88,7 @@ func (im *Importer) quarantine(ctx context.Context, src Source, u *Unit) error {
 			map[string]any{"type": map[string]any{"text": "attempts"}, "valueUnsignedInt": jsonInt(attempts)},
 			map[string]any{"type": map[string]any{"text": "outcome"}, "valueReference": map[string]any{"reference": "#outcome"}},
 		}
+		task["input"] = withFailedEntries(fhir.Array(task, "input"), u.FailedEntries)
 		delete(task, "meta")
 		b := fhir.Resource{"resourceType": "Bundle", "type": "transaction", "entry": []any{map[string]any{
 			"resource": task, "request": map[string]any{"method": "PUT", "url": "Task/" + id}}}}
@@ -131,6 +134,7 @@ func (im *Importer) quarantine(ctx context.Context, src Source, u *Unit) error {
 	if u.Name == "" {
 		task["input"] = task["input"].([]any)[:3]
 	}
+	task["input"] = withFailedEntries(task["input"].([]any), u.FailedEntries)
 	b := fhir.Resource{"resourceType": "Bundle", "type": "transaction", "entry": []any{
 		map[string]any{"fullUrl": "urn:uuid:" + binID, "resource": binary, "request": map[string]any{"method": "PUT", "url": "Binary/" + binID}},
 		map[string]any{"fullUrl": taskURL, "resource": task, "request": map[string]any{"method": "POST", "url": "Task",
@@ -241,7 +245,7 @@ func (im *Importer) Replay(ctx context.Context, dir *Directory, id string) (*Rep
 	if format == FormatUnknown {
 		format = ""
 	}
-	return im.Import(ctx, src, Input{Name: e.Name, Data: data, Format: format})
+	return im.Import(ctx, src, Input{Name: e.Name, Data: data, Format: format, Entries: e.FailedEntries})
 }
 
 func entryOf(t fhir.Resource) QuarantineEntry {
@@ -264,6 +268,12 @@ func entryOf(t fhir.Resource) QuarantineEntry {
 			e.Source = fhir.String(m, "valueUri")
 		case "name":
 			e.Name = fhir.String(m, "valueString")
+		case "failed-entries":
+			for _, f := range strings.Split(fhir.String(m, "valueString"), ",") {
+				if n, err := strconv.Atoi(f); err == nil {
+					e.FailedEntries = append(e.FailedEntries, n)
+				}
+			}
 		}
 	}
 	for _, v := range fhir.Array(t, "output") {
@@ -312,4 +322,34 @@ func splitHistory(loc string) string {
 func hashHex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// withFailedEntries sets the "failed-entries" input of a quarantine Task: the batch
+// entries a replay must retry, comma-separated.
+func withFailedEntries(inputs []any, failed []int) []any {
+	out := make([]any, 0, len(inputs)+1)
+	for _, in := range inputs {
+		m, _ := in.(map[string]any)
+		if fhir.String(fhir.Object(m, "type"), "text") != "failed-entries" {
+			out = append(out, in)
+		}
+	}
+	if len(failed) == 0 {
+		return out
+	}
+	parts := make([]string, len(failed))
+	for i, n := range failed {
+		parts[i] = strconv.Itoa(n)
+	}
+	return append(out, map[string]any{"type": map[string]any{"text": "failed-entries"}, "valueString": strings.Join(parts, ",")})
+}
+
+// failedEntries returns the failed entries recorded by the open quarantine entry
+// of u's bytes, if any.
+func (im *Importer) failedEntries(ctx context.Context, u *Unit) ([]int, error) {
+	found, err := im.target.Search(ctx, "Task", identifierQuery(QuarantineSystem, u.Hash), 1)
+	if err != nil || len(found) == 0 || fhir.String(found[0], "status") != "failed" {
+		return nil, err
+	}
+	return entryOf(found[0]).FailedEntries, nil
 }
