@@ -97,6 +97,8 @@ func testSearchParameters(t *testing.T, s ehr.ResourceStore) {
 		{"string search ignores case", "Patient", "name=CHAL", "p1,p3"},
 		{"string search ignores accents", "Patient", "name=muller", "p2"},
 		{"string search covers given names", "Patient", "name=zoe", "p2"},
+		{"any of several values of one resource matches", "Patient", "given=james", "p1"},
+		{"a composite resource with several components matches each", "Observation", "component-code=http://loinc.org|8462-4", "o3"},
 		{"string :exact matches the whole value with case", "Patient", "name:exact=Chalmers", "p1"},
 		{"string :contains matches inside the value", "Patient", "name:contains=smith", "p3"},
 		{"parameters are ANDed", "Patient", "family=chalmers&given=anna", "p3"},
