@@ -179,7 +179,7 @@ func (t *tx) loadCurrent(ctx context.Context, refs [][2]string) ([]*ehr.Record, 
 			chunk := ids[:min(len(ids), 500)]
 			ids = ids[len(chunk):]
 			marks := strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")
-			rows, err := t.query(ctx, `SELECT r.res_type, r.res_id, r.version, r.last_updated, r.body FROM resources r
+			rows, err := t.query(ctx, `SELECT r.res_type, r.res_id, r.version, r.last_updated, v.body FROM resources r `+currentVersion+`
 				WHERE r.res_type = ? AND r.res_id IN (`+marks+`) AND r.deleted = ? ORDER BY r.res_id`, append(append([]any{typ}, chunk...), false)...)
 			if err != nil {
 				return nil, fmt.Errorf("include: %w", err)

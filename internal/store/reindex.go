@@ -104,8 +104,9 @@ func (s *Store) reindexPending(ctx context.Context, opts ReindexOptions) error {
 		}
 		var n int
 		err := s.runBatch(ctx, func(t *tx) error {
-			rows, err := t.query(ctx, fmt.Sprintf(`SELECT p.compartment, p.res_type, p.res_id, r.body FROM index_pending p
+			rows, err := t.query(ctx, fmt.Sprintf(`SELECT p.compartment, p.res_type, p.res_id, v.body FROM index_pending p
 				JOIN resources r ON r.compartment = p.compartment AND r.res_type = p.res_type AND r.res_id = p.res_id
+				`+currentVersion+`
 				ORDER BY p.compartment, p.res_type, p.res_id LIMIT %d`, opts.Batch))
 			if err != nil {
 				return err
@@ -178,8 +179,8 @@ func scanRefs(rows *sql.Rows) ([]storedRef, error) {
 }
 
 func (t *tx) batchAfter(ctx context.Context, afterType, afterID string, n int) ([]storedRef, error) {
-	rows, err := t.query(ctx, fmt.Sprintf(`SELECT compartment, res_type, res_id, body FROM resources
-		WHERE deleted = ? AND (res_type > ? OR (res_type = ? AND res_id > ?)) ORDER BY res_type, res_id LIMIT %d`, n),
+	rows, err := t.query(ctx, fmt.Sprintf(`SELECT r.compartment, r.res_type, r.res_id, v.body FROM resources r `+currentVersion+`
+		WHERE r.deleted = ? AND (r.res_type > ? OR (r.res_type = ? AND r.res_id > ?)) ORDER BY r.res_type, r.res_id LIMIT %d`, n),
 		false, afterType, afterType, afterID)
 	if err != nil {
 		return nil, err

@@ -43,10 +43,12 @@ func (t *tx) Search(ctx context.Context, q *search.Query) (*ehr.Page, error) {
 	}
 	defer rows.Close()
 	var keyVals [][]any
+	var compartments []string
 	for rows.Next() {
 		rec := &ehr.Record{}
 		var lu int64
-		dest := []any{&rec.Type, &rec.ID, &rec.Version, &lu, &rec.Resource}
+		var compartment string
+		dest := []any{&rec.Type, &rec.ID, &rec.Version, &lu, &compartment}
 		kv := make([]any, len(keys))
 		for i := range keys {
 			dest = append(dest, &kv[i])
@@ -57,13 +59,18 @@ func (t *tx) Search(ctx context.Context, q *search.Query) (*ehr.Page, error) {
 		rec.LastUpdated = time.UnixMicro(lu).UTC()
 		page.Records = append(page.Records, rec)
 		keyVals = append(keyVals, kv)
+		compartments = append(compartments, compartment)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
+	rows.Close()
 	more := len(page.Records) > count
 	if more {
-		page.Records, keyVals = page.Records[:count], keyVals[:count]
+		page.Records, keyVals, compartments = page.Records[:count], keyVals[:count], compartments[:count]
+	}
+	if err := t.loadBodies(ctx, page.Records, compartments); err != nil {
+		return nil, err
 	}
 	if backward {
 		slices.Reverse(page.Records)
@@ -167,7 +174,9 @@ func (t *tx) buildSearch(q *search.Query) (*searchSQL, error) {
 		}
 	}
 	backward := cur != nil && cur.Backward
-	cols := []string{"r.res_type", "r.res_id", "r.version", "r.last_updated", "r.body"}
+	// Bodies are fetched for the page only (see Search), so that sorting carries
+	// keys rather than documents.
+	cols := []string{"r.res_type", "r.res_id", "r.version", "r.last_updated", "r.compartment"}
 	var keyArgs []any
 	order := make([]string, 0, len(keys)+2)
 	for i, k := range keys {
@@ -999,4 +1008,36 @@ func keysetCondition(keys []sortKey, c *searchCursor) (string, []any) {
 		args = append(kargs, args...)
 	}
 	return cond, args
+}
+
+// loadBodies reads the JSON of the given versions, one statement per page.
+func (t *tx) loadBodies(ctx context.Context, recs []*ehr.Record, compartments []string) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	rowsSQL := make([]string, len(recs))
+	args := make([]any, 0, 4*len(recs))
+	byKey := make(map[string]*ehr.Record, len(recs))
+	for i, r := range recs {
+		rowsSQL[i] = "(?, ?, ?, CAST(? AS BIGINT))"
+		args = append(args, compartments[i], r.Type, r.ID, r.Version)
+		byKey[r.Type+"/"+r.ID] = r
+	}
+	rows, err := t.query(ctx, `SELECT v.res_type, v.res_id, v.body FROM resource_versions v
+		WHERE (v.compartment, v.res_type, v.res_id, v.version) IN (VALUES `+strings.Join(rowsSQL, ", ")+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var typ, id string
+		var body []byte
+		if err := rows.Scan(&typ, &id, &body); err != nil {
+			return fmt.Errorf("search: %w", err)
+		}
+		if r := byKey[typ+"/"+id]; r != nil {
+			r.Resource = body
+		}
+	}
+	return rows.Err()
 }

@@ -179,6 +179,9 @@ func (s *Store) History(ctx context.Context, q ehr.HistoryQuery) (*ehr.Page, err
 	return s.reader().History(ctx, q)
 }
 
+// currentVersion joins a resources row r to its current version v, where the JSON is.
+const currentVersion = "JOIN resource_versions v ON v.compartment = r.compartment AND v.res_type = r.res_type AND v.res_id = r.res_id AND v.version = r.version"
+
 // querier is what *sql.DB and *sql.Tx have in common.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
@@ -331,11 +334,11 @@ func (t *tx) write(ctx context.Context, typ, id string, res map[string]any, meth
 		}
 	}
 	if found {
-		err = t.exec(ctx, `UPDATE resources SET version = ?, last_updated = ?, deleted = ?, source = ?, body = ?
-			WHERE compartment = ? AND res_type = ? AND res_id = ?`, version, lu, false, source, body, compartment, typ, id)
+		err = t.exec(ctx, `UPDATE resources SET version = ?, last_updated = ?, deleted = ?, source = ?
+			WHERE compartment = ? AND res_type = ? AND res_id = ?`, version, lu, false, source, compartment, typ, id)
 	} else {
-		err = t.exec(ctx, `INSERT INTO resources (compartment, res_type, res_id, version, last_updated, deleted, source, body)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, compartment, typ, id, version, lu, false, source, body)
+		err = t.exec(ctx, `INSERT INTO resources (compartment, res_type, res_id, version, last_updated, deleted, source)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, compartment, typ, id, version, lu, false, source)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("write %s/%s: %w", typ, id, err)
@@ -382,7 +385,7 @@ func (t *tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*ehr.Re
 	}
 	if typ == "SearchParameter" {
 		var body []byte
-		if err := t.queryRow(ctx, `SELECT body FROM resources WHERE compartment = ? AND res_type = ? AND res_id = ?`, cur.compartment, typ, id).Scan(&body); err == nil {
+		if err := t.queryRow(ctx, `SELECT body FROM resource_versions WHERE compartment = ? AND res_type = ? AND res_id = ? AND version = ?`, cur.compartment, typ, id, cur.version).Scan(&body); err == nil {
 			if sp, err := fhir.Decode(body); err == nil {
 				url := fhir.String(sp, "url")
 				t.onCommit = append(t.onCommit, func() { t.s.registry.Remove(url) })
@@ -391,7 +394,7 @@ func (t *tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*ehr.Re
 	}
 	version := cur.version + 1
 	lu := t.now.UnixMicro()
-	if err := t.exec(ctx, `UPDATE resources SET version = ?, last_updated = ?, deleted = ?, body = NULL
+	if err := t.exec(ctx, `UPDATE resources SET version = ?, last_updated = ?, deleted = ?
 		WHERE compartment = ? AND res_type = ? AND res_id = ?`, version, lu, true, cur.compartment, typ, id); err != nil {
 		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, err)
 	}
@@ -409,8 +412,9 @@ func (t *tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*ehr.Re
 func (t *tx) Read(ctx context.Context, typ, id string) (*ehr.Record, error) {
 	rec := &ehr.Record{Type: typ, ID: id}
 	var lu int64
-	err := t.queryRow(ctx, `SELECT r.version, r.last_updated, r.deleted, r.body FROM resource_ids i
+	err := t.queryRow(ctx, `SELECT r.version, r.last_updated, r.deleted, v.body FROM resource_ids i
 		JOIN resources r ON r.compartment = i.compartment AND r.res_type = i.res_type AND r.res_id = i.res_id
+		`+currentVersion+`
 		WHERE i.res_type = ? AND i.res_id = ?`, typ, id).Scan(&rec.Version, &lu, &rec.Deleted, &rec.Resource)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ehr.Errorf(ehr.NotFound, "%s/%s is not known", typ, id)
@@ -562,7 +566,7 @@ func FormatInstant(t time.Time) string {
 // (custom search parameters), so that they are searchable after a restart. Those that
 // search cannot use are skipped.
 func (s *Store) LoadSearchParameters(ctx context.Context) error {
-	rows, err := s.read.QueryContext(ctx, rebind(s.dialect, `SELECT body FROM resources WHERE res_type = ? AND deleted = ?`), "SearchParameter", false)
+	rows, err := s.read.QueryContext(ctx, rebind(s.dialect, `SELECT v.body FROM resources r `+currentVersion+` WHERE r.res_type = ? AND r.deleted = ?`), "SearchParameter", false)
 	if err != nil {
 		return fmt.Errorf("load search parameters: %w", err)
 	}

@@ -1,4 +1,6 @@
 -- Resources, their versions and the id -> compartment lookup. See package store.
+-- A resource's JSON is kept once, in resource_versions; resources points at the
+-- current version.
 CREATE TABLE resource_ids (
   res_type    TEXT NOT NULL,
   res_id      TEXT NOT NULL,
@@ -14,7 +16,6 @@ CREATE TABLE resources (
   last_updated INTEGER NOT NULL,
   deleted      BOOLEAN NOT NULL,
   source       TEXT NOT NULL DEFAULT '',
-  body         BLOB,
   PRIMARY KEY (compartment, res_type, res_id)
 );
 CREATE INDEX resources_type_id ON resources (res_type, res_id);
