@@ -62,10 +62,12 @@ func PostgresSchemaURL(tb testing.TB) string {
 			db.Close()
 		}
 	})
-	return withSearchPath(tb, base, schema)
+	return WithSearchPath(tb, base, schema)
 }
 
-func withSearchPath(tb testing.TB, base, schema string) string {
+// WithSearchPath returns the PostgreSQL address base with its connections set to use
+// schema.
+func WithSearchPath(tb testing.TB, base, schema string) string {
 	if strings.Contains(base, "://") {
 		u, err := url.Parse(base)
 		if err != nil {

@@ -67,14 +67,7 @@ func openBenchStore(tb testing.TB, engine string, patients int) *store.Store {
 		if aerr != nil {
 			tb.Fatalf("create schema %s: %v", name, aerr)
 		}
-		u, perr := url.Parse(base)
-		if perr != nil {
-			tb.Fatal(perr)
-		}
-		qv := u.Query()
-		qv.Set("search_path", name)
-		u.RawQuery = qv.Encode()
-		s, err = postgres.Open(ctx, u.String(), store.Options{})
+		s, err = postgres.Open(ctx, ehrtest.WithSearchPath(tb, base, name), store.Options{})
 	}
 	if err != nil {
 		tb.Fatalf("open %s bench store: %v", engine, err)
