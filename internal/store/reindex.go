@@ -56,7 +56,7 @@ func (s *Store) Reindex(ctx context.Context, opts ReindexOptions) error {
 		}
 		var n int
 		nextType, nextID := afterType, afterID
-		err := s.runBatch(ctx, func(t *tx) error {
+		err := s.runTx(ctx, func(t *tx) error {
 			refs, err := t.batchAfter(ctx, afterType, afterID, opts.Batch)
 			if err != nil {
 				return err
@@ -103,7 +103,7 @@ func (s *Store) reindexPending(ctx context.Context, opts ReindexOptions) error {
 			return err
 		}
 		var n int
-		err := s.runBatch(ctx, func(t *tx) error {
+		err := s.runTx(ctx, func(t *tx) error {
 			rows, err := t.query(ctx, fmt.Sprintf(`SELECT p.compartment, p.res_type, p.res_id, v.body FROM index_pending p
 				JOIN resources r ON r.compartment = p.compartment AND r.res_type = p.res_type AND r.res_id = p.res_id
 				`+currentVersion+`
@@ -134,30 +134,6 @@ func (s *Store) reindexPending(ctx context.Context, opts ReindexOptions) error {
 			return nil
 		}
 	}
-}
-
-// runBatch runs fn in one write transaction with retries.
-func (s *Store) runBatch(ctx context.Context, fn func(t *tx) error) error {
-	var err error
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		sqlTx, berr := s.write.BeginTx(ctx, s.dialect.TxOptions())
-		if berr != nil {
-			return berr
-		}
-		t := &tx{s: s, q: sqlTx, now: s.now().UTC(), writable: true}
-		if err = fn(t); err == nil {
-			err = t.flushIndexes(ctx)
-		}
-		if err == nil {
-			err = sqlTx.Commit()
-		} else {
-			sqlTx.Rollback()
-		}
-		if err == nil || !s.dialect.Retryable(err) {
-			return err
-		}
-	}
-	return err
 }
 
 type storedRef struct {

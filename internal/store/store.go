@@ -86,6 +86,13 @@ const maxAttempts = 12
 // Transaction runs fn in one database transaction and retries it from the start when
 // the engine reports a serialization failure or deadlock.
 func (s *Store) Transaction(ctx context.Context, fn func(tx ehr.Tx) error) error {
+	return s.runTx(ctx, func(t *tx) error { return fn(t) })
+}
+
+// runTx runs fn in one write transaction, retrying it from the start after a
+// serialization failure, deadlock or busy database; index rows it buffered are
+// written before the commit and onCommit hooks run after it.
+func (s *Store) runTx(ctx context.Context, fn func(t *tx) error) error {
 	var err error
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		if attempt > 0 {
@@ -104,7 +111,7 @@ func (s *Store) Transaction(ctx context.Context, fn func(tx ehr.Tx) error) error
 	return ehr.Errorf(ehr.Conflict, "the transaction kept conflicting with concurrent writes; try again")
 }
 
-func (s *Store) runOnce(ctx context.Context, fn func(tx ehr.Tx) error) error {
+func (s *Store) runOnce(ctx context.Context, fn func(t *tx) error) error {
 	sqlTx, err := s.write.BeginTx(ctx, s.dialect.TxOptions())
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
