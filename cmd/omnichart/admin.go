@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"omnichart/internal/ehr"
+	"omnichart/internal/service"
 	"omnichart/internal/ingest"
 	"omnichart/internal/store"
 )
@@ -67,7 +68,7 @@ func openPipeline(ctx context.Context, db, server string) (*pipeline, error) {
 		if err != nil {
 			return nil, err
 		}
-		target = ingest.ServiceTarget{Service: ehr.NewService(st, ehr.AllowAll{})}
+		target = ingest.ServiceTarget{Service: service.New(st, service.Options{})}
 		closeFn = st.Close
 		local = st
 	}

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"net"
 
-	"omnichart/internal/ehr"
+	"omnichart/internal/service"
 	"omnichart/internal/ingest"
 	"omnichart/internal/ingest/mllp"
 )
@@ -15,7 +15,7 @@ import (
 // startMLLP listens for HL7 v2 over MLLP at addr and imports each message through
 // the pipeline. The returned channel is closed once the listener has shut down
 // (when ctx is done) and every connection has answered its last message.
-func startMLLP(ctx context.Context, svc *ehr.Service, addr, source string, stdout io.Writer, log *slog.Logger) (<-chan struct{}, error) {
+func startMLLP(ctx context.Context, svc *service.Service, addr, source string, stdout io.Writer, log *slog.Logger) (<-chan struct{}, error) {
 	im := ingest.New(ingest.ServiceTarget{Service: svc}, ingest.Options{})
 	src, err := resolveSource(adminContext(ctx), ingest.NewDirectory(im.Target()), source)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/fhir"
+	"omnichart/internal/ingest"
 )
 
 // remoteTarget writes to a running Omnichart (or any FHIR R4 server) through its
@@ -61,14 +62,7 @@ func (t *remoteTarget) do(ctx context.Context, method, u string, body []byte) (f
 
 // remoteError turns an error response into an *ehr.Error with the code of its status.
 func remoteError(status int, oo fhir.Resource) error {
-	code := ehr.Internal
-	for _, c := range []ehr.Code{ehr.Invalid, ehr.NotFound, ehr.Gone, ehr.Conflict, ehr.PreconditionFailed,
-		ehr.Unauthorized, ehr.Forbidden, ehr.NotSupported, ehr.TooLarge} {
-		if ehr.HTTPStatus(c) == status {
-			code = c
-		}
-	}
-	e := &ehr.Error{Code: code, Message: "HTTP " + strconv.Itoa(status)}
+	e := &ehr.Error{Code: ingest.CodeOfStatus(status), Message: "HTTP " + strconv.Itoa(status)}
 	var msgs []string
 	for _, v := range fhir.Array(oo, "issue") {
 		m, _ := v.(map[string]any)
@@ -84,13 +78,24 @@ func remoteError(status int, oo fhir.Resource) error {
 	return e
 }
 
-// Bundle implements ingest.Target.
-func (t *remoteTarget) Bundle(ctx context.Context, bundle fhir.Resource) (fhir.Resource, error) {
-	body, err := json.Marshal(bundle)
+// Apply implements ingest.Target: the changes travel as a Bundle, and the
+// response Bundle's entries come back as outcomes. A conditional transaction
+// (opts.IfNoneExist) cannot be asked of the FHIR API; the pipeline checks for an
+// earlier import before it writes.
+func (t *remoteTarget) Apply(ctx context.Context, kind string, changes []ehr.Change, opts ehr.ApplyOptions) ([]ehr.Outcome, error) {
+	body, err := json.Marshal(ingest.ChangesBundle(kind, changes))
 	if err != nil {
 		return nil, err
 	}
-	return t.do(ctx, http.MethodPost, t.base, body)
+	resp, err := t.do(ctx, http.MethodPost, t.base, body)
+	if err != nil {
+		return nil, err
+	}
+	outs := ingest.ResponseOutcomes(resp)
+	if len(outs) != len(changes) {
+		return nil, fmt.Errorf("POST %s: the response has %d entries for %d requests", t.base, len(outs), len(changes))
+	}
+	return outs, nil
 }
 
 // Search implements ingest.Target, following next links.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"omnichart/internal/ehr"
+	"omnichart/internal/service"
 	"omnichart/internal/fhirapi"
 )
 
@@ -34,7 +35,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	svc := ehr.NewService(st, ehr.AllowAll{})
+	svc := service.New(st, service.Options{Events: ehr.LogEvents{Log: log}, Log: log})
 	api := fhirapi.New(svc, fhirapi.Config{BaseURL: *baseURL, MaxBodyBytes: *maxBody, Version: version}, log)
 
 	mux := http.NewServeMux()

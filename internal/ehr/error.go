@@ -25,6 +25,35 @@ const (
 	Internal           Code = "internal"
 )
 
+// issueTypes is the one table from error codes to OperationOutcome issue types
+// (https://hl7.org/fhir/R4/valueset-issue-type.html). HTTP statuses are mapped in
+// fhirapi, the one place that knows HTTP.
+var issueTypes = map[Code]string{
+	Invalid:            "invalid",
+	NotFound:           "not-found",
+	Gone:               "deleted",
+	Conflict:           "conflict",
+	PreconditionFailed: "conflict",
+	Unauthorized:       "login",
+	Forbidden:          "forbidden",
+	NotSupported:       "not-supported",
+	TooLarge:           "too-costly",
+	Internal:           "exception",
+}
+
+// IssueType returns the OperationOutcome issue type of code.
+func IssueType(code Code) string {
+	if t, ok := issueTypes[code]; ok {
+		return t
+	}
+	return "exception"
+}
+
+// Codes lists every error code, for tables that must cover them all.
+func Codes() []Code {
+	return []Code{Invalid, NotFound, Gone, Conflict, PreconditionFailed, Unauthorized, Forbidden, NotSupported, TooLarge, Internal}
+}
+
 // Error is the one domain error type. Message is safe to show to the caller (it never
 // holds PHI); Issues carry element-level detail for the OperationOutcome.
 type Error struct {

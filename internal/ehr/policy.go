@@ -14,12 +14,14 @@ const (
 )
 
 // Policy decides what a principal may do. Authorize is asked before an interaction
-// (typ is empty for system-wide ones); Visible is asked for every record about to be
-// returned, so that rules that depend on the record (enterprise, consent) apply to
-// reads, searches, history and bundles alike.
+// (typ is empty for system-wide ones). Scope is asked once per request and says
+// which records the request may see and change; the store compiles it into every
+// query, so rules that depend on the record (source, enterprise, patient, consent)
+// hold for reads, searches, history, includes, counts and conditional matching
+// alike.
 type Policy interface {
 	Authorize(ctx context.Context, p Principal, action Action, typ string) error
-	Visible(ctx context.Context, p Principal, rec *Record) (bool, error)
+	Scope(ctx context.Context, p Principal) (Scope, error)
 }
 
 // AllowAll is the policy of a server without access control configured.
@@ -28,5 +30,16 @@ type AllowAll struct{}
 // Authorize allows everything.
 func (AllowAll) Authorize(context.Context, Principal, Action, string) error { return nil }
 
-// Visible shows every record.
-func (AllowAll) Visible(context.Context, Principal, *Record) (bool, error) { return true, nil }
+// Scope allows every record.
+func (AllowAll) Scope(context.Context, Principal) (Scope, error) { return Unrestricted(), nil }
+
+// FixedScope is a policy that lets every principal do everything within one scope.
+// It serves tests and single-purpose deployments (a read-only replica for one
+// source, for example).
+type FixedScope struct{ Allowed Scope }
+
+// Authorize allows every action; the scope limits what it reaches.
+func (FixedScope) Authorize(context.Context, Principal, Action, string) error { return nil }
+
+// Scope returns the fixed scope.
+func (f FixedScope) Scope(context.Context, Principal) (Scope, error) { return f.Allowed, nil }

@@ -50,3 +50,17 @@ func DeferredIndexing(ctx context.Context) bool {
 	v, _ := ctx.Value(deferIndexingKey{}).(bool)
 	return v
 }
+
+type requestIDKey struct{}
+
+// WithRequestID returns a context that carries the id of the request it serves, so
+// that errors logged deep in the engine can be found from what the caller was told.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the request id of ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}

@@ -19,6 +19,12 @@ type Record struct {
 	Method string
 	// Resource is the stored JSON, with id, meta.versionId and meta.lastUpdated set.
 	Resource []byte
+	// Source is the URI of the source system that owns the resource (its
+	// meta.source as written); "" when it was written by no source.
+	Source string
+	// Compartment is the resource's patient-compartment key: "Patient/<id>", or
+	// "<Type>/<id>" for a resource outside every Patient compartment.
+	Compartment string
 }
 
 // Reference returns "Type/id".

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"omnichart/internal/ehr"
 	"omnichart/internal/ehrtest"
 	"omnichart/internal/fhirapi"
+	"omnichart/internal/service"
 	"omnichart/internal/store"
 )
 
@@ -33,7 +33,7 @@ type response struct {
 func newServer(t *testing.T, engine string) *client {
 	t.Helper()
 	st := ehrtest.MustOpen(t, engine, store.Options{})
-	api := fhirapi.New(ehr.NewService(st, nil), fhirapi.Config{MaxBodyBytes: 1 << 20, Version: "test"}, nil)
+	api := fhirapi.New(service.New(st, service.Options{}), fhirapi.Config{MaxBodyBytes: 1 << 20, Version: "test"}, nil)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	return &client{t: t, base: srv.URL + "/fhir"}

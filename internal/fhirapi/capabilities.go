@@ -24,7 +24,7 @@ func (a *API) capabilities(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) capabilityStatement(r *http.Request) map[string]any {
-	lister, _ := a.svc.Store().(SearchParameterLister)
+	lister := a.svc
 	interactions := []any{}
 	for _, code := range []string{"read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"} {
 		interactions = append(interactions, map[string]any{"code": code})

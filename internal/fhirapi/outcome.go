@@ -8,18 +8,27 @@ import (
 	"omnichart/internal/fhir"
 )
 
-// issueCodes maps an error code to the IssueType of its OperationOutcome.
-var issueCodes = map[ehr.Code]string{
-	ehr.Invalid:            "invalid",
-	ehr.NotFound:           "not-found",
-	ehr.Gone:               "deleted",
-	ehr.Conflict:           "conflict",
-	ehr.PreconditionFailed: "conflict",
-	ehr.Unauthorized:       "login",
-	ehr.Forbidden:          "forbidden",
-	ehr.NotSupported:       "not-supported",
-	ehr.TooLarge:           "too-costly",
-	ehr.Internal:           "exception",
+// statuses is the one table from error codes to HTTP statuses; the issue type of
+// each code comes from ehr.IssueType.
+var statuses = map[ehr.Code]int{
+	ehr.Invalid:            http.StatusBadRequest,
+	ehr.NotFound:           http.StatusNotFound,
+	ehr.Gone:               http.StatusGone,
+	ehr.Conflict:           http.StatusConflict,
+	ehr.PreconditionFailed: http.StatusPreconditionFailed,
+	ehr.Unauthorized:       http.StatusUnauthorized,
+	ehr.Forbidden:          http.StatusForbidden,
+	ehr.NotSupported:       http.StatusNotImplemented,
+	ehr.TooLarge:           http.StatusRequestEntityTooLarge,
+	ehr.Internal:           http.StatusInternalServerError,
+}
+
+// httpStatus maps an error code to its HTTP status.
+func httpStatus(code ehr.Code) int {
+	if st, ok := statuses[code]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
 }
 
 // writeError answers err as an OperationOutcome with the status of its code.
@@ -34,7 +43,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	code := ehr.ErrorCode(err)
-	status := ehr.HTTPStatus(code)
+	status := httpStatus(code)
 	issues := ehr.ErrorIssues(err)
 	msg := ehr.ErrorMessage(err)
 	if code == ehr.Internal {
@@ -46,7 +55,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == ehr.Internal {
 		severity = "fatal"
 	}
-	all := append([]fhir.Issue{{Severity: severity, Code: issueCodes[code], Diagnostics: msg}}, issues...)
+	all := append([]fhir.Issue{{Severity: severity, Code: ehr.IssueType(code), Diagnostics: msg}}, issues...)
 	a.writeResource(w, r, status, fhir.OperationOutcome(all))
 }
 

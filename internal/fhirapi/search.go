@@ -58,7 +58,7 @@ func (a *API) search(w http.ResponseWriter, r *http.Request, typ, compartment st
 		a.writeError(w, r, err)
 		return
 	}
-	bundle := ehr.SearchSet(a.base(r), q, page)
+	bundle := searchSet(a.base(r), q, page)
 	if compartment != "" {
 		rewriteSelfPath(bundle, a.base(r)+"/"+typ, a.base(r)+"/"+compartment+"/"+typ)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"omnichart/internal/ehr"
+	"omnichart/internal/service"
 	"omnichart/internal/fhir"
 )
 
@@ -29,14 +30,14 @@ type Config struct {
 
 // API is the FHIR REST handler.
 type API struct {
-	svc *ehr.Service
+	svc *service.Service
 	cfg Config
 	log *slog.Logger
 	mux *http.ServeMux
 }
 
 // New returns the API over svc, serving under /fhir.
-func New(svc *ehr.Service, cfg Config, log *slog.Logger) *API {
+func New(svc *service.Service, cfg Config, log *slog.Logger) *API {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 64 << 20
 	}

@@ -139,6 +139,10 @@ type Unit struct {
 	// FailedEntries are the indexes, in the original batch Bundle, of the entries
 	// that failed; a replay writes only these.
 	FailedEntries []int
+	// Conflicts are the identity-conflict review tasks ("Task/<id>") the unit
+	// raised: the source's identifier named a record of another person, so a new
+	// Patient was made instead of writing over it.
+	Conflicts []string
 
 	original []byte
 	message  *hl7v2.Message
@@ -473,29 +477,27 @@ func (im *Importer) write(ctx context.Context, src Source, u *Unit, bundle fhir.
 		return im.writeBatch(ctx, src, u, bundle)
 	}
 	bundle["entry"] = append(entries, im.bookkeeping(src, u, targets, subject)...)
-	resp, err := im.target.Bundle(ctx, bundle)
+	_, outs, err := applyBundle(ctx, im.target, bundle)
 	if err != nil {
 		return err
 	}
-	im.count(u, resp, len(entries)+1)
+	im.count(u, outs, len(entries)+1)
 	return nil
 }
 
 // writeBatch runs a batch Bundle, then records the original and the provenance
 // of what it created.
 func (im *Importer) writeBatch(ctx context.Context, src Source, u *Unit, bundle fhir.Resource) error {
-	resp, err := im.target.Bundle(ctx, bundle)
+	_, outs, err := applyBundle(ctx, im.target, bundle)
 	if err != nil {
 		return err
 	}
 	var targets []any
 	var failed []string
-	for i, r := range responseEntries(resp) {
-		status := fhir.String(r, "status")
-		if strings.HasPrefix(status, "2") {
-			if loc := fhir.String(r, "location"); loc != "" {
-				typ, id, _, _ := fhir.ParseReference(strings.Split(loc, "/_history/")[0])
-				targets = append(targets, map[string]any{"reference": typ + "/" + id})
+	for i, o := range outs {
+		if o.Err == nil {
+			if o.Record != nil {
+				targets = append(targets, map[string]any{"reference": o.Record.Reference()})
 			}
 			continue
 		}
@@ -504,20 +506,22 @@ func (im *Importer) writeBatch(ctx context.Context, src Source, u *Unit, bundle 
 			orig = u.only[i]
 		}
 		u.FailedEntries = append(u.FailedEntries, orig)
-		failed = append(failed, fmt.Sprintf("entry[%d] %s", orig, status))
-		for _, is := range outcomeIssues(r) {
-			is.Expression = append([]string{fmt.Sprintf("Bundle.entry[%d]", i)}, is.Expression...)
+		failed = append(failed, fmt.Sprintf("entry[%d] %s", orig, ehr.ErrorCode(o.Err)))
+		for _, is := range ehr.ErrorIssues(o.Err) {
+			if !strings.HasPrefix(strings.Join(is.Expression, ""), "Bundle.") {
+				is.Expression = append([]string{fmt.Sprintf("Bundle.entry[%d]", i)}, is.Expression...)
+			}
 			u.Issues = append(u.Issues, is)
 		}
 	}
-	im.count(u, resp, -1)
+	im.count(u, outs, -1)
 	if len(targets) > 0 {
 		book := fhir.Resource{"resourceType": "Bundle", "type": "transaction", "entry": im.bookkeeping(src, u, targets, "")}
-		bresp, err := im.target.Bundle(ctx, book)
+		_, bouts, err := applyBundle(ctx, im.target, book)
 		if err != nil {
 			return fmt.Errorf("record the original of a batch: %w", err)
 		}
-		im.count(u, bresp, 1)
+		im.count(u, bouts, 1)
 	}
 	if len(failed) > 0 {
 		return ehr.Errorf(ehr.Invalid, "%d of %d batch entries failed: %s", len(failed), len(fhir.Array(bundle, "entry")), strings.Join(failed[:min(len(failed), 5)], "; "))
@@ -611,23 +615,27 @@ func (im *Importer) bookkeeping(src Source, u *Unit, targets []any, subject stri
 	}
 }
 
-// count adds the created resources of a response to u, and sets u.Original from
-// the response entry at docIndex (-1: none).
-func (im *Importer) count(u *Unit, resp fhir.Resource, docIndex int) {
+// count adds the created resources of outcomes to u, with the identity conflicts
+// they raised, and sets u.Original from the outcome at docIndex (-1: none).
+func (im *Importer) count(u *Unit, outs []ehr.Outcome, docIndex int) {
 	if u.Created == nil {
 		u.Created = map[string]int{}
 	}
-	for i, r := range responseEntries(resp) {
-		loc := strings.Split(fhir.String(r, "location"), "/_history/")[0]
-		typ, id, _, ok := fhir.ParseReference(loc)
-		if !ok {
+	for i, o := range outs {
+		for _, t := range o.Conflicts {
+			u.Conflicts = append(u.Conflicts, t)
+			u.Issues = append(u.Issues, fhir.Issue{Severity: "warning", Code: "conflict",
+				Expression:  []string{fmt.Sprintf("Bundle.entry[%d]", i)},
+				Diagnostics: fmt.Sprintf("identity conflict: the source's identifier matched a record of another person, so %s was recorded apart; review %s", o.Record.Reference(), t)})
+		}
+		if o.Record == nil {
 			continue
 		}
-		if strings.HasPrefix(fhir.String(r, "status"), "201") {
-			u.Created[typ]++
+		if o.Created {
+			u.Created[o.Record.Type]++
 		}
-		if i == docIndex && typ == "DocumentReference" {
-			u.Original = typ + "/" + id
+		if i == docIndex && o.Record.Type == "DocumentReference" {
+			u.Original = o.Record.Reference()
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/ehrtest"
+	"omnichart/internal/service"
 	"omnichart/internal/fhir"
 	"omnichart/internal/fhir/search"
 	"omnichart/internal/ingest"
@@ -29,7 +30,7 @@ const testdata = "../../../shared/testdata"
 
 // env is a fresh store with an importer over it.
 type env struct {
-	svc *ehr.Service
+	svc *service.Service
 	im  *ingest.Importer
 	ctx context.Context
 }
@@ -37,7 +38,7 @@ type env struct {
 func newEnv(tb testing.TB, engine string) *env {
 	tb.Helper()
 	st := ehrtest.MustOpen(tb, engine, store.Options{})
-	svc := ehr.NewService(st, ehr.AllowAll{})
+	svc := service.New(st, service.Options{})
 	return &env{svc: svc, im: ingest.New(ingest.ServiceTarget{Service: svc}, ingest.Options{}),
 		ctx: ehr.WithPrincipal(context.Background(), ehr.SystemPrincipal)}
 }
@@ -476,7 +477,7 @@ func TestNDJSONKeepsReferencesAcrossChunks(t *testing.T) {
 	for _, engine := range ehrtest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			st := ehrtest.MustOpen(t, engine, store.Options{})
-			svc := ehr.NewService(st, nil)
+			svc := service.New(st, service.Options{})
 			im := ingest.New(ingest.ServiceTarget{Service: svc}, ingest.Options{ChunkLines: 10})
 			e := &env{svc: svc, im: im, ctx: context.Background()}
 			rep := e.mustImport(t, ingest.Source{URI: "urn:omnichart:source:bulk"}, "export.ndjson", data)

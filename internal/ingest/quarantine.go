@@ -92,7 +92,7 @@ func (im *Importer) quarantine(ctx context.Context, src Source, u *Unit) error {
 		delete(task, "meta")
 		b := fhir.Resource{"resourceType": "Bundle", "type": "transaction", "entry": []any{map[string]any{
 			"resource": task, "request": map[string]any{"method": "PUT", "url": "Task/" + id}}}}
-		if _, err := im.target.Bundle(ctx, b); err != nil {
+		if _, _, err := applyBundle(ctx, im.target, b); err != nil {
 			return fmt.Errorf("quarantine %s: %w", u.Name, err)
 		}
 		u.Quarantine = "Task/" + id
@@ -140,13 +140,12 @@ func (im *Importer) quarantine(ctx context.Context, src Source, u *Unit) error {
 		map[string]any{"fullUrl": taskURL, "resource": task, "request": map[string]any{"method": "POST", "url": "Task",
 			"ifNoneExist": identifierQuery(QuarantineSystem, u.Hash)}},
 	}}
-	resp, err := im.target.Bundle(ctx, b)
+	_, outs, err := applyBundle(ctx, im.target, b)
 	if err != nil {
 		return fmt.Errorf("quarantine %s: %w", u.Name, err)
 	}
-	if entries := responseEntries(resp); len(entries) == 2 {
-		typ, id, _, _ := fhir.ParseReference(splitHistory(fhir.String(entries[1], "location")))
-		u.Quarantine = typ + "/" + id
+	if len(outs) == 2 && outs[1].Record != nil {
+		u.Quarantine = outs[1].Record.Reference()
 	}
 	return nil
 }
@@ -178,7 +177,7 @@ func (im *Importer) resolveQuarantine(ctx context.Context, u *Unit) error {
 	delete(task, "meta")
 	b := fhir.Resource{"resourceType": "Bundle", "type": "transaction", "entry": []any{map[string]any{
 		"resource": task, "request": map[string]any{"method": "PUT", "url": "Task/" + id}}}}
-	if _, err := im.target.Bundle(ctx, b); err != nil {
+	if _, _, err := applyBundle(ctx, im.target, b); err != nil {
 		return fmt.Errorf("close quarantine Task/%s: %w", id, err)
 	}
 	u.Quarantine = "Task/" + id

@@ -168,7 +168,7 @@ func (d *Directory) Add(ctx context.Context, s Source) (Source, error) {
 		"request":  map[string]any{"method": "POST", "url": "Organization"},
 	}}, entries...)
 	bundle := fhir.Resource{"resourceType": "Bundle", "type": "transaction", "entry": entries}
-	if _, err := d.target.Bundle(ctx, bundle); err != nil {
+	if _, _, err := applyBundle(ctx, d.target, bundle); err != nil {
 		return Source{}, fmt.Errorf("register source %s: %w", s.Slug, err)
 	}
 	return d.Find(ctx, s.URI)
@@ -389,7 +389,7 @@ func (d *Directory) Disable(ctx context.Context, key string) (Source, error) {
 		delete(ep, "meta")
 		entries = append(entries, map[string]any{"resource": ep, "request": map[string]any{"method": "PUT", "url": "Endpoint/" + in.EndpointID}})
 	}
-	if _, err := d.target.Bundle(ctx, fhir.Resource{"resourceType": "Bundle", "type": "transaction", "entry": entries}); err != nil {
+	if _, _, err := applyBundle(ctx, d.target, fhir.Resource{"resourceType": "Bundle", "type": "transaction", "entry": entries}); err != nil {
 		return Source{}, fmt.Errorf("disable source %s: %w", key, err)
 	}
 	return d.Find(ctx, s.URI)

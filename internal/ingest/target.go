@@ -3,17 +3,23 @@ package ingest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/fhir"
 	"omnichart/internal/fhir/search"
 )
 
-// Target is where the pipeline writes: the local Service, or a remote Omnichart
-// through its FHIR API. Errors are *ehr.Error values where the cause is known.
+// Target is where the pipeline writes: the interaction engine in this process, or
+// a remote Omnichart through its FHIR API. Errors are *ehr.Error values where the
+// cause is known.
 type Target interface {
-	// Bundle processes a transaction or batch Bundle and returns the response Bundle.
-	Bundle(ctx context.Context, bundle fhir.Resource) (fhir.Resource, error)
+	// Apply runs changes as a transaction (all or nothing) or a batch (each on
+	// its own, failures in Outcome.Err), with outcomes in the order of changes.
+	Apply(ctx context.Context, kind string, changes []ehr.Change, opts ehr.ApplyOptions) ([]ehr.Outcome, error)
 	// Search returns up to limit current resources of typ matching query, a search
 	// query string such as "identifier=urn:x|1".
 	Search(ctx context.Context, typ, query string, limit int) ([]fhir.Resource, error)
@@ -21,10 +27,18 @@ type Target interface {
 	Read(ctx context.Context, typ, id string) (fhir.Resource, error)
 }
 
-// ServiceTarget writes through an ehr.Service in this process. The principal is the
-// one of each call's context.
+// Engine is the interaction engine as the pipeline uses it in this process.
+type Engine interface {
+	Apply(ctx context.Context, kind string, changes []ehr.Change, opts ehr.ApplyOptions) ([]ehr.Outcome, error)
+	Search(ctx context.Context, q *search.Query) (*ehr.Page, error)
+	Read(ctx context.Context, typ, id string) (*ehr.Record, error)
+}
+
+// ServiceTarget writes through the interaction engine in this process: typed
+// changes in, typed outcomes out, no Bundle on the way. The principal is the one
+// of each call's context.
 type ServiceTarget struct {
-	Service *ehr.Service
+	Service Engine
 }
 
 // onlyOnceKey carries the condition under which a transaction may be written.
@@ -37,18 +51,23 @@ func onlyOnce(ctx context.Context, condition string) context.Context {
 	return context.WithValue(ctx, onlyOnceKey{}, condition)
 }
 
-// Bundle implements Target.
-func (t ServiceTarget) Bundle(ctx context.Context, bundle fhir.Resource) (fhir.Resource, error) {
-	opts := ehr.BundleOptions{ReturnMinimal: true}
-	if fhir.String(bundle, "type") == "transaction" {
+// applyBundle runs a transaction or batch Bundle built by the pipeline.
+func applyBundle(ctx context.Context, t Target, bundle fhir.Resource) ([]ehr.Change, []ehr.Outcome, error) {
+	kind, changes, err := ehr.ParseBundle(bundle, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := ehr.ApplyOptions{}
+	if kind == "transaction" {
 		opts.IfNoneExist, _ = ctx.Value(onlyOnceKey{}).(string)
 	}
-	resp, err := t.Service.Bundle(ctx, bundle, opts)
-	if err != nil {
-		return nil, err
-	}
-	// Entries may hold raw JSON; callers only read the response parts.
-	return resp, nil
+	outs, err := t.Apply(ctx, kind, changes, opts)
+	return changes, outs, err
+}
+
+// Apply implements Target.
+func (t ServiceTarget) Apply(ctx context.Context, kind string, changes []ehr.Change, opts ehr.ApplyOptions) ([]ehr.Outcome, error) {
+	return t.Service.Apply(ctx, kind, changes, opts)
 }
 
 // Search implements Target, following pages until limit results are found.
@@ -87,20 +106,95 @@ func (t ServiceTarget) Read(ctx context.Context, typ, id string) (fhir.Resource,
 	return fhir.Decode(rec.Resource)
 }
 
-// responseEntries returns the response parts of a transaction- or batch-response
-// Bundle in entry order.
-func responseEntries(resp fhir.Resource) []map[string]any {
-	var out []map[string]any
+// ChangesBundle renders changes as a transaction or batch Bundle, for a target
+// that speaks the FHIR API.
+func ChangesBundle(kind string, changes []ehr.Change) fhir.Resource {
+	entries := make([]any, len(changes))
+	for i, c := range changes {
+		u := c.Type
+		switch {
+		case c.ID != "" && c.Version != 0:
+			u += "/" + c.ID + "/_history/" + strconv.FormatInt(c.Version, 10)
+		case c.ID != "":
+			u += "/" + c.ID
+		}
+		if c.Query != "" {
+			u += "?" + c.Query
+		}
+		req := map[string]any{"method": c.Method, "url": u}
+		if c.IfNoneExist != "" {
+			req["ifNoneExist"] = c.IfNoneExist
+		}
+		if c.IfMatch != 0 {
+			req["ifMatch"] = fmt.Sprintf(`W/"%d"`, c.IfMatch)
+		}
+		e := map[string]any{"request": req}
+		if c.FullURL != "" {
+			e["fullUrl"] = c.FullURL
+		}
+		if c.Resource != nil {
+			e["resource"] = c.Resource
+		}
+		entries[i] = e
+	}
+	return fhir.Resource{"resourceType": "Bundle", "type": kind, "entry": entries}
+}
+
+// ResponseOutcomes reads a transaction- or batch-response Bundle into outcomes:
+// the record each entry's location names (type, id and version; no body), whether
+// it was created, and the error of a failed batch entry with its issues.
+func ResponseOutcomes(resp fhir.Resource) []ehr.Outcome {
+	var out []ehr.Outcome
 	for _, e := range fhir.Array(resp, "entry") {
 		m, _ := e.(map[string]any)
 		r := fhir.Object(m, "response")
-		if r == nil {
-			r = map[string]any{}
+		status := fhir.String(r, "status")
+		var o ehr.Outcome
+		code, _ := strconv.Atoi(strings.Fields(status + " 0")[0])
+		if code >= 300 {
+			o.Err = &ehr.Error{Code: codeOfStatus(code), Message: "entry failed with " + status, Issues: outcomeIssues(r)}
+		} else if loc := fhir.String(r, "location"); loc != "" {
+			path, version, _ := strings.Cut(loc, "/_history/")
+			typ, id, _, ok := fhir.ParseReference(path)
+			if ok {
+				v, _ := strconv.ParseInt(version, 10, 64)
+				o.Record = &ehr.Record{Type: typ, ID: id, Version: v}
+				o.Created = code == http.StatusCreated
+			}
 		}
-		out = append(out, r)
+		out = append(out, o)
 	}
 	return out
 }
+
+// codeOfStatus maps an HTTP status back to the error code a FHIR server answers it
+// for.
+func codeOfStatus(status int) ehr.Code {
+	switch status {
+	case http.StatusBadRequest, http.StatusUnprocessableEntity:
+		return ehr.Invalid
+	case http.StatusNotFound:
+		return ehr.NotFound
+	case http.StatusGone:
+		return ehr.Gone
+	case http.StatusConflict:
+		return ehr.Conflict
+	case http.StatusPreconditionFailed:
+		return ehr.PreconditionFailed
+	case http.StatusUnauthorized:
+		return ehr.Unauthorized
+	case http.StatusForbidden:
+		return ehr.Forbidden
+	case http.StatusNotImplemented, http.StatusMethodNotAllowed:
+		return ehr.NotSupported
+	case http.StatusRequestEntityTooLarge:
+		return ehr.TooLarge
+	}
+	return ehr.Internal
+}
+
+// CodeOfStatus is codeOfStatus for remote targets.
+func CodeOfStatus(status int) ehr.Code { return codeOfStatus(status) }
 
 // outcomeIssues reads the issues of an OperationOutcome in a batch response entry.
 func outcomeIssues(resp map[string]any) []fhir.Issue {

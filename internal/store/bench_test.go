@@ -8,6 +8,7 @@ import (
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/ehrtest"
+	"omnichart/internal/service"
 	"omnichart/internal/store"
 )
 
@@ -106,7 +107,7 @@ func BenchmarkRead(b *testing.B) {
 func BenchmarkTransaction(b *testing.B) {
 	forBenchEngines(b, func(b *testing.B, s *store.Store) {
 		ctx := context.Background()
-		svc := ehr.NewService(s, nil)
+		svc := service.New(s, service.Options{})
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
 			pid := fmt.Sprintf("urn:uuid:00000000-0000-4000-8000-%012d", i)
@@ -118,7 +119,11 @@ func BenchmarkTransaction(b *testing.B) {
 				entries = append(entries, map[string]any{"resource": o, "request": map[string]any{"method": "POST", "url": "Observation"}})
 			}
 			bundle := map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries}
-			if _, err := svc.Bundle(ctx, bundle, ehr.BundleOptions{ReturnMinimal: true}); err != nil {
+			kind, changes, err := ehr.ParseBundle(bundle, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := svc.Apply(ctx, kind, changes, ehr.ApplyOptions{}); err != nil {
 				b.Fatal(err)
 			}
 		}

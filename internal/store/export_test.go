@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"omnichart/internal/ehr"
 	"omnichart/internal/fhir/search"
 )
 
@@ -13,7 +14,7 @@ import (
 // (which runs the query).
 func (s *Store) ExplainSearch(ctx context.Context, q *search.Query) (string, error) {
 	t := s.reader()
-	sq, err := t.buildSearch(q)
+	sq, err := t.buildSearch(q, ehr.Unrestricted())
 	if err != nil {
 		return "", err
 	}

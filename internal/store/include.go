@@ -165,6 +165,7 @@ func (t *tx) includeOne(ctx context.Context, s includeSpec, from []*ehr.Record) 
 
 // loadCurrent reads the current, not deleted versions of the given resources.
 func (t *tx) loadCurrent(ctx context.Context, refs [][2]string) ([]*ehr.Record, error) {
+	scope := ehr.ScopeFrom(ctx)
 	byType := map[string][]any{}
 	dup := map[[2]string]bool{}
 	for _, r := range refs {
@@ -179,15 +180,16 @@ func (t *tx) loadCurrent(ctx context.Context, refs [][2]string) ([]*ehr.Record, 
 			chunk := ids[:min(len(ids), 500)]
 			ids = ids[len(chunk):]
 			marks := strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")
-			rows, err := t.query(ctx, `SELECT r.res_type, r.res_id, r.version, r.last_updated, v.body FROM resources r `+currentVersion+`
-				WHERE r.res_type = ? AND r.res_id IN (`+marks+`) AND r.deleted = ? ORDER BY r.res_id`, append(append([]any{typ}, chunk...), false)...)
+			where, args := andScope(`r.res_type = ? AND r.res_id IN (`+marks+`) AND r.deleted = ?`, append(append([]any{typ}, chunk...), false), scope, "r")
+			rows, err := t.query(ctx, `SELECT r.res_type, r.res_id, r.version, r.last_updated, v.body, r.source, r.compartment FROM resources r `+currentVersion+`
+				WHERE `+where+` ORDER BY r.res_id`, args...)
 			if err != nil {
 				return nil, fmt.Errorf("include: %w", err)
 			}
 			for rows.Next() {
 				rec := &ehr.Record{}
 				var lu int64
-				if err := rows.Scan(&rec.Type, &rec.ID, &rec.Version, &lu, &rec.Resource); err != nil {
+				if err := rows.Scan(&rec.Type, &rec.ID, &rec.Version, &lu, &rec.Resource, &rec.Source, &rec.Compartment); err != nil {
 					rows.Close()
 					return nil, err
 				}

@@ -23,7 +23,7 @@ func (t *tx) Search(ctx context.Context, q *search.Query) (*ehr.Page, error) {
 	if err := t.flushIndexes(ctx); err != nil {
 		return nil, err
 	}
-	sq, err := t.buildSearch(q)
+	sq, err := t.buildSearch(q, ehr.ScopeFrom(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +48,7 @@ func (t *tx) Search(ctx context.Context, q *search.Query) (*ehr.Page, error) {
 		rec := &ehr.Record{}
 		var lu int64
 		var compartment string
-		dest := []any{&rec.Type, &rec.ID, &rec.Version, &lu, &compartment}
+		dest := []any{&rec.Type, &rec.ID, &rec.Version, &lu, &compartment, &rec.Source}
 		kv := make([]any, len(keys))
 		for i := range keys {
 			dest = append(dest, &kv[i])
@@ -57,6 +57,7 @@ func (t *tx) Search(ctx context.Context, q *search.Query) (*ehr.Page, error) {
 			return nil, fmt.Errorf("search: %w", err)
 		}
 		rec.LastUpdated = time.UnixMicro(lu).UTC()
+		rec.Compartment = compartment
 		page.Records = append(page.Records, rec)
 		keyVals = append(keyVals, kv)
 		compartments = append(compartments, compartment)
@@ -117,11 +118,11 @@ type searchSQL struct {
 	backward  bool
 }
 
-func (t *tx) buildSearch(q *search.Query) (*searchSQL, error) {
+func (t *tx) buildSearch(q *search.Query, scope ehr.Scope) (*searchSQL, error) {
 	if err := t.s.registry.Check(q); err != nil {
 		return nil, ehr.Errorf(ehr.Invalid, "%v", err)
 	}
-	b := &sqlBuilder{reg: t.s.registry, now: t.now, ownerIndex: t.s.dialect.OwnerIndex}
+	b := &sqlBuilder{reg: t.s.registry, now: t.now, ownerIndex: t.s.dialect.OwnerIndex, scope: scope}
 	where, args, err := b.where(q.Type, nil, "r")
 	if err != nil {
 		return nil, err
@@ -176,7 +177,7 @@ func (t *tx) buildSearch(q *search.Query) (*searchSQL, error) {
 	backward := cur != nil && cur.Backward
 	// Bodies are fetched for the page only (see Search), so that sorting carries
 	// keys rather than documents.
-	cols := []string{"r.res_type", "r.res_id", "r.version", "r.last_updated", "r.compartment"}
+	cols := []string{"r.res_type", "r.res_id", "r.version", "r.last_updated", "r.compartment", "r.source"}
 	var keyArgs []any
 	order := make([]string, 0, len(keys)+2)
 	for i, k := range keys {
@@ -213,6 +214,9 @@ type sqlBuilder struct {
 	// outerDriver says that the caller of the next where adds a selective
 	// condition of its own (a compartment).
 	outerDriver bool
+	// scope limits every resources alias the query selects from: the main one,
+	// chain targets and _has sources alike.
+	scope ehr.Scope
 }
 
 func (b *sqlBuilder) alias(prefix string) string {
@@ -243,6 +247,10 @@ func (b *sqlBuilder) where(typ string, params []search.Param, r string) ([]strin
 	if typ != "" {
 		conds = append(conds, r+".res_type = ?")
 		args = append(args, typ)
+	}
+	if c, cargs := scopeClause(b.scope, r); c != "" {
+		conds = append(conds, c)
+		args = append(args, cargs...)
 	}
 	for k, p := range params {
 		b.correlate = external || (driver >= 0 && k != driver)

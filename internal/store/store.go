@@ -226,15 +226,16 @@ func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 // current is the head of one resource.
 type current struct {
 	compartment string
+	source      string
 	version     int64
 	deleted     bool
 }
 
 // head looks up the current version of typ/id; found is false when it never existed.
 func (t *tx) head(ctx context.Context, typ, id string) (cur current, found bool, err error) {
-	err = t.queryRow(ctx, `SELECT r.compartment, r.version, r.deleted FROM resource_ids i
+	err = t.queryRow(ctx, `SELECT r.compartment, r.source, r.version, r.deleted FROM resource_ids i
 		JOIN resources r ON r.compartment = i.compartment AND r.res_type = i.res_type AND r.res_id = i.res_id
-		WHERE i.res_type = ? AND i.res_id = ?`+t.s.dialect.ForUpdate(), typ, id).Scan(&cur.compartment, &cur.version, &cur.deleted)
+		WHERE i.res_type = ? AND i.res_id = ?`+t.s.dialect.ForUpdate(), typ, id).Scan(&cur.compartment, &cur.source, &cur.version, &cur.deleted)
 	if errors.Is(err, sql.ErrNoRows) {
 		return cur, false, nil
 	}
@@ -325,6 +326,9 @@ func (t *tx) write(ctx context.Context, typ, id string, res map[string]any, meth
 	}
 	compartment := Compartment(typ, id, res)
 	source, _ := meta["source"].(string)
+	if err := checkWrite(ctx, typ, id, compartment, source, cur, found); err != nil {
+		return nil, err
+	}
 	lu := t.now.UnixMicro()
 
 	if found && cur.compartment != compartment {
@@ -360,8 +364,8 @@ func (t *tx) write(ctx context.Context, typ, id string, res map[string]any, meth
 			return nil, fmt.Errorf("write id of %s/%s: %w", typ, id, err)
 		}
 	}
-	if err := t.exec(ctx, `INSERT INTO resource_versions (compartment, res_type, res_id, version, last_updated, deleted, method, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, compartment, typ, id, version, lu, false, method, body); err != nil {
+	if err := t.exec(ctx, `INSERT INTO resource_versions (compartment, res_type, res_id, version, last_updated, deleted, method, body, source)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, compartment, typ, id, version, lu, false, method, body, source); err != nil {
 		return nil, fmt.Errorf("write version of %s/%s: %w", typ, id, err)
 	}
 	if err := t.insertIndexes(ctx, compartment, typ, id, res); err != nil {
@@ -372,7 +376,25 @@ func (t *tx) write(ctx context.Context, typ, id string, res map[string]any, meth
 		// the same; it just does not become searchable.
 		t.onCommit = append(t.onCommit, func() { t.s.registry.AddResource(res) })
 	}
-	return &ehr.Record{Type: typ, ID: id, Version: version, LastUpdated: t.now, Method: method, Resource: body}, nil
+	return &ehr.Record{Type: typ, ID: id, Version: version, LastUpdated: t.now, Method: method, Resource: body,
+		Source: source, Compartment: compartment}, nil
+}
+
+// checkWrite enforces, for every write, that a record stays with the source that
+// owns it and that the caller's scope covers both the record as it is and as it
+// will be.
+func checkWrite(ctx context.Context, typ, id, compartment, source string, cur current, found bool) error {
+	scope := ehr.ScopeFrom(ctx)
+	if found && !scope.Allows(typ, cur.compartment, cur.source) {
+		return ehr.Errorf(ehr.Forbidden, "%s/%s is outside what this request may change", typ, id)
+	}
+	if found && cur.source != source {
+		return ehr.Errorf(ehr.Forbidden, "%s/%s belongs to another source; a record is changed only by the source that owns it", typ, id)
+	}
+	if !scope.Allows(typ, compartment, source) {
+		return ehr.Errorf(ehr.Forbidden, "the %s would be outside what this request may write", typ)
+	}
+	return nil
 }
 
 // Delete implements ehr.Tx.
@@ -390,6 +412,12 @@ func (t *tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*ehr.Re
 	if !found || cur.deleted {
 		return nil, nil
 	}
+	if !ehr.ScopeFrom(ctx).Allows(typ, cur.compartment, cur.source) {
+		return nil, ehr.Errorf(ehr.Forbidden, "%s/%s is outside what this request may change", typ, id)
+	}
+	if owner := ehr.PrincipalFrom(ctx).Source; owner != "" && owner != cur.source {
+		return nil, ehr.Errorf(ehr.Forbidden, "%s/%s belongs to another source; a record is deleted only by the source that owns it", typ, id)
+	}
 	if typ == "SearchParameter" {
 		var body []byte
 		if err := t.queryRow(ctx, `SELECT body FROM resource_versions WHERE compartment = ? AND res_type = ? AND res_id = ? AND version = ?`, cur.compartment, typ, id, cur.version).Scan(&body); err == nil {
@@ -405,24 +433,26 @@ func (t *tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*ehr.Re
 		WHERE compartment = ? AND res_type = ? AND res_id = ?`, version, lu, true, cur.compartment, typ, id); err != nil {
 		return nil, fmt.Errorf("delete %s/%s: %w", typ, id, err)
 	}
-	if err := t.exec(ctx, `INSERT INTO resource_versions (compartment, res_type, res_id, version, last_updated, deleted, method, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, NULL)`, cur.compartment, typ, id, version, lu, true, "DELETE"); err != nil {
+	if err := t.exec(ctx, `INSERT INTO resource_versions (compartment, res_type, res_id, version, last_updated, deleted, method, body, source)
+		VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)`, cur.compartment, typ, id, version, lu, true, "DELETE", cur.source); err != nil {
 		return nil, fmt.Errorf("write deletion of %s/%s: %w", typ, id, err)
 	}
 	if err := t.deleteIndexes(ctx, cur.compartment, typ, id); err != nil {
 		return nil, err
 	}
-	return &ehr.Record{Type: typ, ID: id, Version: version, LastUpdated: t.now, Deleted: true, Method: "DELETE"}, nil
+	return &ehr.Record{Type: typ, ID: id, Version: version, LastUpdated: t.now, Deleted: true, Method: "DELETE",
+		Source: cur.source, Compartment: cur.compartment}, nil
 }
 
 // Read implements ehr.Tx.
 func (t *tx) Read(ctx context.Context, typ, id string) (*ehr.Record, error) {
 	rec := &ehr.Record{Type: typ, ID: id}
 	var lu int64
-	err := t.queryRow(ctx, `SELECT r.version, r.last_updated, r.deleted, v.body FROM resource_ids i
+	where, args := andScope("i.res_type = ? AND i.res_id = ?", []any{typ, id}, ehr.ScopeFrom(ctx), "r")
+	err := t.queryRow(ctx, `SELECT r.version, r.last_updated, r.deleted, v.body, r.source, r.compartment FROM resource_ids i
 		JOIN resources r ON r.compartment = i.compartment AND r.res_type = i.res_type AND r.res_id = i.res_id
 		`+currentVersion+`
-		WHERE i.res_type = ? AND i.res_id = ?`, typ, id).Scan(&rec.Version, &lu, &rec.Deleted, &rec.Resource)
+		WHERE `+where, args...).Scan(&rec.Version, &lu, &rec.Deleted, &rec.Resource, &rec.Source, &rec.Compartment)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ehr.Errorf(ehr.NotFound, "%s/%s is not known", typ, id)
 	}
@@ -441,8 +471,9 @@ func (t *tx) Read(ctx context.Context, typ, id string) (*ehr.Record, error) {
 func (t *tx) VRead(ctx context.Context, typ, id string, version int64) (*ehr.Record, error) {
 	rec := &ehr.Record{Type: typ, ID: id, Version: version}
 	var lu int64
-	err := t.queryRow(ctx, `SELECT last_updated, deleted, method, body FROM resource_versions
-		WHERE res_type = ? AND res_id = ? AND version = ?`, typ, id, version).Scan(&lu, &rec.Deleted, &rec.Method, &rec.Resource)
+	where, args := andScope("v.res_type = ? AND v.res_id = ? AND v.version = ?", []any{typ, id, version}, ehr.ScopeFrom(ctx), "v")
+	err := t.queryRow(ctx, `SELECT v.last_updated, v.deleted, v.method, v.body, v.source, v.compartment FROM resource_versions v
+		WHERE `+where, args...).Scan(&lu, &rec.Deleted, &rec.Method, &rec.Resource, &rec.Source, &rec.Compartment)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ehr.Errorf(ehr.NotFound, "%s/%s has no version %d", typ, id, version)
 	}
@@ -488,11 +519,16 @@ func (t *tx) History(ctx context.Context, q ehr.HistoryQuery) (*ehr.Page, error)
 		where = append(where, `(v.last_updated < ? OR (v.last_updated = ? AND (v.res_type > ? OR (v.res_type = ? AND (v.res_id > ? OR (v.res_id = ? AND v.version < ?))))))`)
 		args = append(args, c.lastUpdated, c.lastUpdated, c.typ, c.typ, c.id, c.id, c.version)
 	}
+	scope := ehr.ScopeFrom(ctx)
+	if c, cargs := scopeClause(scope, "v"); c != "" {
+		where = append(where, c)
+		args = append(args, cargs...)
+	}
 	count := q.Count
 	if count <= 0 {
 		count = search.DefaultCount
 	}
-	query := `SELECT v.res_type, v.res_id, v.version, v.last_updated, v.deleted, v.method, v.body FROM resource_versions v`
+	query := `SELECT v.res_type, v.res_id, v.version, v.last_updated, v.deleted, v.method, v.body, v.source, v.compartment FROM resource_versions v`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -506,7 +542,7 @@ func (t *tx) History(ctx context.Context, q ehr.HistoryQuery) (*ehr.Page, error)
 	for rows.Next() {
 		rec := &ehr.Record{}
 		var lu int64
-		if err := rows.Scan(&rec.Type, &rec.ID, &rec.Version, &lu, &rec.Deleted, &rec.Method, &rec.Resource); err != nil {
+		if err := rows.Scan(&rec.Type, &rec.ID, &rec.Version, &lu, &rec.Deleted, &rec.Method, &rec.Resource, &rec.Source, &rec.Compartment); err != nil {
 			return nil, fmt.Errorf("history: %w", err)
 		}
 		rec.LastUpdated = time.UnixMicro(lu).UTC()
@@ -521,7 +557,8 @@ func (t *tx) History(ctx context.Context, q ehr.HistoryQuery) (*ehr.Page, error)
 		page.Next = encodeCursor(cursor{lastUpdated: last.LastUpdated.UnixMicro(), typ: last.Type, id: last.ID, version: last.Version})
 	}
 	if q.ID != "" && q.Type != "" && q.Cursor == "" {
-		if err := t.queryRow(ctx, `SELECT count(*) FROM resource_versions WHERE res_type = ? AND res_id = ?`, q.Type, q.ID).Scan(&page.Total); err != nil {
+		cw, cargs := andScope("v.res_type = ? AND v.res_id = ?", []any{q.Type, q.ID}, scope, "v")
+		if err := t.queryRow(ctx, `SELECT count(*) FROM resource_versions v WHERE `+cw, cargs...).Scan(&page.Total); err != nil {
 			return nil, fmt.Errorf("history count: %w", err)
 		}
 		if page.Total == 0 {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"omnichart/internal/ehr"
+	"omnichart/internal/service"
 	"omnichart/internal/fhir"
 	"omnichart/internal/fhir/search"
 )
@@ -382,7 +383,7 @@ func testConcurrentUpdates(t *testing.T, s ehr.ResourceStore) {
 }
 
 func testConcurrentConditionalCreate(t *testing.T, s ehr.ResourceStore) {
-	svc := ehr.NewService(s, nil)
+	svc := service.New(s, service.Options{})
 	const n = 8
 	var wg sync.WaitGroup
 	created := make([]bool, n)
@@ -441,7 +442,7 @@ func testCompartmentMove(t *testing.T, s ehr.ResourceStore) {
 }
 
 func testTransactionBundle(t *testing.T, s ehr.ResourceStore) {
-	svc := ehr.NewService(s, nil)
+	svc := service.New(s, service.Options{})
 	bundle := map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": []any{
 		map[string]any{"fullUrl": "urn:uuid:11111111-1111-4111-8111-111111111111",
 			"resource": patient("Tx", "tx-b"),
@@ -451,18 +452,14 @@ func testTransactionBundle(t *testing.T, s ehr.ResourceStore) {
 				"subject": map[string]any{"reference": "urn:uuid:11111111-1111-4111-8111-111111111111"}},
 			"request": map[string]any{"method": "POST", "url": "Observation"}},
 	}}
-	resp, err := svc.Bundle(ctx, bundle, ehr.BundleOptions{Base: "http://x/fhir"})
+	outs, err := applyBundle(svc, bundle, "http://x/fhir")
 	if err != nil {
 		t.Fatalf("Bundle: %v", err)
 	}
-	entries := fhir.Array(resp, "entry")
-	obsLoc := fhir.String(fhir.Object(entries[1].(map[string]any), "response"), "location")
-	patLoc := fhir.String(fhir.Object(entries[0].(map[string]any), "response"), "location")
-	typ, oid, _, _ := fhir.ParseReference(obsLoc)
-	_, pid, _, _ := fhir.ParseReference(patLoc)
+	typ, oid, pid := outs[1].Record.Type, outs[1].Record.ID, outs[0].Record.ID
 	rec, err := s.Read(ctx, typ, oid)
 	if err != nil {
-		t.Fatalf("Read(%s): %v", obsLoc, err)
+		t.Fatalf("Read(%s/%s): %v", typ, oid, err)
 	}
 	if ref := fhir.String(fhir.Object(decode(t, rec), "subject"), "reference"); ref != "Patient/"+pid {
 		t.Errorf("Observation.subject = %q, want Patient/%s", ref, pid)
@@ -470,7 +467,7 @@ func testTransactionBundle(t *testing.T, s ehr.ResourceStore) {
 	// The same bundle again, with a broken second entry: nothing may be written.
 	bad := fhir.Clone(bundle).(map[string]any)
 	bad["entry"].([]any)[1].(map[string]any)["request"] = map[string]any{"method": "PUT", "url": "Observation/x"}
-	if _, err := svc.Bundle(ctx, bad, ehr.BundleOptions{}); err == nil {
+	if _, err := applyBundle(svc, bad, ""); err == nil {
 		t.Fatalf("Bundle(id mismatch) succeeded, want an error")
 	}
 	h, _ := s.History(ctx, ehr.HistoryQuery{})
@@ -520,4 +517,13 @@ func testReadersDuringWrite(t *testing.T, s ehr.ResourceStore) {
 	if err != nil {
 		t.Errorf("reads during an open write transaction: %v", err)
 	}
+}
+
+// applyBundle parses a transaction or batch Bundle and runs it through svc.
+func applyBundle(svc *service.Service, bundle map[string]any, base string) ([]ehr.Outcome, error) {
+	kind, changes, err := ehr.ParseBundle(bundle, base)
+	if err != nil {
+		return nil, err
+	}
+	return svc.Apply(ctx, kind, changes, ehr.ApplyOptions{Base: base})
 }

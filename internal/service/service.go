@@ -1,0 +1,311 @@
+package service
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"omnichart/internal/ehr"
+	"omnichart/internal/fhir"
+	"omnichart/internal/fhir/search"
+)
+
+// Options configure a Service. Zero values pick the defaults.
+type Options struct {
+	// Policy decides what each principal may do and see; nil allows everything.
+	Policy ehr.Policy
+	// Events receives an access event for every read and write; nil keeps none.
+	Events ehr.EventSink
+	// Log receives internal errors of batch entries; slog.Default by default.
+	Log *slog.Logger
+	// Now is the clock of access events and review tasks; time.Now by default.
+	Now func() time.Time
+}
+
+// Service runs FHIR interactions against a ResourceStore under a Policy. It is safe
+// for concurrent use.
+type Service struct {
+	store  ehr.ResourceStore
+	policy ehr.Policy
+	events ehr.EventSink
+	log    *slog.Logger
+	now    func() time.Time
+	model  *fhir.Model
+}
+
+// New returns a Service over store.
+func New(store ehr.ResourceStore, opts Options) *Service {
+	if opts.Policy == nil {
+		opts.Policy = ehr.AllowAll{}
+	}
+	if opts.Events == nil {
+		opts.Events = ehr.DiscardEvents{}
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Service{store: store, policy: opts.Policy, events: opts.Events, log: opts.Log, now: opts.Now, model: fhir.R4()}
+}
+
+// SearchParameters lists the search parameters of typ the store supports, for the
+// CapabilityStatement; nil when the store does not say.
+func (s *Service) SearchParameters(typ string) []ehr.SearchParameterInfo {
+	if l, ok := s.store.(interface {
+		SearchParameters(string) []ehr.SearchParameterInfo
+	}); ok {
+		return l.SearchParameters(typ)
+	}
+	return nil
+}
+
+// begin authorizes action on typ and puts the principal's scope into ctx, once per
+// request: every store call made with the returned context is limited to it.
+func (s *Service) begin(ctx context.Context, action ehr.Action, typ string) (context.Context, error) {
+	p := ehr.PrincipalFrom(ctx)
+	if err := s.policy.Authorize(ctx, p, action, typ); err != nil {
+		return ctx, err
+	}
+	scope, err := s.policy.Scope(ctx, p)
+	if err != nil {
+		return ctx, err
+	}
+	return ehr.WithScope(ctx, scope), nil
+}
+
+// record sends the access event of one interaction.
+func (s *Service) record(ctx context.Context, interaction, typ, id string, params []string, recs []*ehr.Record, err error) {
+	p := ehr.PrincipalFrom(ctx)
+	ev := ehr.AccessEvent{Time: s.now().UTC(), Subject: p.Subject, Source: p.Source, Interaction: interaction,
+		Type: typ, ID: id, Params: params, Outcome: "ok"}
+	for _, r := range recs {
+		if r != nil {
+			ev.Records = append(ev.Records, r.Reference())
+		}
+	}
+	if err != nil {
+		ev.Outcome = string(ehr.ErrorCode(err))
+	}
+	s.events.Record(ctx, ev)
+}
+
+// prepare validates res as a resource of type typ and stamps its owner.
+func (s *Service) prepare(ctx context.Context, typ string, res map[string]any) error {
+	if issues := s.model.Validate(res); len(issues) > 0 {
+		return ehr.InvalidIssues("the resource is not valid R4 "+typ, issues)
+	}
+	return stampSource(ctx, typ, res)
+}
+
+// stampSource checks the type of res and makes the principal's source its owner:
+// what a source writes is that source's record, whatever meta.source the body
+// claims. A principal that is no source leaves meta.source as sent.
+func stampSource(ctx context.Context, typ string, res map[string]any) error {
+	got, _ := res["resourceType"].(string)
+	if got != typ {
+		return ehr.Errorf(ehr.Invalid, "the resource is a %q, but the request is for %s", got, typ)
+	}
+	if src := ehr.PrincipalFrom(ctx).Source; src != "" {
+		meta, _ := res["meta"].(map[string]any)
+		if meta == nil {
+			meta = map[string]any{}
+			res["meta"] = meta
+		}
+		meta["source"] = src
+	}
+	return nil
+}
+
+// Create stores a new resource. With ifNoneExist (a query string) it is a conditional
+// create: when exactly one resource matches, that one is returned with created false;
+// several matches are PreconditionFailed. A source's criteria match only that
+// source's records. See https://hl7.org/fhir/R4/http.html#ccreate.
+func (s *Service) Create(ctx context.Context, res map[string]any, ifNoneExist string) (rec *ehr.Record, created bool, err error) {
+	typ, _ := res["resourceType"].(string)
+	defer func() { s.record(ctx, "create", typ, "", nil, []*ehr.Record{rec}, err) }()
+	out, err := s.single(ctx, ehr.Change{Method: "POST", Type: typ, Resource: res, IfNoneExist: ifNoneExist})
+	if err != nil {
+		return nil, false, err
+	}
+	return out.Record, out.Created, nil
+}
+
+// Update stores res as the new version of typ/id, creating it when absent. The body's
+// id must equal id. See https://hl7.org/fhir/R4/http.html#update.
+func (s *Service) Update(ctx context.Context, typ, id string, res map[string]any, ifMatch int64) (rec *ehr.Record, created bool, err error) {
+	defer func() { s.record(ctx, "update", typ, id, nil, []*ehr.Record{rec}, err) }()
+	if err := checkUpdate(typ, id, res); err != nil {
+		return nil, false, err
+	}
+	out, err := s.single(ctx, ehr.Change{Method: "PUT", Type: typ, ID: id, Resource: res, IfMatch: ifMatch})
+	if err != nil {
+		return nil, false, err
+	}
+	return out.Record, out.Created, nil
+}
+
+func checkUpdate(typ, id string, res map[string]any) error {
+	if err := ehr.CheckType(typ); err != nil {
+		return err
+	}
+	if !fhir.ValidID(id) {
+		return ehr.Errorf(ehr.Invalid, "%q is not a valid resource id (1-64 of A-Z a-z 0-9 - .)", id)
+	}
+	bodyID, _ := res["id"].(string)
+	if bodyID == "" {
+		return &ehr.Error{Code: ehr.Invalid, Message: "the resource has no id; an update must carry the id of the URL", Issues: []fhir.Issue{fhir.ErrorIssue("required", typ+".id", "id is missing")}}
+	}
+	if bodyID != id {
+		return &ehr.Error{Code: ehr.Invalid, Message: "the id in the body differs from the id in the URL", Issues: []fhir.Issue{fhir.ErrorIssue("invalid", typ+".id", "id does not match the URL")}}
+	}
+	return nil
+}
+
+// ConditionalUpdate updates the one resource of typ matching criteria; with no match
+// it creates one (under the body's id when it has one); several matches are
+// PreconditionFailed. See https://hl7.org/fhir/R4/http.html#cond-update.
+func (s *Service) ConditionalUpdate(ctx context.Context, typ, criteria string, res map[string]any, ifMatch int64) (rec *ehr.Record, created bool, err error) {
+	defer func() { s.record(ctx, "update", typ, "", nil, []*ehr.Record{rec}, err) }()
+	if err := ehr.CheckType(typ); err != nil {
+		return nil, false, err
+	}
+	out, err := s.single(ctx, ehr.Change{Method: "PUT", Type: typ, Query: criteria, Resource: res, IfMatch: ifMatch})
+	if err != nil {
+		return nil, false, err
+	}
+	return out.Record, out.Created, nil
+}
+
+// Patch applies a JSON Patch (RFC 6902) to the current version of typ/id. The result
+// must keep its type and id and be valid. See https://hl7.org/fhir/R4/http.html#patch.
+func (s *Service) Patch(ctx context.Context, typ, id string, patch []byte, ifMatch int64) (rec *ehr.Record, err error) {
+	defer func() { s.record(ctx, "patch", typ, id, nil, []*ehr.Record{rec}, err) }()
+	return s.patchChange(ctx, ehr.Change{Method: "PATCH", Type: typ, ID: id, IfMatch: ifMatch}, patch)
+}
+
+// ConditionalPatch patches the one resource of typ matching criteria.
+func (s *Service) ConditionalPatch(ctx context.Context, typ, criteria string, patch []byte, ifMatch int64) (rec *ehr.Record, err error) {
+	defer func() { s.record(ctx, "patch", typ, "", nil, []*ehr.Record{rec}, err) }()
+	return s.patchChange(ctx, ehr.Change{Method: "PATCH", Type: typ, Query: criteria, IfMatch: ifMatch}, patch)
+}
+
+func (s *Service) patchChange(ctx context.Context, c ehr.Change, patch []byte) (*ehr.Record, error) {
+	if err := ehr.CheckType(c.Type); err != nil {
+		return nil, err
+	}
+	c.Resource = patchBinary(patch)
+	out, err := s.single(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return out.Record, nil
+}
+
+// Delete deletes typ/id. Deleting what does not exist or is already deleted succeeds
+// with a nil record. See https://hl7.org/fhir/R4/http.html#delete.
+func (s *Service) Delete(ctx context.Context, typ, id string, ifMatch int64) (rec *ehr.Record, err error) {
+	defer func() { s.record(ctx, "delete", typ, id, nil, []*ehr.Record{rec}, err) }()
+	if err := ehr.CheckType(typ); err != nil {
+		return nil, err
+	}
+	out, err := s.single(ctx, ehr.Change{Method: "DELETE", Type: typ, ID: id, IfMatch: ifMatch})
+	if err != nil {
+		return nil, err
+	}
+	return out.Record, nil
+}
+
+// ConditionalDelete deletes the one resource of typ matching criteria; no match is
+// success, several are PreconditionFailed (single-delete mode).
+func (s *Service) ConditionalDelete(ctx context.Context, typ, criteria string) (rec *ehr.Record, err error) {
+	defer func() { s.record(ctx, "delete", typ, "", nil, []*ehr.Record{rec}, err) }()
+	if err := ehr.CheckType(typ); err != nil {
+		return nil, err
+	}
+	out, err := s.single(ctx, ehr.Change{Method: "DELETE", Type: typ, Query: criteria})
+	if err != nil {
+		return nil, err
+	}
+	return out.Record, nil
+}
+
+// Read returns the current version of typ/id: NotFound, or Gone with the deletion
+// record. A record outside the caller's scope is NotFound, so its existence does
+// not leak.
+func (s *Service) Read(ctx context.Context, typ, id string) (rec *ehr.Record, err error) {
+	defer func() { s.record(ctx, "read", typ, id, nil, []*ehr.Record{rec}, err) }()
+	if err := ehr.CheckType(typ); err != nil {
+		return nil, err
+	}
+	sctx, err := s.begin(ctx, ehr.ActionRead, typ)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Read(sctx, typ, id)
+}
+
+// VRead returns one version of typ/id.
+func (s *Service) VRead(ctx context.Context, typ, id string, version int64) (rec *ehr.Record, err error) {
+	defer func() { s.record(ctx, "vread", typ, id, nil, []*ehr.Record{rec}, err) }()
+	if err := ehr.CheckType(typ); err != nil {
+		return nil, err
+	}
+	sctx, err := s.begin(ctx, ehr.ActionRead, typ)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.VRead(sctx, typ, id, version)
+}
+
+// Search runs a search. q.Type may be empty for a system-wide search.
+func (s *Service) Search(ctx context.Context, q *search.Query) (page *ehr.Page, err error) {
+	defer func() {
+		var recs []*ehr.Record
+		if page != nil {
+			recs = append(append(recs, page.Records...), page.Included...)
+		}
+		s.record(ctx, "search", q.Type, "", paramNames(q), recs, err)
+	}()
+	if q.Type != "" {
+		if err := ehr.CheckType(q.Type); err != nil {
+			return nil, err
+		}
+	}
+	sctx, err := s.begin(ctx, ehr.ActionSearch, q.Type)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Search(sctx, q)
+}
+
+// paramNames lists the names of a query's parameters, never their values.
+func paramNames(q *search.Query) []string {
+	out := make([]string, 0, len(q.Params))
+	for _, p := range q.Params {
+		out = append(out, p.Key())
+	}
+	return out
+}
+
+// History lists versions for an instance, a type or the whole system.
+func (s *Service) History(ctx context.Context, q ehr.HistoryQuery) (page *ehr.Page, err error) {
+	defer func() {
+		var recs []*ehr.Record
+		if page != nil {
+			recs = page.Records
+		}
+		s.record(ctx, "history", q.Type, q.ID, nil, recs, err)
+	}()
+	if q.Type != "" {
+		if err := ehr.CheckType(q.Type); err != nil {
+			return nil, err
+		}
+	}
+	sctx, err := s.begin(ctx, ehr.ActionRead, q.Type)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.History(sctx, q)
+}
