@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"omnichart/internal/ehr"
-	"omnichart/internal/service"
 	"omnichart/internal/ingest"
+	"omnichart/internal/service"
 	"omnichart/internal/store"
 )
 

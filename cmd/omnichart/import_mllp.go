@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"net"
 
-	"omnichart/internal/service"
 	"omnichart/internal/ingest"
 	"omnichart/internal/ingest/mllp"
+	"omnichart/internal/service"
 )
 
 // startMLLP listens for HL7 v2 over MLLP at addr and imports each message through

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"omnichart/internal/ehr"
-	"omnichart/internal/service"
 	"omnichart/internal/fhirapi"
+	"omnichart/internal/service"
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {

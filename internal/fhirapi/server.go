@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"omnichart/internal/ehr"
-	"omnichart/internal/service"
 	"omnichart/internal/fhir"
+	"omnichart/internal/service"
 )
 
 // Config holds what the API needs besides the service.

@@ -17,10 +17,10 @@ import (
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/ehrtest"
-	"omnichart/internal/service"
 	"omnichart/internal/fhir"
 	"omnichart/internal/fhir/search"
 	"omnichart/internal/ingest"
+	"omnichart/internal/service"
 	"omnichart/internal/store"
 )
 

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"omnichart/internal/ehr"
-	"omnichart/internal/service"
 	"omnichart/internal/fhir"
 	"omnichart/internal/fhir/search"
+	"omnichart/internal/service"
 )
 
 // Run runs the whole suite; open must return a fresh, empty store each call.
