@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/fhir"
@@ -102,44 +103,45 @@ const (
 )
 
 // raiseConflicts records, for a person to review, that rec was kept apart from
-// records of the same source that its identifier matched: one Task per pair,
-// owned by the same source. It returns the tasks' references.
+// records of the same source that its identifier matched: one Task, owned by the
+// same source, naming rec as its focus and each other record as an input. It
+// returns the task's reference.
 func (s *Service) raiseConflicts(ctx context.Context, tx ehr.Tx, rec *ehr.Record, others []*ehr.Record, criteria string) ([]string, error) {
-	if rec == nil {
+	if rec == nil || len(others) == 0 {
 		return nil, nil
 	}
-	var out []string
+	var refs []string
+	inputs := []any{map[string]any{
+		"type":        map[string]any{"coding": []any{map[string]any{"system": TaskSystem, "code": "criteria"}}, "text": "identifier criteria"},
+		"valueString": criteria,
+	}}
 	for _, o := range others {
-		task := map[string]any{
-			"resourceType": "Task",
-			"status":       "requested",
-			"intent":       "proposal",
-			"priority":     "urgent",
-			"code": map[string]any{"coding": []any{map[string]any{
-				"system": TaskSystem, "code": IdentityConflict, "display": "Identity conflict"}}},
-			"description": fmt.Sprintf("The source's identifier criteria matched %s, whose birth date, sex or name describe another person; %s was recorded apart instead. Review whether they are one person.", o.Reference(), rec.Reference()),
-			"focus":       map[string]any{"reference": rec.Reference()},
-			"for":         map[string]any{"reference": rec.Reference()},
-			"authoredOn":  s.now().UTC().Format("2006-01-02T15:04:05Z"),
-			"input": []any{
-				map[string]any{
-					"type":           map[string]any{"coding": []any{map[string]any{"system": TaskSystem, "code": "conflicting-record"}}, "text": "record with the same identifier"},
-					"valueReference": map[string]any{"reference": o.Reference()},
-				},
-				map[string]any{
-					"type":        map[string]any{"coding": []any{map[string]any{"system": TaskSystem, "code": "criteria"}}, "text": "identifier criteria"},
-					"valueString": criteria,
-				},
-			},
-		}
-		if src := rec.Source; src != "" {
-			task["meta"] = map[string]any{"source": src}
-		}
-		t, err := tx.Create(ctx, tx.NewID(), task)
-		if err != nil {
-			return nil, fmt.Errorf("record identity conflict: %w", err)
-		}
-		out = append(out, t.Reference())
+		refs = append(refs, o.Reference())
+		inputs = append(inputs, map[string]any{
+			"type":           map[string]any{"coding": []any{map[string]any{"system": TaskSystem, "code": "conflicting-record"}}, "text": "record with the same identifier"},
+			"valueReference": map[string]any{"reference": o.Reference()},
+		})
 	}
-	return out, nil
+	task := map[string]any{
+		"resourceType": "Task",
+		"status":       "requested",
+		"intent":       "proposal",
+		"priority":     "urgent",
+		"code": map[string]any{"coding": []any{map[string]any{
+			"system": TaskSystem, "code": IdentityConflict, "display": "Identity conflict"}}},
+		"description": fmt.Sprintf("The source's identifier criteria matched %s, whose birth date, sex or name describe another person; %s was recorded apart instead. Review whether they are one person.",
+			strings.Join(refs, ", "), rec.Reference()),
+		"focus":      map[string]any{"reference": rec.Reference()},
+		"for":        map[string]any{"reference": rec.Reference()},
+		"authoredOn": s.now().UTC().Format("2006-01-02T15:04:05Z"),
+		"input":      inputs,
+	}
+	if src := rec.Source; src != "" {
+		task["meta"] = map[string]any{"source": src}
+	}
+	t, err := tx.Create(ctx, tx.NewID(), task)
+	if err != nil {
+		return nil, fmt.Errorf("record identity conflict: %w", err)
+	}
+	return []string{t.Reference()}, nil
 }
