@@ -18,6 +18,7 @@ commands:
   source add|list|show|disable       the directory of source systems
   quarantine list|show|replay        documents and messages that failed to import
   reindex [--pending] [--restart]    rebuild search indexes (resumable)
+  identity list [--all]              identity conflicts waiting for review
 
 Run "omnichart admin <command> -h" for the flags of a command.
 `
@@ -35,6 +36,8 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return adminQuarantine(ctx, args[1:], stdout, stderr)
 	case "reindex":
 		return adminReindex(ctx, args[1:], stdout, stderr)
+	case "identity":
+		return adminIdentity(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, adminUsage)
 		return nil
