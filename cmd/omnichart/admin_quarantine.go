@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -28,6 +29,11 @@ func adminQuarantine(ctx context.Context, args []string, stdout, stderr io.Write
 	if isHelp(cmd) {
 		fmt.Fprint(stdout, quarantineUsage+"\nRun \"omnichart admin quarantine <command> -h\" for the flags of a command.\n")
 		return nil
+	}
+	if !slices.Contains([]string{"list", "show", "replay"}, cmd) {
+		// Before any store is opened, so that a typo creates no database.
+		fmt.Fprint(stderr, quarantineUsage)
+		return fmt.Errorf("admin quarantine: unknown command %q", cmd)
 	}
 	pos, rest := splitPositional(args[1:])
 	fs := flag.NewFlagSet("admin quarantine "+cmd, flag.ContinueOnError)
@@ -139,7 +145,6 @@ func adminQuarantine(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		return nil
 	}
-	fmt.Fprint(stderr, quarantineUsage)
 	return fmt.Errorf("admin quarantine: unknown command %q", cmd)
 }
 

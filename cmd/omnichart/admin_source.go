@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -36,6 +37,11 @@ func adminSource(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if isHelp(cmd) {
 		fmt.Fprint(stdout, sourceUsage+"\nRun \"omnichart admin source <command> -h\" for the flags of a command.\n")
 		return nil
+	}
+	if !slices.Contains([]string{"add", "list", "show", "disable"}, cmd) {
+		// Before any store is opened, so that a typo creates no database.
+		fmt.Fprint(stderr, sourceUsage)
+		return fmt.Errorf("admin source: unknown command %q", cmd)
 	}
 	pos, rest := splitPositional(args[1:])
 	fs := flag.NewFlagSet("admin source "+cmd, flag.ContinueOnError)
@@ -131,7 +137,6 @@ func adminSource(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintf(stdout, "disabled source %s: Organization/%s inactive, %d endpoint(s) off\n", s.Slug, s.OrganizationID, len(s.Interfaces))
 		return nil
 	}
-	fmt.Fprint(stderr, sourceUsage)
 	return fmt.Errorf("admin source: unknown command %q", cmd)
 }
 

@@ -3,6 +3,7 @@ package main_test
 import (
 	"bytes"
 	"errors"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -46,11 +47,14 @@ func TestHelpOnEveryCommandExitsZero(t *testing.T) {
 			if stderr.Len() > 0 {
 				t.Errorf("omnichart %s wrote %q to stderr, want nothing", strings.Join(tt.args, " "), stderr.String())
 			}
+			if made, _ := os.ReadDir(cmd.Dir); len(made) > 0 {
+				t.Errorf("omnichart %s created %s, want nothing", strings.Join(tt.args, " "), made[0].Name())
+			}
 		})
 	}
 }
 
-func TestUsageErrorsExitNonZeroWithUsageOnStderr(t *testing.T) {
+func TestUsageErrorsExitNonZeroWithUsageOnStderrAndCreateNothing(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
@@ -59,6 +63,7 @@ func TestUsageErrorsExitNonZeroWithUsageOnStderr(t *testing.T) {
 		{"an unknown command is an error", []string{"frobnicate"}},
 		{"an unknown flag of serve is an error", []string{"serve", "--bogus"}},
 		{"an unknown admin source command is an error", []string{"admin", "source", "-x"}},
+		{"an unknown admin quarantine command is an error", []string{"admin", "quarantine", "lst"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,6 +78,9 @@ func TestUsageErrorsExitNonZeroWithUsageOnStderr(t *testing.T) {
 			}
 			if !strings.Contains(stderr.String(), "usage: omnichart") || stdout.Len() > 0 {
 				t.Errorf("omnichart %s: stdout %q, stderr %q; want the usage on stderr only", strings.Join(tt.args, " "), stdout.String(), stderr.String())
+			}
+			if made, _ := os.ReadDir(cmd.Dir); len(made) > 0 {
+				t.Errorf("omnichart %s created %s, want nothing", strings.Join(tt.args, " "), made[0].Name())
 			}
 		})
 	}
