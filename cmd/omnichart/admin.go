@@ -38,7 +38,8 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return adminReindex(ctx, args[1:], stdout, stderr)
 	case "identity":
 		return adminIdentity(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "--help":
+	}
+	if isHelp(args[0]) {
 		fmt.Fprint(stdout, adminUsage)
 		return nil
 	}
@@ -81,6 +82,11 @@ func openPipeline(ctx context.Context, db, server string) (*pipeline, error) {
 // adminContext is the context of maintenance work run from the command line.
 func adminContext(ctx context.Context) context.Context {
 	return ehr.WithPrincipal(ctx, ehr.Principal{Subject: "admin", System: true})
+}
+
+// isHelp reports whether arg asks for help in place of a command.
+func isHelp(arg string) bool {
+	return arg == "help" || arg == "-h" || arg == "-help" || arg == "--help"
 }
 
 // splitPositional moves leading positional arguments out of args, so that

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -25,15 +26,24 @@ func adminQuarantine(ctx context.Context, args []string, stdout, stderr io.Write
 		return fmt.Errorf("admin quarantine: no command given")
 	}
 	cmd := args[0]
+	if isHelp(cmd) {
+		fmt.Fprint(stdout, quarantineUsage+"\nRun \"omnichart admin quarantine <command> -h\" for the flags of a command.\n")
+		return nil
+	}
+	if !slices.Contains([]string{"list", "show", "replay"}, cmd) {
+		// Before any store is opened, so that a typo creates no database.
+		fmt.Fprint(stderr, quarantineUsage)
+		return fmt.Errorf("admin quarantine: unknown command %q", cmd)
+	}
 	pos, rest := splitPositional(args[1:])
 	fs := flag.NewFlagSet("admin quarantine "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, quarantineUsage); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), quarantineUsage+"\nflags:\n"); fs.PrintDefaults() }
 	db := fs.String("db", defaultDB, "store: sqlite:PATH or postgres://user:pass@host/db")
 	server := fs.String("server", "", "FHIR base URL of a running server to work on instead of --db")
 	all := fs.Bool("all", false, "list: include resolved entries; replay: every failed entry")
 	raw := fs.String("raw", "", "show: write the original's bytes to this file (- for stdout)")
-	if err := parseFlags(fs, rest); err != nil {
+	if err := parseFlags(fs, rest, stdout); err != nil {
 		return err
 	}
 	pos = append(pos, fs.Args()...)
@@ -135,7 +145,6 @@ func adminQuarantine(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		return nil
 	}
-	fmt.Fprint(stderr, quarantineUsage)
 	return fmt.Errorf("admin quarantine: unknown command %q", cmd)
 }
 

@@ -14,17 +14,26 @@ import (
 	"omnichart/internal/store"
 )
 
+const reindexUsage = `usage: omnichart admin reindex [flags]
+
+Rebuilds the search indexes of every resource, for instance after a SearchParameter
+was added; an interrupted run resumes where it stopped.
+
+flags:
+`
+
 // adminReindex rebuilds search indexes: all of them (after adding a custom
 // SearchParameter, resumable after an interruption) or, with --pending, those a bulk
 // import with deferred indexing left to build.
 func adminReindex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("admin reindex", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), reindexUsage); fs.PrintDefaults() }
 	db := fs.String("db", defaultDB, "store: sqlite:PATH or postgres://user:pass@host/db")
 	pending := fs.Bool("pending", false, "index only resources a deferred bulk load left unindexed")
 	restart := fs.Bool("restart", false, "start over instead of resuming an interrupted re-index")
 	batch := fs.Int("batch", 500, "resources per transaction")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	st, err := openStore(ctx, *db)

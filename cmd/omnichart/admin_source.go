@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -33,10 +34,19 @@ func adminSource(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("admin source: no command given")
 	}
 	cmd := args[0]
+	if isHelp(cmd) {
+		fmt.Fprint(stdout, sourceUsage+"\nRun \"omnichart admin source <command> -h\" for the flags of a command.\n")
+		return nil
+	}
+	if !slices.Contains([]string{"add", "list", "show", "disable"}, cmd) {
+		// Before any store is opened, so that a typo creates no database.
+		fmt.Fprint(stderr, sourceUsage)
+		return fmt.Errorf("admin source: unknown command %q", cmd)
+	}
 	pos, rest := splitPositional(args[1:])
 	fs := flag.NewFlagSet("admin source "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, sourceUsage); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), sourceUsage+"\nflags:\n"); fs.PrintDefaults() }
 	db := fs.String("db", defaultDB, "store: sqlite:PATH or postgres://user:pass@host/db")
 	server := fs.String("server", "", "FHIR base URL of a running server to work on instead of --db")
 	var src ingest.Source
@@ -51,7 +61,7 @@ func adminSource(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fs.StringVar(&src.Contact.Phone, "contact-phone", "", "contact phone")
 		fs.Var(&interfaces, "interface", "an interface KIND[/CONNECTION][=ADDRESS]; repeatable")
 	}
-	if err := parseFlags(fs, rest); err != nil {
+	if err := parseFlags(fs, rest, stdout); err != nil {
 		return err
 	}
 	pos = append(pos, fs.Args()...)
@@ -127,7 +137,6 @@ func adminSource(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintf(stdout, "disabled source %s: Organization/%s inactive, %d endpoint(s) off\n", s.Slug, s.OrganizationID, len(s.Interfaces))
 		return nil
 	}
-	fmt.Fprint(stderr, sourceUsage)
 	return fmt.Errorf("admin source: unknown command %q", cmd)
 }
 

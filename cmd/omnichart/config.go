@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,13 +21,26 @@ var defaultDB = "sqlite:" + filepath.Join("omnichart-data", "omnichart.db")
 
 // parseFlags parses args into fs, then fills every flag not given on the command line
 // from its OMNICHART_* environment variable.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+//
+// Asked for help (-h, --help), it prints the usage to stdout and returns
+// flag.ErrHelp, which run treats as success. On a usage error the usage goes to the
+// FlagSet's output (stderr). A Usage function must print to fs.Output().
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	stderr := fs.Output()
+	var usage bytes.Buffer
+	fs.SetOutput(&usage)
+	err := fs.Parse(args)
+	fs.SetOutput(stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		stdout.Write(usage.Bytes())
+		return err
+	}
+	if err != nil {
+		stderr.Write(usage.Bytes())
 		return err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var err error
 	fs.VisitAll(func(f *flag.Flag) {
 		if set[f.Name] || err != nil {
 			return

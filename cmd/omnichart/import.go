@@ -41,14 +41,14 @@ type importFile struct {
 func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, importUsage); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), importUsage); fs.PrintDefaults() }
 	db := fs.String("db", defaultDB, "store: sqlite:PATH or postgres://user:pass@host/db")
 	server := fs.String("server", "", "FHIR base URL of a running server to import into, instead of --db")
 	source := fs.String("source", "", "the source system: a registered slug, or a URI")
 	format := fs.String("format", "", "skip detection: fhir-bundle, fhir-resource, ndjson, ccda or hl7v2")
 	progress := fs.String("progress", "auto", "progress display: auto, bar, lines or none")
 	deferIndex := fs.Bool("defer-index", false, "bulk load: index identifiers only while loading, then build every search index at the end (same results, faster load; --db only)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if *deferIndex && *server != "" {

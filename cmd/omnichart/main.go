@@ -2,7 +2,7 @@
 //
 //	omnichart serve [--addr 127.0.0.1:8080] [--db sqlite:PATH | postgres://...]
 //	omnichart import [--db ... | --server URL] [--source SLUG|URI] PATH...
-//	omnichart admin source|quarantine ...
+//	omnichart admin source|quarantine|reindex ...
 //	omnichart version
 //
 // Every flag can also be given as an OMNICHART_* environment variable: --db is
@@ -12,6 +12,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -42,7 +44,17 @@ commands:
 Run "omnichart <command> -h" for the flags of a command.
 `
 
+// run runs the command args name. A request for help (-h or --help on any command)
+// prints that command's usage to stdout and succeeds.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	err := command(ctx, args, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+func command(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("no command given")
@@ -55,9 +67,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "admin":
 		return admin(ctx, args[1:], stdout, stderr)
 	case "version":
+		fs := flag.NewFlagSet("version", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		fs.Usage = func() { fmt.Fprintln(fs.Output(), "usage: omnichart version\n\nPrints the version of this build.") }
+		if err := parseFlags(fs, args[1:], stdout); err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, "omnichart", version)
 		return nil
-	case "help", "-h", "--help":
+	}
+	if isHelp(args[0]) {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}

@@ -16,16 +16,25 @@ import (
 	"omnichart/internal/service"
 )
 
+const serveUsage = `usage: omnichart serve [flags]
+
+Serves the FHIR R4 API under /fhir and /healthz, optionally with an HL7 v2 MLLP
+listener. Every flag can also be set as OMNICHART_<FLAG>, e.g. OMNICHART_DB.
+
+flags:
+`
+
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), serveUsage); fs.PrintDefaults() }
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	db := fs.String("db", defaultDB, "store: sqlite:PATH or postgres://user:pass@host/db")
 	baseURL := fs.String("base-url", "", "public FHIR base URL (default: derived from each request)")
 	maxBody := fs.Int64("max-body-bytes", 64<<20, "largest request body accepted")
 	mllpAddr := fs.String("mllp", "", "also receive HL7 v2 messages over MLLP at this address, e.g. 127.0.0.1:2575")
 	mllpSource := fs.String("mllp-source", "", "source system of MLLP messages: a registered slug, or a URI")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))

@@ -2,6 +2,8 @@ package fhir
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -35,6 +37,43 @@ type ElementDef struct {
 	Ref   string   // contentReference target path, e.g. "Questionnaire.item"
 	// Summary marks elements that are part of the summary view (_summary=true).
 	Summary bool
+	// Binding is the value set of a required binding that Validate checks, or nil
+	// when the element has none or its value set cannot be expanded from the
+	// definitions (see package r4).
+	Binding *ValueSet
+}
+
+// ValueSet is a value set expanded from the R4 definitions. It is read-only.
+type ValueSet struct {
+	URL string
+	// Codes lists the allowed codes by code system, in definition order.
+	Codes map[string][]string
+	all   map[string]bool
+}
+
+// Contains reports whether code of system is in the value set; an empty system
+// matches a code of any system, as for a code element.
+func (vs *ValueSet) Contains(system, code string) bool {
+	if system == "" {
+		return vs.all[code]
+	}
+	return slices.Contains(vs.Codes[system], code)
+}
+
+// HasSystem reports whether the value set draws codes from system.
+func (vs *ValueSet) HasSystem(system string) bool {
+	_, ok := vs.Codes[system]
+	return ok
+}
+
+// List returns the allowed codes of every system, systems in URL order.
+func (vs *ValueSet) List() []string {
+	systems := slices.Sorted(maps.Keys(vs.Codes))
+	var out []string
+	for _, s := range systems {
+		out = append(out, vs.Codes[s]...)
+	}
+	return out
 }
 
 // IsChoice reports whether the element is a choice element ("value[x]").
@@ -74,6 +113,29 @@ var r4Model = sync.OnceValue(func() *Model {
 		}
 	}
 	sort.Strings(m.resourceTypes)
+	var bindings struct {
+		Elements  map[string]string              `json:"elements"`
+		ValueSets map[string]map[string][]string `json:"valueSets"`
+	}
+	if err := json.Unmarshal(r4.BindingsJSON, &bindings); err != nil {
+		panic("fhir: embedded R4 bindings are corrupt: " + err.Error())
+	}
+	valueSets := make(map[string]*ValueSet, len(bindings.ValueSets))
+	for url, codes := range bindings.ValueSets {
+		vs := &ValueSet{URL: url, Codes: codes, all: map[string]bool{}}
+		for _, list := range codes {
+			for _, c := range list {
+				vs.all[c] = true
+			}
+		}
+		valueSets[url] = vs
+	}
+	for path, url := range bindings.Elements {
+		typ, _, _ := strings.Cut(path, ".")
+		if t, ok := m.types[typ]; ok && t.Elements[path] != nil {
+			t.Elements[path].Binding = valueSets[url]
+		}
+	}
 	return m
 })
 

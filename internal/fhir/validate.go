@@ -32,10 +32,13 @@ const maxIssues = 100
 // Validate checks the structure of a resource against the R4 model: a known
 // resourceType, only elements the type defines (choice elements with a valid type
 // suffix), arrays exactly where an element repeats, JSON kinds and formats of
-// primitives, and required elements. Contained and nested resources (Bundle entries,
-// Parameters) are checked the same way. It returns no issues for a valid resource.
+// primitives, required elements, and codes of required value-set bindings (code
+// elements, and the codings of Coding and CodeableConcept elements whose system the
+// value set draws from). Contained and nested resources (Bundle entries, Parameters)
+// are checked the same way. It returns no issues for a valid resource.
 //
-// It does not check invariants, terminology bindings or profiles.
+// It does not check invariants, profiles, or bindings that are not required or whose
+// value set the R4 definitions cannot expand (see package r4).
 func (m *Model) Validate(res Resource) []Issue {
 	v := &validator{m: m}
 	v.resource(res, "")
@@ -189,7 +192,9 @@ func (v *validator) value(val any, el *ElementDef, typ string, ctx Context, path
 		return
 	}
 	if v.m.IsPrimitive(typ) || strings.HasPrefix(typ, "System.") {
-		v.primitive(val, typ, path)
+		if v.primitive(val, typ, path) && el.Binding != nil && typ == "code" {
+			v.code(el.Binding, "", val.(string), path)
+		}
 		return
 	}
 	obj, ok := val.(map[string]any)
@@ -202,15 +207,62 @@ func (v *validator) value(val any, el *ElementDef, typ string, ctx Context, path
 		return
 	}
 	v.object(obj, v.m.ChildContext(ctx, el, typ), path, false)
+	if el.Binding == nil {
+		return
+	}
+	switch typ {
+	case "Coding":
+		v.coding(el.Binding, obj, path)
+	case "CodeableConcept":
+		codings, _ := obj["coding"].([]any)
+		for i, c := range codings {
+			if c, ok := c.(map[string]any); ok {
+				v.coding(el.Binding, c, fmt.Sprintf("%s.coding[%d]", path, i))
+			}
+		}
+	}
 }
 
-func (v *validator) primitive(val any, typ, path string) {
+// coding checks the code of a Coding whose system the value set draws from; codings
+// of other systems are left alone.
+func (v *validator) coding(vs *ValueSet, c map[string]any, path string) {
+	system, _ := c["system"].(string)
+	code, ok := c["code"].(string)
+	if !ok || system == "" || !vs.HasSystem(system) {
+		return
+	}
+	v.code(vs, system, code, path+".code")
+}
+
+// maxListedCodes bounds how many allowed codes a message lists.
+const maxListedCodes = 30
+
+// code reports a code that a required binding does not allow, naming the allowed
+// ones. See https://hl7.org/fhir/R4/terminologies.html#required.
+func (v *validator) code(vs *ValueSet, system, code, path string) {
+	if vs.Contains(system, code) {
+		return
+	}
+	allowed := vs.List()
+	if system != "" {
+		allowed = vs.Codes[system]
+	}
+	list := strings.Join(allowed, ", ")
+	if len(allowed) > maxListedCodes {
+		list = strings.Join(allowed[:maxListedCodes], ", ") + fmt.Sprintf(", … (%d codes in all)", len(allowed))
+	}
+	v.add("code-invalid", path, "%s: %q is not in the required value set %s; allowed codes: %s", path, code, vs.URL, list)
+}
+
+// primitive checks a primitive value and reports whether it is valid.
+func (v *validator) primitive(val any, typ, path string) bool {
 	switch typ {
 	case "boolean", "System.Boolean":
 		if _, ok := val.(bool); !ok {
 			v.add("value", path, "a boolean must be JSON true or false")
+			return false
 		}
-		return
+		return true
 	case "integer", "positiveInt", "unsignedInt", "decimal", "System.Integer", "System.Decimal":
 		var n json.Number
 		switch x := val.(type) {
@@ -223,23 +275,26 @@ func (v *validator) primitive(val any, typ, path string) {
 			n = json.Number(strconv.FormatFloat(x, 'f', -1, 64))
 		default:
 			v.add("value", path, "a %s must be a JSON number", typ)
-			return
+			return false
 		}
 		if re := primitivePatterns[typ]; re != nil && !re.MatchString(n.String()) {
 			v.add("value", path, "%s is not a valid %s", n.String(), typ)
+			return false
 		}
-		return
+		return true
 	}
 	s, ok := val.(string)
 	if !ok {
 		v.add("value", path, "a %s must be a JSON string", typ)
-		return
+		return false
 	}
 	if s == "" {
 		v.add("value", path, "strings must not be empty")
-		return
+		return false
 	}
 	if re := primitivePatterns[typ]; re != nil && !re.MatchString(s) {
 		v.add("value", path, "the value is not a valid %s", typ)
+		return false
 	}
+	return true
 }

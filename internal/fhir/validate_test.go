@@ -94,3 +94,62 @@ func TestValidateAcceptsPrimitiveExtensions(t *testing.T) {
 		t.Errorf("Validate = %v, want no issues", issues)
 	}
 }
+
+func TestValidateChecksRequiredBindings(t *testing.T) {
+	tests := []struct {
+		name string
+		json string
+		want string // expression of the only issue; "" when the resource is valid
+		says string // what its message must contain
+	}{
+		{"a Patient.gender outside administrative-gender is refused with the allowed codes",
+			`{"resourceType":"Patient","gender":"banana"}`, "Patient.gender", "allowed codes: male, female, other, unknown"},
+		{"an Observation.status outside observation-status is refused",
+			`{"resourceType":"Observation","status":"bogus","code":{"text":"x"}}`, "Observation.status", "registered, preliminary, final"},
+		{"a code in a backbone element is checked",
+			`{"resourceType":"Patient","contact":[{"gender":"male"},{"gender":"banana"}]}`, "Patient.contact[1].gender", "administrative-gender"},
+		{"a code of a data type inside a choice element is checked",
+			`{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1,"comparator":"about"}}`, "Observation.valueQuantity.comparator", "<, <=, >=, >"},
+		{"a code in a repeating backbone element of a Bundle is checked",
+			`{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"FETCH","url":"Patient"}}]}`, "Bundle.entry[0].request.method", "GET"},
+		{"a code of a contained resource is checked",
+			`{"resourceType":"Patient","contained":[{"resourceType":"Patient","id":"p","gender":"f"}]}`, "Patient.contained[0].gender", "female"},
+		{"a CodeableConcept coding of the bound system is checked",
+			`{"resourceType":"Condition","subject":{"reference":"Patient/1"},"clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"gone"}]}}`, "Condition.clinicalStatus.coding[0].code", "active"},
+		{"a CodeableConcept coding of another system is left alone",
+			`{"resourceType":"Condition","subject":{"reference":"Patient/1"},"clinicalStatus":{"coding":[{"system":"http://example.org/local","code":"gone"}]}}`, "", ""},
+		{"every allowed code passes",
+			`{"resourceType":"Patient","gender":"unknown","contact":[{"gender":"other"}],"link":[{"other":{"reference":"Patient/2"},"type":"seealso"}]}`, "", ""},
+		{"a code bound to a value set the definitions cannot expand is not checked",
+			`{"resourceType":"DocumentReference","status":"current","content":[{"attachment":{"contentType":"made/up"}}]}`, "", ""},
+		{"a malformed code is reported once, as malformed",
+			`{"resourceType":"Patient","gender":" male"}`, "Patient.gender", "not a valid code"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := fhir.Decode([]byte(tt.json))
+			if err != nil {
+				t.Fatal(err)
+			}
+			issues := fhir.R4().Validate(res)
+			if tt.want == "" {
+				if len(issues) > 0 {
+					t.Errorf("Validate(%s) = %v, want no issues", tt.json, issues)
+				}
+				return
+			}
+			if len(issues) != 1 {
+				t.Fatalf("Validate(%s) = %d issues (%v), want 1 at %s", tt.json, len(issues), issues, tt.want)
+			}
+			if got := issues[0].Expression; len(got) != 1 || got[0] != tt.want {
+				t.Errorf("Validate(%s) issue at %v, want %s", tt.json, got, tt.want)
+			}
+			if !strings.Contains(issues[0].Diagnostics, tt.says) {
+				t.Errorf("Validate(%s) says %q, want it to contain %q", tt.json, issues[0].Diagnostics, tt.says)
+			}
+			if issues[0].Code == "code-invalid" && !strings.HasPrefix(issues[0].Diagnostics, tt.want+": ") {
+				t.Errorf("Validate(%s) says %q, want it to start with the element path %s", tt.json, issues[0].Diagnostics, tt.want)
+			}
+		})
+	}
+}

@@ -1,12 +1,14 @@
 package fhirapi
 
 import (
+	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"omnichart/internal/ehr"
+	"omnichart/internal/fhir"
 	"omnichart/internal/fhir/search"
 )
 
@@ -66,7 +68,46 @@ func (a *API) search(w http.ResponseWriter, r *http.Request, typ, compartment st
 		a.writeError(w, r, err)
 		return
 	}
+	addIgnoredOutcome(bundle, q)
 	a.writeResource(w, r, http.StatusOK, bundle)
+}
+
+// addIgnoredOutcome adds to a searchset an OperationOutcome entry (search mode
+// outcome) with one warning per parameter that lenient handling ignored, so that a
+// result that is not filtered by a parameter is not taken for one that is. A search
+// that ignored nothing gets no such entry.
+// See https://hl7.org/fhir/R4/search.html#errors.
+func addIgnoredOutcome(bundle map[string]any, q *search.Query) {
+	issues := ignoredIssues(q)
+	if len(issues) == 0 {
+		return
+	}
+	entries, _ := bundle["entry"].([]any)
+	bundle["entry"] = append(entries, map[string]any{
+		"resource": fhir.OperationOutcome(issues),
+		"search":   map[string]any{"mode": "outcome"},
+	})
+}
+
+// ignoredIssues describes each parameter in q.Ignored once, in order.
+func ignoredIssues(q *search.Query) []fhir.Issue {
+	var issues []fhir.Issue
+	seen := map[string]bool{}
+	for _, key := range q.Ignored {
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		name, _, _ := strings.Cut(key, ":")
+		if reason, ok := q.IgnoredReasons[key]; ok {
+			issues = append(issues, fhir.WarningIssue("not-supported", name,
+				fmt.Sprintf("search parameter %q was ignored (%s), so the results are not filtered by it", key, reason)))
+			continue
+		}
+		issues = append(issues, fhir.WarningIssue("invalid", name,
+			fmt.Sprintf("search parameter %q was ignored because its value is malformed, so the results are not filtered by it", key)))
+	}
+	return issues
 }
 
 // searchCompartment serves GET Patient/[id]/[type]?...: a search limited to one

@@ -18,6 +18,33 @@ func entryIDs(r response) []string {
 	return out
 }
 
+// matches lists the match entries of a searchset, as entryIDs does.
+func matches(r response) []string {
+	var out []string
+	for _, id := range entryIDs(r) {
+		if strings.HasPrefix(id, "match:") {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// outcomeIssues returns the issues of the outcome entries of a searchset.
+func outcomeIssues(r response) []map[string]any {
+	var out []map[string]any
+	entries, _ := r.json["entry"].([]any)
+	for _, e := range entries {
+		em := e.(map[string]any)
+		if em["search"].(map[string]any)["mode"] != "outcome" {
+			continue
+		}
+		for _, is := range em["resource"].(map[string]any)["issue"].([]any) {
+			out = append(out, is.(map[string]any))
+		}
+	}
+	return out
+}
+
 func link(r response, rel string) string {
 	for _, l := range r.json["link"].([]any) {
 		if l.(map[string]any)["relation"] == rel {
@@ -72,8 +99,8 @@ func TestSearchOverHTTP(t *testing.T) {
 		}
 
 		lenient := c.must(200, "GET", "/Patient?gender=female&colour=red", "")
-		if self := link(lenient, "self"); strings.Contains(self, "colour") || len(entryIDs(lenient)) != 2 {
-			t.Errorf("lenient search: self %s, %d results; want colour dropped from self and 2 results", self, len(entryIDs(lenient)))
+		if self := link(lenient, "self"); strings.Contains(self, "colour") || len(matches(lenient)) != 2 {
+			t.Errorf("lenient search: self %s, %d results; want colour dropped from self and 2 results", self, len(matches(lenient)))
 		}
 		c.must(400, "GET", "/Patient?gender=female&colour=red", "", "Prefer", "handling=strict")
 
@@ -96,10 +123,56 @@ func TestSearchOverHTTP(t *testing.T) {
 			t.Errorf("_total=accurate = %v, want 2", total.json["total"])
 		}
 		c.must(400, "GET", "/Patient?birthdate=not-a-date", "", "Prefer", "handling=strict")
-		if got := len(entryIDs(c.must(200, "GET", "/Patient?birthdate=not-a-date&gender=female", ""))); got != 2 {
+		if got := len(matches(c.must(200, "GET", "/Patient?birthdate=not-a-date&gender=female", ""))); got != 2 {
 			t.Errorf("lenient search with a malformed date = %d results, want the parameter ignored and 2", got)
 		}
 		c.must(400, "GET", "/Patient?_sort=colour", "")
 		c.must(400, "GET", "/Observation?code:in="+url.QueryEscape("http://example.org/vs"), "")
+	})
+}
+
+func TestLenientSearchSaysWhatItIgnored(t *testing.T) {
+	forEngines(t, func(t *testing.T, c *client) {
+		c.must(201, "PUT", "/Patient/a", `{"resourceType":"Patient","id":"a","gender":"female","birthDate":"1970"}`)
+		c.must(201, "PUT", "/Patient/b", `{"resourceType":"Patient","id":"b","gender":"male","birthDate":"1980"}`)
+		type ignored struct{ code, expression, names string }
+		tests := []struct {
+			name    string
+			query   string
+			matches int
+			want    []ignored
+		}{
+			{"a clean search has no outcome entry", "gender=female", 1, nil},
+			{"a search without parameters has no outcome entry", "", 2, nil},
+			{"an unknown parameter is named in a not-supported warning", "gender=female&colour=red", 1,
+				[]ignored{{"not-supported", "colour", `"colour"`}}},
+			{"a malformed value is named in an invalid warning", "birthdate=not-a-date", 2,
+				[]ignored{{"invalid", "birthdate", `"birthdate"`}}},
+			{"an unknown modifier is named with its modifier", "gender:sounds-like=female", 2,
+				[]ignored{{"not-supported", "gender", `"gender:sounds-like"`}}},
+			{"each ignored parameter gets its own issue, once", "colour=red&colour=blue&birthdate=soon&gender=male", 1,
+				[]ignored{{"not-supported", "colour", `"colour"`}, {"invalid", "birthdate", `"birthdate"`}}},
+			{"a count-only search still says what it ignored", "colour=red&_summary=count", 0,
+				[]ignored{{"not-supported", "colour", `"colour"`}}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				r := c.must(200, "GET", "/Patient?"+tt.query, "")
+				if got := len(matches(r)); got != tt.matches {
+					t.Errorf("GET /Patient?%s = %d matches, want %d", tt.query, got, tt.matches)
+				}
+				issues := outcomeIssues(r)
+				if len(issues) != len(tt.want) {
+					t.Fatalf("GET /Patient?%s outcome issues = %v, want %d", tt.query, issues, len(tt.want))
+				}
+				for i, w := range tt.want {
+					is := issues[i]
+					if is["severity"] != "warning" || is["code"] != w.code || fmt.Sprint(is["expression"]) != "["+w.expression+"]" ||
+						!strings.Contains(is["diagnostics"].(string), w.names) {
+						t.Errorf("GET /Patient?%s issue %d = %v, want a %s warning at %s naming %s", tt.query, i, is, w.code, w.expression, w.names)
+					}
+				}
+			})
+		}
 	})
 }

@@ -77,24 +77,105 @@ func (a *API) routes() {
 	m.HandleFunc("/fhir/", a.unknownRoute)
 }
 
-// ServeHTTP gives every request an id, a principal and a body limit, then routes it.
+// ServeHTTP gives every request an id, a principal and a body limit, routes it, and
+// logs it once it is answered (see logRequest).
+//
+// The request id is the caller's X-Request-ID when it is sane (see saneRequestID),
+// otherwise a new one; either way it is returned in the X-Request-ID response
+// header. A body whose Content-Length is over the limit is refused with 413 before
+// any of it is read; a chunked body is cut off at the limit as it is read.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := r.Header.Get("X-Request-Id")
-	if id == "" || len(id) > 64 {
-		var b [8]byte
-		rand.Read(b[:])
-		id = hex.EncodeToString(b[:])
+	start := time.Now()
+	id := r.Header.Get("X-Request-ID")
+	if !saneRequestID(id) {
+		id = newRequestID()
 	}
-	w.Header().Set("X-Request-Id", id)
+	w.Header().Set("X-Request-ID", id)
+	rec := &statusRecorder{ResponseWriter: w}
 	ctx := context.WithValue(r.Context(), requestIDKey{}, id)
 	// Until SMART on FHIR authentication is wired, every HTTP caller is anonymous;
 	// the policy decides what anonymous may do.
 	ctx = ehr.WithPrincipal(ctx, ehr.PrincipalFrom(ctx))
 	r = r.WithContext(ctx)
-	if r.Body != nil {
-		r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
+	defer func() { a.logRequest(r, rec.status(), time.Since(start)) }()
+	if r.ContentLength > a.cfg.MaxBodyBytes {
+		// Tell the client not to send the rest on this connection.
+		rec.Header().Set("Connection", "close")
+		a.errorf(rec, r, ehr.TooLarge, "the request body of %d bytes is larger than the limit of %d bytes", r.ContentLength, a.cfg.MaxBodyBytes)
+		return
 	}
-	a.mux.ServeHTTP(w, r)
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(rec, r.Body, a.cfg.MaxBodyBytes)
+	}
+	a.mux.ServeHTTP(rec, r)
+}
+
+// logRequest writes one log record per request: method, route pattern, status,
+// duration and request id. It never logs the path, the query string or the body,
+// which may identify a patient.
+func (a *API) logRequest(r *http.Request, status int, d time.Duration) {
+	route := r.Pattern
+	if route == "" {
+		route = "(none)"
+	}
+	a.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("method", r.Method),
+		slog.String("route", route),
+		slog.Int("status", status),
+		slog.Duration("duration", d),
+		slog.String("request_id", requestID(r)))
+}
+
+// saneRequestID reports whether a caller's request id can be used and logged as it
+// is: 1 to 64 letters, digits and "-", "_", ".", ":".
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// statusRecorder remembers the status a handler answered with.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// status is the status sent, 200 when the handler wrote nothing.
+func (s *statusRecorder) status() int {
+	if s.code == 0 {
+		return http.StatusOK
+	}
+	return s.code
 }
 
 type requestIDKey struct{}

@@ -62,7 +62,9 @@ func responseBundle(kind, base string, changes []ehr.Change, outs []ehr.Outcome,
 		case o.Page != nil:
 			q, _ := o.Query.(*search.Query)
 			entry["response"] = map[string]any{"status": statusLine(http.StatusOK)}
-			entry["resource"] = searchSet(base, q, o.Page)
+			set := searchSet(base, q, o.Page)
+			addIgnoredOutcome(set, q)
+			entry["resource"] = set
 		case o.Record != nil:
 			status := http.StatusOK
 			if o.Created {

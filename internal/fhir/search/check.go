@@ -29,7 +29,7 @@ func (p Param) Key() string {
 
 // Check resolves every parameter of q against the registry. Unknown parameters and
 // modifiers are an error under strict handling; otherwise they are removed from q and
-// listed in q.Ignored, as https://hl7.org/fhir/R4/search.html#errors asks.
+// recorded with q.Ignore, as https://hl7.org/fhir/R4/search.html#errors asks.
 func (r *Registry) Check(q *Query) error {
 	kept := q.Params[:0]
 	for _, p := range q.Params {
@@ -41,7 +41,7 @@ func (r *Registry) Check(q *Query) error {
 		if q.Strict {
 			return err
 		}
-		q.Ignored = append(q.Ignored, p.Key())
+		q.Ignore(p.Key(), err.Error())
 	}
 	q.Params = kept
 	for _, k := range q.Sort {

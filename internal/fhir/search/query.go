@@ -41,10 +41,25 @@ type Query struct {
 	// Strict is set under "Prefer: handling=strict": unknown parameters are errors
 	// instead of being ignored.
 	Strict bool
-	// Ignored lists the parameters dropped under lenient handling.
+	// Ignored lists the parameters dropped under lenient handling, as written
+	// ("name" or "name:modifier").
 	Ignored []string
+	// IgnoredReasons says why, for the parameters dropped because the registry does
+	// not know or support them as written (see Ignore). A parameter in Ignored
+	// without a reason was dropped because its value could not be used.
+	IgnoredReasons map[string]string
 	// Compartment restricts a search to one compartment ("Patient/123").
 	Compartment string
+}
+
+// Ignore drops the parameter key under lenient handling: it is listed in Ignored
+// and reason in IgnoredReasons.
+func (q *Query) Ignore(key, reason string) {
+	q.Ignored = append(q.Ignored, key)
+	if q.IgnoredReasons == nil {
+		q.IgnoredReasons = map[string]string{}
+	}
+	q.IgnoredReasons[key] = reason
 }
 
 // Param is one search parameter occurrence: name, optional modifier (after ":"),

@@ -1,6 +1,7 @@
 // Command gen distils the official FHIR R4 definitions into the compact tables that
-// package r4 embeds: the element model of every type, the search parameters and the
-// Patient compartment. It reads ../shared/testdata, which holds the unmodified HL7 files
+// package r4 embeds: the element model of every type, the search parameters, the
+// Patient compartment and the codes of every required value-set binding that the
+// definitions can expand. It reads ../shared/testdata, which holds the unmodified HL7 files
 // (and the Medplum copy of profiles-resources.json, the only full resource bundle there).
 //
 // Run it with `go generate ./internal/fhir/r4` from the project root.
@@ -11,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -42,6 +44,10 @@ type structureDefinition struct {
 			Type             []struct {
 				Code string `json:"code"`
 			} `json:"type"`
+			Binding struct {
+				Strength string `json:"strength"`
+				ValueSet string `json:"valueSet"`
+			} `json:"binding"`
 		} `json:"element"`
 	} `json:"snapshot"`
 }
@@ -70,6 +76,9 @@ func main() {
 	flag.Parse()
 
 	model := map[string]*Type{}
+	// Element path -> value set URL of required bindings, by type, so that a type
+	// defined in both files keeps the bindings of the one that wins.
+	bound := map[string]map[string]string{}
 	for _, f := range []string{"official-hl7.fhir.r4.examples/profiles-types.json", "medplum/profiles-resources.json"} {
 		var b bundle
 		mustRead(filepath.Join(*defs, f), &b)
@@ -89,6 +98,7 @@ func main() {
 				continue
 			}
 			t := &Type{Kind: sd.Kind, Abstract: sd.Abstract, Base: strings.TrimPrefix(sd.BaseDefinition, "http://hl7.org/fhir/StructureDefinition/"), Elements: map[string]*Element{}}
+			b := map[string]string{}
 			for i, el := range sd.Snapshot.Element {
 				if i == 0 {
 					continue
@@ -105,11 +115,20 @@ func main() {
 					continue
 				}
 				t.Elements[el.Path] = x
+				if el.Binding.Strength == "required" && bindable(x.Types) {
+					b[el.Path] = stripVersion(el.Binding.ValueSet)
+				}
 			}
 			model[sd.Name] = t
+			bound[sd.Name] = b
 		}
 	}
 	mustWrite(filepath.Join(*out, "types.json"), model)
+	allBound := map[string]string{}
+	for _, b := range bound {
+		maps.Copy(allBound, b)
+	}
+	nb, nvs, skipped := writeBindings(*defs, *out, allBound)
 
 	var sps bundle
 	mustRead(filepath.Join(*defs, "official-hl7.fhir.r4.examples/search-parameters.json"), &sps)
@@ -154,7 +173,9 @@ func main() {
 		}
 	}
 	mustWrite(filepath.Join(*out, "compartment_patient.json"), comp)
-	fmt.Printf("%d types, %d search parameters, %d compartment resource types\n", len(model), len(params), len(comp))
+	fmt.Printf("%d types, %d search parameters, %d compartment resource types, %d required bindings over %d value sets\n",
+		len(model), len(params), len(comp), nb, nvs)
+	fmt.Printf("required value sets that cannot be expanded from the definitions, not checked: %s\n", strings.Join(skipped, ", "))
 }
 
 func mustRead(path string, v any) {
