@@ -148,7 +148,7 @@ func (c *converter) addConditional(res map[string]any) string {
 		id, _ := ids[0].(map[string]any)
 		sys, val := fhir.String(id, "system"), fhir.String(id, "value")
 		if sys != "" && val != "" {
-			req["ifNoneExist"] = "identifier=" + searchEscape(sys) + "|" + searchEscape(val)
+			req["ifNoneExist"] = fhir.IdentifierQuery(sys, val)
 		}
 	}
 	return c.addRequest(res, req)

@@ -185,7 +185,7 @@ func identifierQuery(id map[string]any) string {
 	if sys == "" || v == "" {
 		return ""
 	}
-	return "identifier=" + searchEscape(sys) + "|" + searchEscape(v)
+	return fhir.IdentifierQuery(sys, v)
 }
 
 func (c *converter) bundle() fhir.Resource {
