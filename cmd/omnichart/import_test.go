@@ -1,11 +1,14 @@
 package main_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"omnichart/internal/ehrtest"
 )
 
 // omnichart runs the binary and returns its output and exit code.
@@ -28,16 +31,16 @@ func importDir(t *testing.T) string {
 	dir := t.TempDir()
 	shared := filepath.Join("..", "..", "..", "shared", "testdata")
 	synthea, _ := filepath.Glob(filepath.Join(shared, "synthea-r4", "*.json.bz2"))
-	var files []string
-	if len(synthea) >= 3 {
-		files = append(files, synthea[2], synthea[0], synthea[1]) // patient first: the order is the command's job
+	if len(synthea) < 3 {
+		ehrtest.MissingTestdata(t, "Synthea bundles missing from "+shared)
 	}
+	files := []string{synthea[2], synthea[0], synthea[1]} // patient first: the order is the command's job
 	files = append(files, filepath.Join("..", "..", "internal", "ingest", "hl7v2", "testdata", "oru_r01_cbc.hl7"),
 		filepath.Join(shared, "ccda", "chb-sample_ccdas", "HL7 Samples", "CCD.sample.xml"))
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			t.Skipf("sample data missing: %v", err)
+			ehrtest.MissingTestdata(t, fmt.Sprintf("sample data missing: %v", err))
 		}
 		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644); err != nil {
 			t.Fatal(err)

@@ -221,7 +221,7 @@ func TestUnknownCommandFails(t *testing.T) {
 func TestServeReceivesHL7v2OverMLLP(t *testing.T) {
 	msg, err := os.ReadFile("../../../shared/testdata/hl7v2/ms-fhir-converter/ADT-A01-01.hl7")
 	if err != nil {
-		t.Skip("../shared/testdata is absent")
+		ehrtest.MissingTestdata(t, "../shared/testdata is absent")
 	}
 	srv := start(t, nil, "--db", "sqlite:"+ehrtest.SQLitePath(t), "--mllp", "127.0.0.1:0")
 	conn, err := net.Dial("tcp", srv.mllp)
@@ -265,7 +265,7 @@ func TestServeReceivesHL7v2OverMLLP(t *testing.T) {
 func TestDeferredIndexImportGivesTheSameSearchResults(t *testing.T) {
 	files, _ := filepath.Glob("../../../shared/testdata/synthea-r4/0-*.json.bz2")
 	if len(files) == 0 {
-		t.Skip("../shared/testdata is absent")
+		ehrtest.MissingTestdata(t, "../shared/testdata is absent")
 	}
 	files = append(files, "../../../shared/testdata/synthea-r4/0696ac49-3128-87d3-7344-04510aa4f324.json.bz2")
 	paths := map[bool]string{}

@@ -107,26 +107,46 @@ func MustOpen(tb testing.TB, engine string, opts store.Options) *store.Store {
 }
 
 // SharedTestdata returns ../shared/testdata (joined with elem) beside the module
-// root, where the third-party samples live, or skips the test when it is absent.
+// root, where the third-party samples live. When it is absent the test is skipped,
+// or fails when OMNICHART_REQUIRE_TESTDATA=1 (as in CI), so the tests over real
+// data are never silently left out there.
 func SharedTestdata(tb testing.TB, elem ...string) string {
 	tb.Helper()
+	root, ok := moduleRoot()
+	if !ok {
+		MissingTestdata(tb, "no go.mod above the package directory; cannot find ../shared/testdata")
+	}
+	path := filepath.Join(append([]string{filepath.Dir(root), "shared", "testdata"}, elem...)...)
+	if _, err := os.Stat(path); err != nil {
+		MissingTestdata(tb, path+" is absent; the shared test data belongs next to the module")
+	}
+	return path
+}
+
+// MissingTestdata skips the test because shared test data it needs is missing, or
+// fails it when OMNICHART_REQUIRE_TESTDATA=1 forbids skipping.
+func MissingTestdata(tb testing.TB, msg string) {
+	tb.Helper()
+	if os.Getenv("OMNICHART_REQUIRE_TESTDATA") == "1" {
+		tb.Fatal(msg + " (OMNICHART_REQUIRE_TESTDATA=1 forbids skipping)")
+	}
+	tb.Skip(msg)
+}
+
+// moduleRoot returns the directory of go.mod above the working directory.
+func moduleRoot() (string, bool) {
 	dir, err := os.Getwd()
 	if err != nil {
-		tb.Fatal(err)
+		return "", false
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
+			return dir, true
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			tb.Skip("no go.mod above the package directory; cannot find ../shared/testdata")
+			return "", false
 		}
 		dir = parent
 	}
-	path := filepath.Join(append([]string{filepath.Dir(dir), "shared", "testdata"}, elem...)...)
-	if _, err := os.Stat(path); err != nil {
-		tb.Skipf("%s is absent; the shared test data belongs next to the module", path)
-	}
-	return path
 }

@@ -6,13 +6,14 @@ import (
 	"strings"
 	"testing"
 
+	"omnichart/internal/ehrtest"
 	"omnichart/internal/fhir"
 )
 
 func TestValidateAcceptsEveryOfficialExample(t *testing.T) {
 	files, _ := filepath.Glob("../../../shared/testdata/fhir-r4-examples/*.json")
 	if len(files) == 0 {
-		t.Skip("../shared/testdata is absent; the official examples cannot be checked")
+		ehrtest.MissingTestdata(t, "../shared/testdata is absent; the official examples cannot be checked")
 	}
 	// Official examples that really break the R4 structure rules, and why.
 	knownInvalid := map[string]string{

@@ -39,7 +39,7 @@ func MustLoadExamples(tb testing.TB) map[string][]fhir.Resource {
 		tb.Fatal(err)
 	}
 	if len(files) == 0 {
-		tb.Skipf("no official R4 examples in %s: check them out there to run this test", dir)
+		ehrtest.MissingTestdata(tb, "no official R4 examples in "+dir+": check them out there to run this test")
 	}
 	byType := map[string][]fhir.Resource{}
 	for _, f := range files {

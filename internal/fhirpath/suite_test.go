@@ -50,7 +50,7 @@ func MustLoadSuite(tb testing.TB) (dir string, tests []suiteTest) {
 	dir = filepath.Join(ehrtest.SharedTestdata(tb), "fhir-test-cases", "r4")
 	data, err := os.ReadFile(filepath.Join(dir, "fhirpath", "tests-fhir-r4.xml"))
 	if os.IsNotExist(err) {
-		tb.Skipf("FHIRPath suite not found in %s: check out fhir-test-cases there to run it", dir)
+		ehrtest.MissingTestdata(tb, "FHIRPath suite not found in "+dir+": check out fhir-test-cases there to run it")
 	}
 	if err != nil {
 		tb.Fatal(err)

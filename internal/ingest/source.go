@@ -3,7 +3,6 @@ package ingest
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -399,10 +398,9 @@ func (d *Directory) Disable(ctx context.Context, key string) (Source, error) {
 // the characters the search syntax and URLs reserve. An empty value matches any
 // identifier of system.
 func identifierQuery(system, value string) string {
-	return "identifier=" + url.QueryEscape(escapeSearch(system)+"|"+escapeSearch(value))
+	return fhir.IdentifierQuery(system, value)
 }
 
 func escapeSearch(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `,`, `\,`, `|`, `\|`, `$`, `\$`)
-	return r.Replace(s)
+	return fhir.EscapeSearchValue(s)
 }

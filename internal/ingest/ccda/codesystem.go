@@ -95,21 +95,3 @@ func systemURI(oid string) string {
 	}
 	return ""
 }
-
-// searchEscape escapes a token part for a conditional-create query so that "|",
-// "," and "$" in values keep their literal meaning and the query stays URL-safe.
-func searchEscape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.IndexByte("-._~:/", c) >= 0:
-			b.WriteByte(c)
-		default:
-			b.WriteString("%")
-			b.WriteByte("0123456789ABCDEF"[c>>4])
-			b.WriteByte("0123456789ABCDEF"[c&15])
-		}
-	}
-	return b.String()
-}

@@ -66,8 +66,9 @@ func Convert(data []byte, opts Options) (Result, error) {
 		c.warn("structure", root, "ClinicalDocument has no urn:hl7-org:v3 namespace")
 	}
 	comp := c.document()
+	bundle := c.bundle(comp)
 	return Result{
-		Bundle:       c.bundle(comp),
+		Bundle:       bundle,
 		Issues:       c.issues,
 		DocumentType: codeValue(root.child("code")),
 		DocumentID:   documentID(root.child("id")),
@@ -148,7 +149,7 @@ func (c *converter) addConditional(res map[string]any) string {
 		id, _ := ids[0].(map[string]any)
 		sys, val := fhir.String(id, "system"), fhir.String(id, "value")
 		if sys != "" && val != "" {
-			req["ifNoneExist"] = "identifier=" + searchEscape(sys) + "|" + searchEscape(val)
+			req["ifNoneExist"] = fhir.IdentifierQuery(sys, val)
 		}
 	}
 	return c.addRequest(res, req)
@@ -173,7 +174,15 @@ func (c *converter) bundle(comp map[string]any) fhir.Resource {
 	for _, e := range c.entries {
 		list = append(list, map[string]any{"fullUrl": e.fullURL, "resource": e.res, "request": e.req})
 	}
-	return fhir.Resource{"resourceType": "Bundle", "type": "transaction", "entry": list}
+	b := fhir.Resource{"resourceType": "Bundle", "type": "transaction", "entry": list}
+	// An element that could not be filled is left out with a warning rather
+	// than making its resource, and so the whole document, invalid.
+	for _, is := range fhir.PruneEmpty(b) {
+		if len(c.issues) < maxIssues {
+			c.issues = append(c.issues, is)
+		}
+	}
+	return b
 }
 
 // identityKey is how a Practitioner or Organization is recognised again inside

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,7 +141,7 @@ func BenchmarkConvertLargeVendorDocument(b *testing.B) {
 	path := filepath.Join(ehrtest.SharedTestdata(b, "ccda"), "chb-sample_ccdas", "Vitera", "Vitera_CCDA_SMART_Sample.xml")
 	data, err := os.ReadFile(path)
 	if err != nil {
-		b.Skipf("sample not present: %v", err)
+		ehrtest.MissingTestdata(b, fmt.Sprintf("sample not present: %v", err))
 	}
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()

@@ -131,10 +131,3 @@ func val(s string) string {
 	}
 	return s
 }
-
-// searchEscape escapes the characters that would break a token search parameter
-// value inside a request URL, leaving the rest readable.
-func searchEscape(s string) string {
-	r := strings.NewReplacer("%", "%25", "&", "%26", "#", "%23", "+", "%2B", " ", "%20", "|", "%7C", ",", "%2C", "$", "%24", "\\", "%5C")
-	return r.Replace(s)
-}

@@ -185,7 +185,7 @@ func identifierQuery(id map[string]any) string {
 	if sys == "" || v == "" {
 		return ""
 	}
-	return "identifier=" + searchEscape(sys) + "|" + searchEscape(v)
+	return fhir.IdentifierQuery(sys, v)
 }
 
 func (c *converter) bundle() fhir.Resource {
@@ -193,7 +193,11 @@ func (c *converter) bundle() fhir.Resource {
 	for _, e := range c.entries {
 		entries = append(entries, map[string]any{"fullUrl": e.fullURL, "resource": e.res, "request": e.req})
 	}
-	return fhir.Resource{"resourceType": "Bundle", "type": "transaction", "entry": entries}
+	b := fhir.Resource{"resourceType": "Bundle", "type": "transaction", "entry": entries}
+	// An element that could not be filled is left out with a warning rather
+	// than making its resource, and so the whole message, invalid.
+	c.issues = append(c.issues, fhir.PruneEmpty(b)...)
+	return b
 }
 
 func ref(url string) map[string]any {

@@ -59,17 +59,24 @@ func MustIDs(tb testing.TB) hl7v2.Options {
 	}
 }
 
-func isMalformedSample(file string) bool {
-	return strings.HasPrefix(file, filepath.Join("cdcgov-trusted-intermediary", "Test")) || strings.HasSuffix(file, "testerror.hl7")
-}
-
+// TestSamples parses and converts every message of the shared samples and checks
+// each outcome against an oracle that does not ask the converter: the message type
+// read straight from MSH-9 and the supported types the package documents, and a
+// hand-written list of the messages known not to convert, each with its reason
+// (testdata/samples_not_converted.txt). Converted Bundles must hold only R4
+// elements and no empty element.
 func TestSamples(t *testing.T) {
 	samples := loadSamples(t)
+	exceptions := ehrtest.HL7v2Exceptions(t)
+	seen := map[string]bool{}
 	model := fhir.R4()
 	var parsed, converted, parseErr, unsupported, convErr int
 	byType := map[string]int{}
 	for _, s := range samples {
-		t.Run(fmt.Sprintf("%s message %d converts without panicking", s.file, s.n+1), func(t *testing.T) {
+		key := ehrtest.HL7v2Key(s.file, s.n+1)
+		seen[key] = true
+		want, why := ehrtest.HL7v2Expected(exceptions, s.file, s.n+1, s.data)
+		t.Run(fmt.Sprintf("%s message %d: %s", s.file, s.n+1, want), func(t *testing.T) {
 			msg, err := hl7v2.Parse(s.data)
 			if err != nil {
 				parseErr++
@@ -81,19 +88,26 @@ func TestSamples(t *testing.T) {
 				if !strings.Contains(string(ack), "MSA|AR") && !strings.Contains(string(ack), "MSA|AE") {
 					t.Errorf("NewACK after a parse error = %q, want AR or AE", ack)
 				}
+				if want != ehrtest.HL7v2ParseError {
+					t.Errorf("Parse = %v, want the message to be read (%s)", err, why)
+				}
 				return
 			}
 			parsed++
 			res, err := hl7v2.Convert(msg, MustIDs(t))
-			if errors.Is(err, hl7v2.ErrUnsupportedType) {
+			got := ehrtest.HL7v2Converts
+			switch {
+			case errors.Is(err, hl7v2.ErrUnsupportedType):
 				unsupported++
-				return
+				got = ehrtest.HL7v2Unsupported
+			case err != nil:
+				convErr++
+				got = ehrtest.HL7v2ConvertError
+			}
+			if got != want {
+				t.Fatalf("Parse and Convert = %s (error %v), want %s: %s", got, err, want, why)
 			}
 			if err != nil {
-				convErr++
-				if !isMalformedSample(s.file) {
-					t.Logf("Convert(%s) = %v", s.file, err)
-				}
 				return
 			}
 			converted++
@@ -104,7 +118,15 @@ func TestSamples(t *testing.T) {
 					t.Errorf("entry %d (%s): %s", i, r["resourceType"], p)
 				}
 			}
+			for _, p := range emptyElements(res.Bundle, "Bundle") {
+				t.Errorf("%s is empty; FHIR JSON has no empty elements", p)
+			}
 		})
+	}
+	for key, ex := range exceptions {
+		if !seen[key] {
+			t.Errorf("testdata/samples_not_converted.txt lists %s (%s), which is not a message of the samples; remove it", key, ex.Outcome)
+		}
 	}
 	keys := make([]string, 0, len(byType))
 	for k := range byType {
@@ -119,6 +141,45 @@ func TestSamples(t *testing.T) {
 			}
 			return b.String()
 		}())
+	// The shared samples hold 425 messages of which 233 convert; far fewer means
+	// samples went missing or stopped being split into messages.
+	if len(samples) < 400 || converted < 200 {
+		t.Errorf("%d messages, %d converted; want at least 400 and 200", len(samples), converted)
+	}
+}
+
+// emptyElements lists the paths of the empty strings, objects and arrays and the
+// nulls anywhere in v. A null inside an array is allowed (in a primitive array
+// whose other half carries the item), so only nulls that are members are listed.
+func emptyElements(v any, path string) []string {
+	var out []string
+	switch x := v.(type) {
+	case string:
+		if x == "" {
+			out = append(out, path)
+		}
+	case map[string]any:
+		if len(x) == 0 {
+			return []string{path}
+		}
+		for k, c := range x {
+			if c == nil {
+				out = append(out, path+"."+k)
+				continue
+			}
+			out = append(out, emptyElements(c, path+"."+k)...)
+		}
+	case []any:
+		if len(x) == 0 {
+			return []string{path}
+		}
+		for i, c := range x {
+			if c != nil {
+				out = append(out, emptyElements(c, fmt.Sprintf("%s[%d]", path, i))...)
+			}
+		}
+	}
+	return out
 }
 
 // checkStructure reports every property of r the R4 model does not know.
