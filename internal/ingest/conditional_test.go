@@ -104,7 +104,11 @@ func TestConditionalCreateOfAnIdentifierWithACommaDoesNotBindToItsParts(t *testi
 							parts[v] = rec.ID
 						}
 						for round := 1; round <= 2; round++ {
-							if _, err := e.svc.Bundle(e.ctx, conv.bundle(t, "A,B"), ehr.BundleOptions{}); err != nil {
+							kind, changes, err := ehr.ParseBundle(conv.bundle(t, "A,B"), "")
+							if err == nil {
+								_, err = e.svc.Apply(e.ctx, kind, changes, ehr.ApplyOptions{})
+							}
+							if err != nil {
 								t.Fatalf("Bundle (import %d) = %v", round, err)
 							}
 						}
