@@ -55,9 +55,18 @@ var compartmentPaths = sync.OnceValue(func() map[string][][]string {
 // "Observation.subject.where(resolve() is Patient)" or "(Claim.patient)" to the plain
 // element path it follows. The reference's type is checked on the value itself.
 func simplePath(typ, expr string) ([]string, bool) {
-	expr = strings.TrimSpace(expr)
-	expr = strings.TrimSuffix(strings.TrimPrefix(expr, "("), ")")
-	expr = strings.TrimSuffix(expr, ".where(resolve() is Patient)")
+	const isPatient = ".where(resolve() is Patient)"
+	expr = strings.TrimPrefix(strings.TrimSpace(expr), "(")
+	// The closing parenthesis of where() is not one of a group: cutting it first
+	// would leave the where() unrecognised and drop the path.
+	if strings.HasSuffix(expr, isPatient+")") {
+		expr = strings.TrimSuffix(expr, ")")
+	}
+	if e, ok := strings.CutSuffix(expr, isPatient); ok {
+		expr = e
+	} else {
+		expr = strings.TrimSuffix(expr, ")")
+	}
 	if i := strings.Index(expr, " as "); i > 0 {
 		expr = expr[:i]
 	}

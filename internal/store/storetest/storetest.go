@@ -40,6 +40,11 @@ func Run(t *testing.T, open func(t *testing.T) ehr.ResourceStore) {
 		{"many readers proceed while a write transaction is open, without seeing it", testReadersDuringWrite},
 		{"every search parameter type and modifier finds the hand-checked resources", testSearchParameters},
 		{"sorting, paging, includes, compartments and totals behave as specified", testSearchResults},
+		{"reads, version reads and history show only what the caller's scope allows", testScopeReads},
+		{"searches with chains, _has, includes and sorting return only what the caller's scope allows", testScopeSearch},
+		{"_total and _summary=count count only what the caller's scope allows", testScopeTotals},
+		{"paging one result at a time walks exactly what the caller's scope allows, forward and back", testScopePaging},
+		{"a source's conditional and plain writes never touch another source's records", testScopeWrites},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
