@@ -80,6 +80,29 @@ func (e *env) originalHash(tb testing.TB, ref string) string {
 	return ""
 }
 
+// patientIdentifier returns the identifiers of the Patient an HL7 v2 message
+// converts to. Two stored patients with them make the message's conditional create
+// match both, so its import fails until one is removed.
+func patientIdentifier(tb testing.TB, msg []byte) any {
+	tb.Helper()
+	m, err := hl7v2.Parse(msg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	res, err := hl7v2.Convert(m, hl7v2.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, en := range fhir.Array(res.Bundle, "entry") {
+		em, _ := en.(map[string]any)
+		if r := fhir.Object(em, "resource"); fhir.String(r, "resourceType") == "Patient" && r["identifier"] != nil {
+			return r["identifier"]
+		}
+	}
+	tb.Fatal("the message converts to no Patient with identifiers")
+	return nil
+}
+
 func hashOf(data []byte) string {
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
@@ -241,24 +264,7 @@ func TestReplayClosesAQuarantineEntryOnlyForItsOwnOriginal(t *testing.T) {
 	adt := mustRead(t, "hl7v2/testdata/adt_a01.hl7")
 	// Another message under the first one's key.
 	other := withMSH(t, withMSH(t, mustRead(t, "hl7v2/testdata/vxu_v04.hl7"), 4, mshField(adt, 4)), 10, mshField(adt, 10))
-	m, err := hl7v2.Parse(adt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := hl7v2.Convert(m, hl7v2.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var patient fhir.Resource
-	for _, en := range fhir.Array(res.Bundle, "entry") {
-		em, _ := en.(map[string]any)
-		if r := fhir.Object(em, "resource"); fhir.String(r, "resourceType") == "Patient" {
-			patient = fhir.Resource{"resourceType": "Patient", "identifier": r["identifier"]}
-		}
-	}
-	if patient == nil {
-		t.Fatal("the ADT^A01 converts to no Patient")
-	}
+	identifier := patientIdentifier(t, adt)
 	for _, engine := range ehrtest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			e := newEnv(t, engine)
@@ -267,7 +273,7 @@ func TestReplayClosesAQuarantineEntryOnlyForItsOwnOriginal(t *testing.T) {
 			// matches both, so the message fails until one is removed.
 			var ids []string
 			for range 2 {
-				rec, _, err := e.svc.Create(e.ctx, fhir.Resource{"resourceType": "Patient", "identifier": patient["identifier"]}, "")
+				rec, _, err := e.svc.Create(e.ctx, fhir.Resource{"resourceType": "Patient", "identifier": identifier}, "")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -365,6 +371,70 @@ func TestTheSameFileFromTwoSourcesIsImportedOncePerSource(t *testing.T) {
 						t.Errorf("%d DocumentReferences stored, want one original per source", n)
 					}
 				})
+			}
+		})
+	}
+}
+
+// TestTheSameFailureFromTwoSourcesHasAnEntryEach sends one failing message from two
+// sources: each gets a quarantine entry of its own, and each entry closes only when
+// its own source's import of the message succeeds.
+func TestTheSameFailureFromTwoSourcesHasAnEntryEach(t *testing.T) {
+	adt := mustRead(t, "hl7v2/testdata/adt_a01.hl7")
+	identifier := patientIdentifier(t, adt)
+	a := ingest.Source{URI: "urn:omnichart:source:a"}
+	b := ingest.Source{URI: "urn:omnichart:source:b"}
+	for _, engine := range ehrtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			e := newEnv(t, engine)
+			var ids []string
+			for range 2 {
+				rec, _, err := e.svc.Create(e.ctx, fhir.Resource{"resourceType": "Patient", "identifier": identifier}, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, rec.ID)
+			}
+			tasks := map[string]string{}
+			for _, src := range []ingest.Source{a, b} {
+				u := e.mustImport(t, src, "adt.hl7", adt).Units[0]
+				if u.Err == nil || u.Quarantine == "" {
+					t.Fatalf("Import from %s = %v, quarantine %q; want a quarantined failure", src.URI, u.Err, u.Quarantine)
+				}
+				tasks[src.URI] = strings.TrimPrefix(u.Quarantine, "Task/")
+			}
+			if tasks[a.URI] == tasks[b.URI] {
+				t.Fatalf("both sources' failures are Task/%s, want an entry each", tasks[a.URI])
+			}
+			if _, err := e.svc.Delete(e.ctx, "Patient", ids[1], 0); err != nil {
+				t.Fatal(err)
+			}
+			status := func(src ingest.Source) (string, string) {
+				entry, _, err := e.im.QuarantinedEntry(e.ctx, tasks[src.URI])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if entry.Source != src.URI {
+					t.Errorf("Task/%s source = %s, want %s", entry.ID, entry.Source, src.URI)
+				}
+				return entry.Status, entry.Original
+			}
+			ua := e.mustImport(t, a, "adt.hl7", adt).Units[0]
+			if ua.Err != nil || ua.Duplicate {
+				t.Fatalf("Import from %s after the fix = err %v, duplicate %v; want imported", a.URI, ua.Err, ua.Duplicate)
+			}
+			if st, orig := status(a); st != "completed" || orig != ua.Original {
+				t.Errorf("%s's entry after its import: %s, %q; want completed, %s", a.URI, st, orig, ua.Original)
+			}
+			if st, orig := status(b); st != "failed" || orig != "" {
+				t.Errorf("%s's entry after %s's import: %s, %q; want still failed", b.URI, a.URI, st, orig)
+			}
+			ub := e.mustImport(t, b, "adt.hl7", adt).Units[0]
+			if ub.Err != nil || ub.Duplicate || ub.Original == ua.Original {
+				t.Fatalf("Import from %s after the fix = err %v, duplicate %v, original %s; want its own import", b.URI, ub.Err, ub.Duplicate, ub.Original)
+			}
+			if st, orig := status(b); st != "completed" || orig != ub.Original {
+				t.Errorf("%s's entry after its import: %s, %q; want completed, %s", b.URI, st, orig, ub.Original)
 			}
 		})
 	}
