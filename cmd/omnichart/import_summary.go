@@ -43,7 +43,8 @@ type detail struct {
 // original that was skipped, failed, or imported with a remark, grouped by reason.
 type importSummary struct {
 	files, units       int
-	duplicates, failed int
+	imported           int // units written now
+	duplicates, failed int // failed counts units and whole files
 	reusedKeys         int
 	created            map[string]int
 	groups             map[string]*summaryGroup
@@ -97,6 +98,7 @@ func (s *importSummary) record(path string, rep *ingest.Report) {
 			s.duplicates++
 			s.add(groupSkipped, "skipped, "+u.Reason, name+": imported before as "+u.Original, "")
 		case u.Reason == ingest.ReasonReusedKey:
+			s.imported++
 			s.reusedKeys++
 			head := fmt.Sprintf("%s: imported as %s; %s|%s was used before by ", name, u.Original, u.Facility, u.ControlID)
 			short := head + strings.Join(u.SameKey[:min(len(u.SameKey), shownSameKey)], ", ")
@@ -104,6 +106,8 @@ func (s *importSummary) record(path string, rep *ingest.Report) {
 				short += fmt.Sprintf(" and %d more", n)
 			}
 			s.add(groupReusedKey, "imported, "+u.Reason, short, head+strings.Join(u.SameKey, ", "))
+		default:
+			s.imported++
 		}
 	}
 	for k, v := range rep.Created() {
@@ -146,7 +150,7 @@ func (s *importSummary) truncated() bool {
 // the rest (report, a file name).
 func (s *importSummary) print(w io.Writer, d time.Duration, full bool, report string) {
 	fmt.Fprintf(w, "imported %d file(s), %d document(s)/message(s) in %s: %d new", s.files, s.units,
-		d.Round(time.Millisecond), s.units-s.duplicates-s.failed)
+		d.Round(time.Millisecond), s.imported)
 	if s.reusedKeys > 0 {
 		fmt.Fprintf(w, " (%d reusing a message control id)", s.reusedKeys)
 	}
