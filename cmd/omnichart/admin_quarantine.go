@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -17,7 +18,10 @@ const quarantineUsage = `usage: omnichart admin quarantine <command> [flags]
 
   list [--all]             failed documents and messages (--all: also those since imported)
   show ID [--raw FILE]     one entry; --raw writes the original's exact bytes to FILE ("-" for stdout)
-  replay ID... | --all     import the originals again, e.g. after the cause was fixed
+  replay ID... | --all     import the originals again, e.g. after the cause was fixed; an
+                           entry is closed only when its own original is in (imported now, or
+                           before from the same source), never by another message that
+                           reused its MSH-4|MSH-10
 `
 
 func adminQuarantine(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -132,8 +136,13 @@ func adminQuarantine(ctx context.Context, args []string, stdout, stderr io.Write
 				case u.Err != nil:
 					failed++
 					fmt.Fprintf(stdout, "Task/%s: failed again: %s\n", id, ingest.ErrorText(u.Err))
-				case u.Duplicate:
+				case u.Duplicate && u.Reason == ingest.ReasonDuplicate:
 					fmt.Fprintf(stdout, "Task/%s: already imported as %s\n", id, u.Original)
+				case u.Duplicate:
+					fmt.Fprintf(stdout, "Task/%s: %s, imported before as %s\n", id, u.Reason, u.Original)
+				case u.Reason == ingest.ReasonReusedKey:
+					fmt.Fprintf(stdout, "Task/%s: imported as %s (%d resources); %s|%s was used before by %s\n", id, u.Original,
+						total(u.Created), u.Facility, u.ControlID, strings.Join(u.SameKey, ", "))
 				default:
 					fmt.Fprintf(stdout, "Task/%s: imported as %s (%d resources)\n", id, u.Original, total(u.Created))
 				}

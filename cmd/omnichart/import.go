@@ -12,9 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
-
 	"omnichart/internal/ehr"
 	"omnichart/internal/ingest"
 	"omnichart/internal/store"
@@ -25,8 +22,17 @@ const importUsage = `usage: omnichart import [flags] PATH...
 Imports FHIR JSON bundles and resources, NDJSON, C-CDA documents and HL7 v2
 message files (bzip2-compressed too), walking directories. Each document or
 message is written atomically with its original and provenance; failures are
-quarantined ("omnichart admin quarantine list"). Re-running is safe: what was
-imported before is recognised and skipped.
+quarantined ("omnichart admin quarantine list"). Re-running is safe: what the
+same source sent before (the same bytes, or an HL7 v2 message re-sent with only
+MSH-7 changed) is recognised and skipped. An HL7 v2 message that reuses the
+MSH-4|MSH-10 of another is imported and reported.
+
+The summary counts every outcome and names the originals that were skipped,
+failed or imported with a remark, grouped by reason: the first few of each group,
+all of them with --verbose or in the --report file (written to the temporary
+directory when the screen leaves some out).
+
+flags:
 
 flags:
 `
@@ -36,6 +42,7 @@ type importFile struct {
 	path     string
 	size     int64
 	explicit bool // named on the command line, not found in a directory
+	bzip2    bool // bzip2-compressed
 }
 
 func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -48,6 +55,8 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	format := fs.String("format", "", "skip detection: fhir-bundle, fhir-resource, ndjson, ccda or hl7v2")
 	progress := fs.String("progress", "auto", "progress display: auto, bar, lines or none")
 	deferIndex := fs.Bool("defer-index", false, "bulk load: index identifiers only while loading, then build every search index at the end (same results, faster load; --db only)")
+	verbose := fs.Bool("verbose", false, "name every original that was skipped, failed or imported with a remark, not only the first few of each group")
+	report := fs.String("report", "", "write the full summary, naming every such original, to this file (default: a new file in the temporary directory, only when the summary on screen leaves some out)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
@@ -86,12 +95,8 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 
-	var total int64
-	for _, f := range files {
-		total += f.size
-	}
-	prog := newProgress(stdout, *progress, total, len(files))
-	sum := &importSummary{created: map[string]int{}}
+	prog := newProgress(stdout, *progress, newWorkEstimate(files), len(files))
+	sum := newImportSummary()
 	start := time.Now()
 	for i, f := range files {
 		if ctx.Err() != nil {
@@ -101,36 +106,51 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		prog.file(i, f.path)
 		data, err := os.ReadFile(f.path)
 		if err != nil {
-			sum.fail(f.path, err.Error(), "")
-			prog.add(f.size)
+			sum.fail(f.path, "unreadable", err.Error(), "")
+			prog.read(f, 0)
 			continue
 		}
+		// A file that fails to decompress goes to Import as it is, which
+		// quarantines it.
+		plain, derr := ingest.Decompress(data)
+		if derr == nil {
+			data = plain
+		}
+		prog.read(f, len(data))
 		fileFormat := forced
-		if fileFormat == "" {
-			if plain, err := ingest.Decompress(data); err == nil {
-				data, fileFormat = plain, ingest.Detect(plain, f.path)
-				if fileFormat == ingest.FormatUnknown && !f.explicit {
-					// A stray file in a directory (README, LICENSE) is reported, not imported.
-					sum.skipped = append(sum.skipped, f.path)
-					prog.add(f.size)
-					continue
-				}
+		if fileFormat == "" && derr == nil {
+			fileFormat = ingest.Detect(data, f.path)
+			if fileFormat == ingest.FormatUnknown && !f.explicit {
+				// A stray file in a directory (README, LICENSE) is reported, not imported.
+				sum.skip(f.path, "unknown format")
+				prog.add(int64(len(data)))
+				continue
 			}
 		}
 		rep, err := p.importer.Import(work, src, ingest.Input{Name: filepath.Base(f.path), Data: data, Format: fileFormat})
-		prog.add(f.size)
+		prog.add(int64(len(data)))
 		if err != nil {
 			if ehr.ErrorCode(err) == ehr.Forbidden {
 				prog.done()
 				return err
 			}
-			sum.fail(f.path, ehr.ErrorMessage(err)+": "+err.Error(), "")
+			sum.fail(f.path, ingest.FailureReason(err), ehr.ErrorMessage(err)+": "+err.Error(), "")
 			continue
 		}
 		sum.record(f.path, rep)
 	}
 	prog.done()
-	sum.print(stdout, time.Since(start))
+	elapsed := time.Since(start)
+	reportFile := *report
+	if reportFile != "" || (!*verbose && sum.truncated()) {
+		if reportFile, err = sum.writeReport(reportFile, elapsed); err != nil {
+			return err
+		}
+	}
+	sum.print(stdout, elapsed, *verbose, reportFile)
+	if reportFile != "" {
+		fmt.Fprintf(stdout, "full summary in %s\n", reportFile)
+	}
 	if *deferIndex {
 		if sum.interrupted > 0 {
 			fmt.Fprintln(stdout, `search indexes of this load are not built yet: run "omnichart admin reindex --pending" (or this import again)`)
@@ -141,8 +161,8 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if sum.interrupted > 0 {
 		return fmt.Errorf("interrupted: %d file(s) not imported; run the same command again to continue", sum.interrupted)
 	}
-	if len(sum.failures) > 0 {
-		return fmt.Errorf("%d document(s) or message(s) failed to import", len(sum.failures))
+	if sum.failed > 0 {
+		return fmt.Errorf("%d document(s) or message(s) failed to import", sum.failed)
 	}
 	return nil
 }
@@ -177,7 +197,7 @@ func collectFiles(paths []string) ([]importFile, error) {
 			return nil, err
 		}
 		if !info.IsDir() {
-			out = append(out, importFile{path: root, size: info.Size(), explicit: true})
+			out = append(out, importFile{path: root, size: info.Size(), explicit: true, bzip2: isBzip2(root)})
 			continue
 		}
 		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -201,7 +221,7 @@ func collectFiles(paths []string) ([]importFile, error) {
 			if err != nil {
 				return err
 			}
-			out = append(out, importFile{path: path, size: fi.Size()})
+			out = append(out, importFile{path: path, size: fi.Size(), bzip2: isBzip2(path)})
 			return nil
 		})
 		if err != nil {
@@ -224,146 +244,6 @@ func fileRank(path string) int {
 		return 2
 	}
 	return 3
-}
-
-// importSummary collects what an import did.
-type importSummary struct {
-	files, units, duplicates int
-	created                  map[string]int
-	failures                 []string
-	skipped                  []string
-	interrupted              int
-}
-
-func (s *importSummary) fail(path, msg, quarantine string) {
-	line := path + ": " + msg
-	if quarantine != "" {
-		line += " (quarantined as " + quarantine + ")"
-	}
-	s.failures = append(s.failures, line)
-}
-
-func (s *importSummary) record(path string, rep *ingest.Report) {
-	s.files++
-	for _, u := range rep.Units {
-		s.units++
-		if u.Duplicate {
-			s.duplicates++
-		}
-		if u.Err != nil {
-			name := path
-			if u.Name != filepath.Base(path) {
-				name = filepath.Join(filepath.Dir(path), u.Name)
-			}
-			s.fail(name, ingest.ErrorText(u.Err), u.Quarantine)
-		}
-	}
-	for k, v := range rep.Created() {
-		s.created[k] += v
-	}
-}
-
-func (s *importSummary) print(w io.Writer, d time.Duration) {
-	fmt.Fprintf(w, "imported %d file(s), %d document(s)/message(s) in %s: %d new, %d already imported, %d failed\n",
-		s.files, s.units, d.Round(time.Millisecond), s.units-s.duplicates-len(s.failures), s.duplicates, len(s.failures))
-	if len(s.created) > 0 {
-		types := make([]string, 0, len(s.created))
-		n := 0
-		for t, c := range s.created {
-			types = append(types, t)
-			n += c
-		}
-		sort.Strings(types)
-		fmt.Fprintf(w, "created %d resource(s):\n", n)
-		for _, t := range types {
-			fmt.Fprintf(w, "  %-28s %d\n", t, s.created[t])
-		}
-	}
-	if len(s.skipped) > 0 {
-		fmt.Fprintf(w, "skipped %d file(s) of unknown format:\n", len(s.skipped))
-		for _, p := range s.skipped {
-			fmt.Fprintf(w, "  %s\n", p)
-		}
-	}
-	if len(s.failures) > 0 {
-		fmt.Fprintf(w, "failed (%d):\n", len(s.failures))
-		for _, f := range s.failures {
-			fmt.Fprintf(w, "  %s\n", f)
-		}
-	}
-	if s.interrupted > 0 {
-		fmt.Fprintf(w, "interrupted: %d file(s) left\n", s.interrupted)
-	}
-}
-
-// progress shows how far an import is: a bar with rate and ETA on a terminal,
-// a line every few seconds otherwise.
-type progress struct {
-	bar       *progressbar.ProgressBar
-	w         io.Writer
-	mode      string
-	total     int64
-	sofar     int64
-	files     int
-	start     time.Time
-	lastPrint time.Time
-}
-
-func newProgress(w io.Writer, mode string, total int64, files int) *progress {
-	if mode == "auto" {
-		mode = "lines"
-		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			mode = "bar"
-		}
-	}
-	p := &progress{w: w, mode: mode, total: total, files: files, start: time.Now(), lastPrint: time.Now()}
-	if mode == "bar" {
-		p.bar = progressbar.NewOptions64(total,
-			progressbar.OptionSetWriter(w),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionShowElapsedTimeOnFinish(),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionFullWidth(),
-			progressbar.OptionSetDescription("importing"),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
-		)
-	}
-	return p
-}
-
-func (p *progress) file(i int, path string) {
-	if p.bar != nil {
-		p.bar.Describe(fmt.Sprintf("[%d/%d] %s", i+1, p.files, truncate(filepath.Base(path), 32)))
-	}
-}
-
-func (p *progress) add(n int64) {
-	p.sofar += n
-	switch p.mode {
-	case "bar":
-		p.bar.Add64(n)
-	case "lines":
-		if time.Since(p.lastPrint) < 2*time.Second {
-			return
-		}
-		p.lastPrint = time.Now()
-		el := time.Since(p.start)
-		rate := float64(p.sofar) / el.Seconds()
-		eta := "?"
-		if rate > 0 {
-			eta = time.Duration(float64(p.total-p.sofar) / rate * float64(time.Second)).Round(time.Second).String()
-		}
-		fmt.Fprintf(p.w, "progress: %.0f%% (%d of %d bytes), %.1f MB/s, ETA %s\n",
-			100*float64(p.sofar)/float64(max(p.total, 1)), p.sofar, p.total, rate/1e6, eta)
-	}
-}
-
-func (p *progress) done() {
-	if p.bar != nil {
-		_ = p.bar.Finish()
-	}
 }
 
 // buildPendingIndexes builds the search indexes a deferred load left, with progress.

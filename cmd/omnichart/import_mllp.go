@@ -29,8 +29,12 @@ func startMLLP(ctx context.Context, svc *service.Service, addr, source string, s
 		Log: log,
 		Handler: mllp.HandlerFunc(func(ctx context.Context, raw []byte) []byte {
 			ack, u := im.HandleHL7v2(ctx, src, raw)
-			if u.Err != nil {
+			switch {
+			case u.Err != nil:
 				log.Warn("HL7 v2 message not imported", "type", u.MessageType, "control_id", u.ControlID, "quarantine", u.Quarantine, "err", ingest.ErrorText(u.Err))
+			case u.Reason == ingest.ReasonReusedKey:
+				log.Warn("HL7 v2 message imported, but earlier messages used its control id", "type", u.MessageType,
+					"facility", u.Facility, "control_id", u.ControlID, "original", u.Original, "earlier", u.SameKey)
 			}
 			return ack
 		}),

@@ -41,12 +41,38 @@
 //
 // # Idempotency
 //
-// Before converting, the pipeline looks for a DocumentReference with the unit's
-// SHA-256, or, for an HL7 v2 message, its MSH-4|MSH-10. If one exists the unit is a
-// duplicate: nothing is written and the earlier DocumentReference is reported (an
-// MLLP re-delivery is answered AA again). The DocumentReference is also a
-// conditional create on the hash, so two imports of the same bytes racing each
-// other still record one original.
+// Originals are de-duplicated per source: before converting, the pipeline looks for
+// a DocumentReference of the same source (meta.source) with the unit's SHA-256.
+//
+//	same source, same bytes                  duplicate: nothing written,
+//	                                         Reason "already imported"
+//	same source, same MSH-4|MSH-10, bytes    duplicate: nothing written,
+//	  that differ only in MSH-7              Reason "re-delivered with a new message time"
+//	same source, same MSH-4|MSH-10, other    imported; Reason "reused message control
+//	  content                                id", SameKey names the earlier originals
+//	another source, same bytes               imported: that source's own import
+//
+// The sending facility and control id alone do not identify a message: senders
+// reset their counters and test systems reuse ids (58 messages of the sample data
+// share GHHSFacility|MSG00001). MSH-7 is the only field ignored, because it is the
+// sender's time stamp on the envelope, which some interface engines renew when
+// they send a message again. To keep this cheap, a message is compared with at most
+// the 20 most recent earlier messages of its key whose size allows it; beyond them
+// a re-delivery is imported and reported as reusing the key. An MLLP re-delivery
+// is answered AA again.
+//
+// Nothing is held for review when a key is reused: HL7 v2 has no message-level
+// signal that a message replaces an earlier one. Corrections are said inside the
+// content (OBR-25 and OBX-11 result status C, ADT^A08 updates, order control
+// codes), and the converter maps those as what they are.
+//
+// The unit's transaction is conditional on "no DocumentReference with this hash and
+// _source", and so is the DocumentReference in it, so two imports of the same bytes
+// from one source racing each other still record one original. The lookups search
+// by identifier and compare meta.source themselves, so they also hold during a bulk
+// load with deferred indexing, which indexes only identifiers at first; the
+// conditions, which use _source, do not guard against such races there until the
+// indexes are built.
 //
 // # Quarantine
 //
@@ -58,7 +84,8 @@
 // (requester = the source), when (authoredOn, executionPeriod, lastModified), the
 // inputs needed to do it again, and the outcome:
 //
-//	Task.identifier      urn:omnichart:quarantine|<sha256 of the bytes>
+//	Task.identifier      urn:omnichart:quarantine|<sha256 of the bytes>; one Task
+//	                     per source (meta.source and the source input)
 //	Task.status          failed, then completed
 //	Task.businessStatus  the ehr error code (invalid, precondition-failed, …)
 //	Task.description     the error message (never resource content)
@@ -67,5 +94,8 @@
 //	                     with the issues; the DocumentReference once imported
 //
 // A unit failing again updates its Task (attempts + 1). Replay imports the Binary
-// again from the recorded source and format.
+// again from the recorded source and format. The Task is completed only when that
+// very original is in: written now, or found imported before from the same source
+// with the same bytes (or re-delivered with only MSH-7 changed). Another message
+// that reused its MSH-4|MSH-10 never closes it.
 package ingest

@@ -123,9 +123,16 @@ type Unit struct {
 	Hash string
 	// MessageType, ControlID and Facility describe an HL7 v2 message.
 	MessageType, ControlID, Facility string
-	// Duplicate is true when the original had been imported before; nothing was
-	// written, and Original names the earlier import.
+	// Duplicate is true when the original had been imported before from the same
+	// source; nothing was written, and Original names the earlier import.
 	Duplicate bool
+	// Reason says why a unit that did not fail was skipped or needs a second look:
+	// ReasonDuplicate, ReasonRedelivered or ReasonReusedKey; empty for a plain import.
+	Reason string
+	// SameKey lists "DocumentReference/id" of earlier messages from the same source
+	// with the same MSH-4|MSH-10 as this HL7 v2 message but other content. Such a
+	// message is imported all the same (Reason is then ReasonReusedKey).
+	SameKey []string
 	// Original is "DocumentReference/id" of the original.
 	Original string
 	// Created counts resources created, by type (bookkeeping included).
@@ -325,20 +332,20 @@ func (im *Importer) importUnit(ctx context.Context, src Source, u *Unit) error {
 		}
 	}
 	if len(u.only) == 0 {
-		dup, err := im.findOriginal(ctx, u)
+		dup, why, err := im.findOriginal(ctx, src, u)
 		if err != nil {
 			return err
 		}
 		if dup != "" {
 			// A batch that partly failed was recorded for what it wrote; importing
 			// it again retries the entries that failed.
-			failed, err := im.failedEntries(ctx, u)
+			failed, err := im.failedEntries(ctx, src, u)
 			if err != nil {
 				return err
 			}
 			if len(failed) == 0 {
-				u.Duplicate, u.Original = true, dup
-				return im.resolveQuarantine(ctx, u)
+				u.Duplicate, u.Original, u.Reason = true, dup, why
+				return im.resolveQuarantine(ctx, src, u)
 			}
 			u.only = failed
 		}
@@ -355,19 +362,22 @@ func (im *Importer) importUnit(ctx context.Context, src Source, u *Unit) error {
 			return im.quarantine(ctx, src, u)
 		}
 	}
-	if err := im.write(onlyOnce(ctx, "DocumentReference?"+im.originalQuery(u)), src, u, bundle); err != nil {
+	if err := im.write(onlyOnce(ctx, "DocumentReference?"+im.originalQuery(src, u)), src, u, bundle); err != nil {
 		if ehr.ErrorCode(err) == ehr.Conflict {
 			// A concurrent import of the same original won the race.
-			if dup, ferr := im.findOriginal(ctx, u); ferr == nil && dup != "" {
-				u.Duplicate, u.Original = true, dup
-				return im.resolveQuarantine(ctx, u)
+			if dup, why, ferr := im.findOriginal(ctx, src, u); ferr == nil && dup != "" {
+				u.Duplicate, u.Original, u.Reason = true, dup, why
+				return im.resolveQuarantine(ctx, src, u)
 			}
 		}
 		u.Err = err
 		u.Issues = append(u.Issues, ehr.ErrorIssues(err)...)
 		return im.quarantine(ctx, src, u)
 	}
-	return im.resolveQuarantine(ctx, u)
+	if len(u.SameKey) > 0 {
+		u.Reason = ReasonReusedKey
+	}
+	return im.resolveQuarantine(ctx, src, u)
 }
 
 // hdName is an HD field's namespace ID, or its universal ID when that is empty.
@@ -386,27 +396,61 @@ func (u *Unit) messageKey() string {
 	return u.Facility + "|" + u.ControlID
 }
 
-// findOriginal returns "DocumentReference/id" of an earlier import of the same
-// original (same hash, or same HL7 v2 message key), or "".
-func (im *Importer) findOriginal(ctx context.Context, u *Unit) (string, error) {
-	found, err := im.target.Search(ctx, "DocumentReference", im.originalQuery(u), 1)
+// findOriginal returns "DocumentReference/id" of an earlier import from src of u's
+// original, and why it counts as one (ReasonDuplicate or ReasonRedelivered), or ""
+// when there is none. An earlier import is one of the same bytes, or for an HL7 v2
+// message one with the same MSH-4|MSH-10 whose bytes differ only in MSH-7 (see
+// sameMessage). Earlier messages from src with the same key and other content go to
+// u.SameKey: u is a message of its own. Imports from other sources never count, so
+// the same file sent by two sources is imported once for each.
+//
+// The lookups search by identifier, which every store indexes at once (also in a
+// bulk load with deferred indexing), and compare meta.source here.
+func (im *Importer) findOriginal(ctx context.Context, src Source, u *Unit) (string, string, error) {
+	u.SameKey = nil
+	found, err := im.target.Search(ctx, "DocumentReference", identifierQuery(HashSystem, u.Hash), maxSources)
 	if err != nil {
-		return "", fmt.Errorf("look up earlier imports: %w", err)
+		return "", "", fmt.Errorf("look up earlier imports: %w", err)
 	}
-	if len(found) == 0 {
-		return "", nil
+	for _, d := range found {
+		if fromSource(d, src) {
+			return "DocumentReference/" + fhir.String(d, "id"), ReasonDuplicate, nil
+		}
 	}
-	return "DocumentReference/" + fhir.String(found[0], "id"), nil
+	key := u.messageKey()
+	if key == "" {
+		return "", "", nil
+	}
+	found, err = im.target.Search(ctx, "DocumentReference", identifierQuery(MessageKeySystem, key)+"&_sort=-_lastUpdated", maxSameKey)
+	if err != nil {
+		return "", "", fmt.Errorf("look up earlier messages with the same key: %w", err)
+	}
+	compared := 0
+	for _, d := range found {
+		if !fromSource(d, src) {
+			continue
+		}
+		ref := "DocumentReference/" + fhir.String(d, "id")
+		if compared < maxCompared && mayBeSameMessage(d, u.original) {
+			compared++
+			earlier, ok, err := im.originalBytes(ctx, d)
+			if err != nil {
+				return "", "", fmt.Errorf("read the original of %s: %w", ref, err)
+			}
+			if ok && sameMessage(earlier, u.original) {
+				u.SameKey = nil
+				return ref, ReasonRedelivered, nil
+			}
+		}
+		u.SameKey = append(u.SameKey, ref)
+	}
+	return "", "", nil
 }
 
-// originalQuery selects the DocumentReference of an earlier import of u's original:
-// same content hash, or for HL7 v2 the same sending facility and control id.
-func (im *Importer) originalQuery(u *Unit) string {
-	q := identifierQuery(HashSystem, u.Hash)
-	if key := u.messageKey(); key != "" {
-		q += "," + strings.TrimPrefix(identifierQuery(MessageKeySystem, key), "identifier=")
-	}
-	return q
+// originalQuery selects the DocumentReference of an earlier import of u's exact
+// bytes from src: the condition that writes an original once per source.
+func (im *Importer) originalQuery(src Source, u *Unit) string {
+	return identifierQuery(HashSystem, u.Hash) + "&" + sourceQuery(src.URI)
 }
 
 // convert turns a unit into a transaction or batch Bundle.
@@ -609,7 +653,7 @@ func (im *Importer) bookkeeping(src Source, u *Unit, targets []any, subject stri
 		map[string]any{"fullUrl": "urn:uuid:" + binID, "resource": binary,
 			"request": map[string]any{"method": "PUT", "url": "Binary/" + binID}},
 		map[string]any{"fullUrl": docURL, "resource": doc,
-			"request": map[string]any{"method": "POST", "url": "DocumentReference", "ifNoneExist": identifierQuery(HashSystem, u.Hash)}},
+			"request": map[string]any{"method": "POST", "url": "DocumentReference", "ifNoneExist": im.originalQuery(src, u)}},
 		map[string]any{"fullUrl": "urn:uuid:" + im.opts.NewID(), "resource": prov,
 			"request": map[string]any{"method": "POST", "url": "Provenance"}},
 	}
@@ -669,9 +713,10 @@ func sortedTypes(m map[string]int) []string {
 
 // HandleHL7v2 imports one HL7 v2 message received from src (over MLLP) and
 // returns its acknowledgement: AA when it was written or had been received before
-// (same MSH-4 and MSH-10, or the same bytes: a re-delivery is not applied twice),
-// AR when it could not be read or its type is not supported, AE for other
-// failures. A failed message is quarantined.
+// from src (the same bytes, or the same MSH-4 and MSH-10 with only MSH-7 changed: a
+// re-delivery is not applied twice), AR when it could not be read or its type is
+// not supported, AE for other failures. A failed message is quarantined. A message
+// that reuses the MSH-4 and MSH-10 of another is written, and u says so.
 func (im *Importer) HandleHL7v2(ctx context.Context, src Source, raw []byte) (ack []byte, u *Unit) {
 	if src.URI == "" {
 		src.URI = DefaultSourceURI

@@ -53,13 +53,13 @@ type QuarantineEntry struct {
 
 // quarantine records a failed unit as a Binary holding its bytes and a Task
 // describing the failure, in a transaction of its own, or updates the Task of an
-// earlier failure of the same bytes.
+// earlier failure of the same bytes from the same source.
 func (im *Importer) quarantine(ctx context.Context, src Source, u *Unit) error {
 	if u.Hash == "" {
 		u.Hash = hashHex(u.original)
 	}
 	now := im.opts.Now().UTC().Format("2006-01-02T15:04:05.000Z")
-	found, err := im.target.Search(ctx, "Task", identifierQuery(QuarantineSystem, u.Hash), 1)
+	task, err := im.quarantineTask(ctx, src, u.Hash)
 	if err != nil {
 		return fmt.Errorf("quarantine %s: %w", u.Name, err)
 	}
@@ -69,8 +69,7 @@ func (im *Importer) quarantine(ctx context.Context, src Source, u *Unit) error {
 		outcome = fhir.OperationOutcome([]fhir.Issue{fhir.ErrorIssue("processing", "", ErrorText(u.Err))})
 	}
 	outcome["id"] = "outcome"
-	if len(found) == 1 {
-		task := found[0]
+	if task != nil {
 		id := fhir.String(task, "id")
 		attempts := taskOutputInt(task, "attempts") + 1
 		task["status"] = "failed"
@@ -89,7 +88,7 @@ func (im *Importer) quarantine(ctx context.Context, src Source, u *Unit) error {
 			map[string]any{"type": map[string]any{"text": "outcome"}, "valueReference": map[string]any{"reference": "#outcome"}},
 		}
 		task["input"] = withFailedEntries(fhir.Array(task, "input"), u.FailedEntries)
-		delete(task, "meta")
+		task["meta"] = map[string]any{"source": src.URI}
 		b := fhir.Resource{"resourceType": "Bundle", "type": "transaction", "entry": []any{map[string]any{
 			"resource": task, "request": map[string]any{"method": "PUT", "url": "Task/" + id}}}}
 		if _, _, err := applyBundle(ctx, im.target, b); err != nil {
@@ -102,8 +101,9 @@ func (im *Importer) quarantine(ctx context.Context, src Source, u *Unit) error {
 	taskURL := "urn:uuid:" + im.opts.NewID()
 	binary := fhir.Resource{"resourceType": "Binary", "id": binID, "contentType": u.Format.ContentType(),
 		"data": base64.StdEncoding.EncodeToString(u.original)}
-	task := fhir.Resource{
+	task = fhir.Resource{
 		"resourceType":   "Task",
+		"meta":           map[string]any{"source": src.URI},
 		"contained":      []any{outcome},
 		"identifier":     []any{map[string]any{"system": QuarantineSystem, "value": u.Hash}},
 		"status":         "failed",
@@ -138,7 +138,7 @@ func (im *Importer) quarantine(ctx context.Context, src Source, u *Unit) error {
 	b := fhir.Resource{"resourceType": "Bundle", "type": "transaction", "entry": []any{
 		map[string]any{"fullUrl": "urn:uuid:" + binID, "resource": binary, "request": map[string]any{"method": "PUT", "url": "Binary/" + binID}},
 		map[string]any{"fullUrl": taskURL, "resource": task, "request": map[string]any{"method": "POST", "url": "Task",
-			"ifNoneExist": identifierQuery(QuarantineSystem, u.Hash)}},
+			"ifNoneExist": identifierQuery(QuarantineSystem, u.Hash) + "&" + sourceQuery(src.URI)}},
 	}}
 	_, outs, err := applyBundle(ctx, im.target, b)
 	if err != nil {
@@ -150,31 +150,54 @@ func (im *Importer) quarantine(ctx context.Context, src Source, u *Unit) error {
 	return nil
 }
 
-// resolveQuarantine marks the quarantine entry of u's bytes, if any, completed
-// after a successful import.
-func (im *Importer) resolveQuarantine(ctx context.Context, u *Unit) error {
-	found, err := im.target.Search(ctx, "Task", identifierQuery(QuarantineSystem, u.Hash), 1)
-	if err != nil || len(found) == 0 {
+// quarantineTask returns the quarantine Task of the bytes with hash from src, or
+// nil. The same bytes from another source are another entry. Like findOriginal it
+// searches by identifier and compares the source here.
+func (im *Importer) quarantineTask(ctx context.Context, src Source, hash string) (fhir.Resource, error) {
+	found, err := im.target.Search(ctx, "Task", identifierQuery(QuarantineSystem, hash), maxSources)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range found {
+		if entryOf(t).Source == src.URI {
+			return t, nil
+		}
+	}
+	return nil, nil
+}
+
+// resolveQuarantine marks the open quarantine entry of u's bytes from src, if any,
+// completed. It does so only for that very original: u was written now (its own
+// new DocumentReference), or is a duplicate whose earlier import is of the same
+// bytes from the same source, or of the same HL7 v2 message apart from MSH-7
+// (ReasonRedelivered). An HL7 v2 message whose key another message used is not
+// its duplicate, so that message's import never closes its entry.
+func (im *Importer) resolveQuarantine(ctx context.Context, src Source, u *Unit) error {
+	if u.Original == "" {
+		return nil
+	}
+	task, err := im.quarantineTask(ctx, src, u.Hash)
+	if err != nil || task == nil {
 		return err
 	}
-	task := found[0]
 	if fhir.String(task, "status") != "failed" {
 		return nil
 	}
 	id := fhir.String(task, "id")
 	now := im.opts.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+	status := "imported"
+	if u.Duplicate {
+		status = u.Reason
+	}
 	task["status"] = "completed"
-	task["businessStatus"] = map[string]any{"text": "imported"}
+	task["businessStatus"] = map[string]any{"text": status}
 	task["lastModified"] = now
 	if period, ok := task["executionPeriod"].(map[string]any); ok {
 		period["end"] = now
 	}
-	outs := fhir.Array(task, "output")
-	if u.Original != "" {
-		outs = append(outs, map[string]any{"type": map[string]any{"text": "original"}, "valueReference": map[string]any{"reference": u.Original}})
-	}
-	task["output"] = outs
-	delete(task, "meta")
+	task["output"] = append(fhir.Array(task, "output"),
+		map[string]any{"type": map[string]any{"text": "original"}, "valueReference": map[string]any{"reference": u.Original}})
+	task["meta"] = map[string]any{"source": src.URI}
 	b := fhir.Resource{"resourceType": "Bundle", "type": "transaction", "entry": []any{map[string]any{
 		"resource": task, "request": map[string]any{"method": "PUT", "url": "Task/" + id}}}}
 	if _, _, err := applyBundle(ctx, im.target, b); err != nil {
@@ -344,11 +367,11 @@ func withFailedEntries(inputs []any, failed []int) []any {
 }
 
 // failedEntries returns the failed entries recorded by the open quarantine entry
-// of u's bytes, if any.
-func (im *Importer) failedEntries(ctx context.Context, u *Unit) ([]int, error) {
-	found, err := im.target.Search(ctx, "Task", identifierQuery(QuarantineSystem, u.Hash), 1)
-	if err != nil || len(found) == 0 || fhir.String(found[0], "status") != "failed" {
+// of u's bytes from src, if any.
+func (im *Importer) failedEntries(ctx context.Context, src Source, u *Unit) ([]int, error) {
+	task, err := im.quarantineTask(ctx, src, u.Hash)
+	if err != nil || task == nil || fhir.String(task, "status") != "failed" {
 		return nil, err
 	}
-	return entryOf(found[0]).FailedEntries, nil
+	return entryOf(task).FailedEntries, nil
 }
