@@ -1,7 +1,6 @@
 package fhirapi
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -92,7 +91,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Request-ID", id)
 	rec := &statusRecorder{ResponseWriter: w}
-	ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+	ctx := ehr.WithRequestID(r.Context(), id)
 	// Until SMART on FHIR authentication is wired, every HTTP caller is anonymous;
 	// the policy decides what anonymous may do.
 	ctx = ehr.WithPrincipal(ctx, ehr.PrincipalFrom(ctx))
@@ -178,12 +177,8 @@ func (s *statusRecorder) status() int {
 	return s.code
 }
 
-type requestIDKey struct{}
-
-func requestID(r *http.Request) string {
-	id, _ := r.Context().Value(requestIDKey{}).(string)
-	return id
-}
+// requestID is the id ServeHTTP gave the request.
+func requestID(r *http.Request) string { return ehr.RequestID(r.Context()) }
 
 func (a *API) unknownRoute(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/fhir/")
