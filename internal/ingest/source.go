@@ -30,53 +30,20 @@ const (
 	payloadTypeSystem    = "http://terminology.hl7.org/CodeSystem/endpoint-payload-type"
 )
 
-// Interface kinds: how a source sends data.
-const (
-	InterfaceFHIR  = "fhir"
-	InterfaceCCDA  = "ccda"
-	InterfaceHL7v2 = "hl7v2"
+// The source types belong to the domain (package ehr); these names keep the
+// pipeline's callers readable.
+type (
+	Source    = ehr.Source
+	Interface = ehr.Interface
+	Contact   = ehr.Contact
 )
 
-// Interface is one feed of a source, stored as an Endpoint.
-type Interface struct {
-	// Kind is fhir, ccda or hl7v2.
-	Kind string
-	// ConnectionType is the endpoint-connection-type code: hl7-fhir-rest,
-	// hl7v2-mllp, direct-project or ihe-xdr. Empty picks the usual one for Kind.
-	ConnectionType string
-	// Address is where the interface is reached (a URL, mllp://host:port, a Direct
-	// address as mailto:). Empty means "not known": the Endpoint then carries the
-	// source's URI.
-	Address string
-	// Active is false for an interface switched off (Endpoint.status off).
-	Active bool
-	// EndpointID is the id of the Endpoint, set when read from the directory.
-	EndpointID string
-}
-
-// Contact is the person to call about a source's feed.
-type Contact struct {
-	Name, Email, Phone string
-}
-
-// Source is one enterprise's EMR system that feeds Omnichart.
-type Source struct {
-	// Slug is the short, stable name ("st-marys"); the URI is derived from it.
-	Slug string
-	// URI identifies the source for ever; it is meta.source of every resource it sends.
-	URI string
-	// Name is the owning organization's name.
-	Name string
-	// Vendor and Product name the EMR software ("Epic", "Bridges").
-	Vendor, Product string
-	Interfaces      []Interface
-	Contact         Contact
-	// Active is false for a disabled source.
-	Active bool
-	// OrganizationID is the id of the owning Organization, set when read from the
-	// directory. An unregistered source named only by URI has none.
-	OrganizationID string
-}
+// Interface kinds: how a source sends data.
+const (
+	InterfaceFHIR  = ehr.InterfaceFHIR
+	InterfaceCCDA  = ehr.InterfaceCCDA
+	InterfaceHL7v2 = ehr.InterfaceHL7v2
+)
 
 var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
@@ -133,7 +100,7 @@ func (d *Directory) Add(ctx context.Context, s Source) (Source, error) {
 		}
 	}
 	orgURL := "urn:uuid:" + newUUID()
-	org := s.organization()
+	org := organization(s)
 	var entries []any
 	var endpointRefs []any
 	for i := range s.Interfaces {
@@ -154,7 +121,7 @@ func (d *Directory) Add(ctx context.Context, s Source) (Source, error) {
 		endpointRefs = append(endpointRefs, map[string]any{"reference": epURL})
 		entries = append(entries, map[string]any{
 			"fullUrl":  epURL,
-			"resource": s.endpoint(*in, orgURL),
+			"resource": endpoint(s, *in, orgURL),
 			"request":  map[string]any{"method": "POST", "url": "Endpoint"},
 		})
 	}
@@ -173,7 +140,7 @@ func (d *Directory) Add(ctx context.Context, s Source) (Source, error) {
 	return d.Find(ctx, s.URI)
 }
 
-func (s Source) organization() fhir.Resource {
+func organization(s Source) fhir.Resource {
 	org := fhir.Resource{
 		"resourceType": "Organization",
 		"identifier": []any{
@@ -218,7 +185,7 @@ func (s Source) organization() fhir.Resource {
 
 // endpoint builds the Endpoint of one interface.
 // See https://hl7.org/fhir/R4/endpoint.html.
-func (s Source) endpoint(in Interface, orgRef string) fhir.Resource {
+func endpoint(s Source, in Interface, orgRef string) fhir.Resource {
 	status := "active"
 	if !in.Active || !s.Active {
 		status = "off"
