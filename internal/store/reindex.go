@@ -172,7 +172,31 @@ func (t *tx) reindexOne(ctx context.Context, compartment, typ, id string, body [
 	if err := t.deleteIndexes(ctx, compartment, typ, id); err != nil {
 		return err
 	}
+	// The compartment rules may have changed since the resource was written (a
+	// corrected reading of the CompartmentDefinition): a re-index moves it to the
+	// compartment it belongs in, with every version, so that reads by id, history,
+	// compartment searches and access scopes see it where it is.
+	if want := Compartment(typ, id, res); want != compartment {
+		if err := t.moveCompartment(ctx, compartment, want, typ, id); err != nil {
+			return err
+		}
+		compartment = want
+	}
 	return t.writeRows(ctx, compartment, typ, id, t.s.extractor.extract(typ, res))
+}
+
+// moveCompartment moves typ/id, its versions and its pending-index mark from one
+// compartment to another. Index rows are the caller's to rewrite.
+func (t *tx) moveCompartment(ctx context.Context, from, to, typ, id string) error {
+	for _, table := range []string{"resources", "resource_versions", "index_pending"} {
+		if err := t.exec(ctx, `UPDATE `+table+` SET compartment = ? WHERE compartment = ? AND res_type = ? AND res_id = ?`, to, from, typ, id); err != nil {
+			return fmt.Errorf("move %s/%s to %s: %w", typ, id, to, err)
+		}
+	}
+	if err := t.exec(ctx, `UPDATE resource_ids SET compartment = ? WHERE res_type = ? AND res_id = ?`, to, typ, id); err != nil {
+		return fmt.Errorf("move %s/%s to %s: %w", typ, id, to, err)
+	}
+	return nil
 }
 
 // boolLiteral renders a boolean for the dialect's SQL.

@@ -141,3 +141,63 @@ func TestInterruptedReindexResumes(t *testing.T) {
 		t.Errorf("gender=other after resumed reindex = %d, want 10", len(got))
 	}
 }
+
+// TestReindexMovesResourcesToTheirCompartment simulates a database written under
+// older compartment rules (an Encounter stored outside its patient's compartment)
+// and checks that a full re-index moves it, with its versions, where it belongs.
+func TestReindexMovesResourcesToTheirCompartment(t *testing.T) {
+	for _, engine := range ehrtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			if engine == "postgres" {
+				ehrtest.PostgresURL(t)
+			}
+			ctx := context.Background()
+			s := ehrtest.MustOpen(t, engine, store.Options{})
+			enc := map[string]any{"resourceType": "Encounter", "status": "finished",
+				"class":   map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+				"subject": map[string]any{"reference": "Patient/p1"}}
+			rec, err := s.Create(ctx, "e1", enc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Compartment != "Patient/p1" {
+				t.Fatalf("Create(Encounter of Patient/p1).Compartment = %q, want Patient/p1", rec.Compartment)
+			}
+			// The layout an older reading of the compartment rules left behind.
+			for _, stmt := range []string{
+				"UPDATE resources SET compartment = 'Encounter/e1' WHERE res_id = 'e1'",
+				"UPDATE resource_versions SET compartment = 'Encounter/e1' WHERE res_id = 'e1'",
+				"UPDATE resource_ids SET compartment = 'Encounter/e1' WHERE res_id = 'e1'",
+				"DELETE FROM index_reference WHERE res_id = 'e1'",
+			} {
+				if _, err := s.DB().ExecContext(ctx, stmt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			inPatient := func() bool {
+				q := &search.Query{Type: "Encounter", Compartment: "Patient/p1"}
+				page, err := s.Search(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(page.Records) == 1
+			}
+			if inPatient() {
+				t.Fatal("the simulated old layout still finds the Encounter in Patient/p1's compartment")
+			}
+			if err := s.Reindex(ctx, store.ReindexOptions{Restart: true}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Read(ctx, "Encounter", "e1")
+			if err != nil || got.Compartment != "Patient/p1" {
+				t.Fatalf("Read after reindex = %+v, %v; want compartment Patient/p1", got, err)
+			}
+			if !inPatient() {
+				t.Error("after reindex the Encounter is not found in Patient/p1's compartment")
+			}
+			if _, err := s.VRead(ctx, "Encounter", "e1", 1); err != nil {
+				t.Errorf("VRead(version 1) after the move = %v", err)
+			}
+		})
+	}
+}
