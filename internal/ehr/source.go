@@ -49,4 +49,3 @@ type Source struct {
 	// directory. An unregistered source named only by URI has none.
 	OrganizationID string
 }
-
