@@ -14,7 +14,7 @@ import (
 // (which runs the query).
 func (s *Store) ExplainSearch(ctx context.Context, q *search.Query) (string, error) {
 	t := s.reader()
-	sq, err := t.buildSearch(q, ehr.Unrestricted())
+	sq, err := t.buildSearch(q, ehr.ScopeFrom(ctx))
 	if err != nil {
 		return "", err
 	}
