@@ -28,6 +28,9 @@ func TestAdminIdentityListsConflictsRaisedOnImport(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("import exited %d:\n%s", code, out)
 	}
+	if !strings.Contains(out, "2 identity conflict(s) to review") {
+		t.Errorf("import summary does not report the two identity conflicts:\n%s", out)
+	}
 	out, code = omnichart(t, work, "admin", "identity", "list", "--db", db)
 	if code != 0 {
 		t.Fatalf("admin identity list exited %d:\n%s", code, out)

@@ -22,6 +22,7 @@ const shownSameKey = 3
 // Kinds of summary groups, in the order they are printed.
 const (
 	groupFailed = iota
+	groupIdentityConflict
 	groupReusedKey
 	groupSkipped
 )
@@ -46,6 +47,7 @@ type importSummary struct {
 	imported           int // units written now
 	duplicates, failed int // failed counts units and whole files
 	reusedKeys         int
+	identityConflicts  int
 	created            map[string]int
 	groups             map[string]*summaryGroup
 	interrupted        int
@@ -109,6 +111,11 @@ func (s *importSummary) record(path string, rep *ingest.Report) {
 		default:
 			s.imported++
 		}
+		if u.Err == nil && len(u.Conflicts) > 0 {
+			s.identityConflicts++
+			s.add(groupIdentityConflict, "imported, identity conflict: the source's identifier names another person's record, so a new Patient was made for review",
+				name+": review "+strings.Join(u.Conflicts, ", ")+" (omnichart admin identity list)", "")
+		}
 	}
 	for k, v := range rep.Created() {
 		s.created[k] += v
@@ -154,7 +161,11 @@ func (s *importSummary) print(w io.Writer, d time.Duration, full bool, report st
 	if s.reusedKeys > 0 {
 		fmt.Fprintf(w, " (%d reusing a message control id)", s.reusedKeys)
 	}
-	fmt.Fprintf(w, ", %d already imported, %d failed\n", s.duplicates, s.failed)
+	fmt.Fprintf(w, ", %d already imported, %d failed", s.duplicates, s.failed)
+	if s.identityConflicts > 0 {
+		fmt.Fprintf(w, ", %d identity conflict(s) to review", s.identityConflicts)
+	}
+	fmt.Fprintln(w)
 	if len(s.created) > 0 {
 		types := make([]string, 0, len(s.created))
 		n := 0
