@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -33,7 +34,7 @@ type response struct {
 func newServer(t *testing.T, engine string) *client {
 	t.Helper()
 	st := ehrtest.MustOpen(t, engine, store.Options{})
-	api := fhirapi.New(service.New(st, service.Options{}), fhirapi.Config{MaxBodyBytes: 1 << 20, Version: "test"}, nil)
+	api := fhirapi.New(service.New(st, service.Options{}), fhirapi.Config{MaxBodyBytes: 1 << 20, Version: "test"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	return &client{t: t, base: srv.URL + "/fhir"}
