@@ -415,6 +415,10 @@ func formatTM(s string) string {
 	for len(s) < 6 {
 		s += "00"
 	}
+	// A time FHIR cannot hold would make the whole Observation invalid.
+	if s[0:2] > "23" || s[2:4] > "59" || s[4:6] > "60" {
+		return ""
+	}
 	out := s[0:2] + ":" + s[2:4] + ":" + s[4:6]
 	if len(frac) > 1 && isDigits(frac[1:]) {
 		out += frac
