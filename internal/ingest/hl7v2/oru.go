@@ -325,6 +325,8 @@ func (c *converter) observationValue(obx *Segment, o map[string]any, pos string)
 	case "TM":
 		if t := formatTM(first.String()); t != "" {
 			o["valueTime"] = t
+		} else if val(first.String()) != "" {
+			c.warn("value", pos+"-5: value of type TM is not a valid time and was left out")
 		}
 	case "DR":
 		fhir.SetIf(o, "valuePeriod", period(c.dateTime(first.Component(1).Sub(1)), c.dateTime(first.Component(2).Sub(1))))
