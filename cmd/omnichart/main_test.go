@@ -144,13 +144,19 @@ func TestEveryAcknowledgedWriteSurvivesSIGKILL(t *testing.T) {
 					}
 				}(w)
 			}
-			for n.Load() < 150 {
+			// Writers stop on their own only when the server is gone; a server that
+			// answers but never with 201 would otherwise keep this loop waiting.
+			deadline := time.Now().Add(60 * time.Second)
+			for n.Load() < 150 && time.Now().Before(deadline) {
 				time.Sleep(5 * time.Millisecond)
 			}
 			srv.cmd.Process.Signal(syscall.SIGKILL)
 			srv.cmd.Wait()
 			close(stop)
 			wg.Wait()
+			if got := n.Load(); got < 150 {
+				t.Fatalf("%d writes acknowledged with 201 within 60s, want 150 before the SIGKILL", got)
+			}
 
 			again := start(t, nil, "--db", db)
 			resp, err := http.Get(strings.TrimSuffix(again.base, "/fhir") + "/healthz")

@@ -25,7 +25,9 @@ import (
 // type, modifier and prefix, chains, _has, composites, _sort with paging through
 // every page, _include and _revinclude. The two engines share no SQL semantics by
 // accident (collation, type affinity, NULL and float handling differ), so any
-// difference in results is a bug in the SQL the store generates.
+// difference in results is a bug in the SQL the store generates. Agreement on an
+// error or on no result tests nothing, so almost every query must run and most
+// must match something.
 func TestDifferentialSearch(t *testing.T) {
 	ehrtest.PostgresURL(t)
 	clock := &settableClock{}
@@ -55,7 +57,7 @@ func TestDifferentialSearch(t *testing.T) {
 
 	qg := newQueryGen(data, base)
 	queries := qg.generate(400)
-	differences := 0
+	differences, failed, matched := 0, 0, 0
 	for _, q := range queries {
 		t0 := time.Now()
 		a := runAll(engines[0], q)
@@ -64,12 +66,27 @@ func TestDifferentialSearch(t *testing.T) {
 		if d0, d1 := t1.Sub(t0), time.Since(t1); d0 > time.Second || d1 > time.Second {
 			t.Logf("slow: %s?%s sqlite %s postgres %s", q.typ, q.query, d0.Round(time.Millisecond), d1.Round(time.Millisecond))
 		}
-		if a != b {
+		if a.text != b.text {
 			differences++
-			t.Errorf("%s?%s differs between engines:\nsqlite:   %s\npostgres: %s", q.typ, q.query, a, b)
+			t.Errorf("%s?%s differs between engines:\nsqlite:   %s\npostgres: %s", q.typ, q.query, a.text, b.text)
+		}
+		switch {
+		case a.failed || b.failed:
+			failed++
+			t.Logf("%s?%s failed: sqlite: %s; postgres: %s", q.typ, q.query, a.text, b.text)
+		case a.matches > 0 && b.matches > 0:
+			matched++
 		}
 	}
-	t.Logf("%d resources, %d queries, %d differences", total, len(queries), differences)
+	t.Logf("%d resources, %d queries, %d differences, %d errors, %d matching something", total, len(queries), differences, failed, matched)
+	// Two engines failing the same way, or both finding nothing, agree without
+	// testing anything: the generator must produce queries that run and match.
+	if failed > len(queries)/50 {
+		t.Errorf("%d of %d generated queries failed, want at most 2%%", failed, len(queries))
+	}
+	if matched < len(queries)*8/10 {
+		t.Errorf("%d of %d generated queries ran and matched a resource on both engines, want at least 80%%", matched, len(queries))
+	}
 }
 
 type settableClock struct {
@@ -103,14 +120,21 @@ type diffQuery struct {
 	sorted     bool
 }
 
-// runAll runs q through all its pages and renders everything the engines must
-// agree on: error code, total, matches (in order when sorted) and included
-// resources (a set per page).
-func runAll(s *store.Store, dq diffQuery) string {
+// diffResult is what one engine answered to a diffQuery.
+type diffResult struct {
+	// text renders everything the engines must agree on: error code, total,
+	// matches (in order when sorted) and included resources (a set per page).
+	text    string
+	failed  bool // the query was refused or failed
+	matches int
+}
+
+// runAll runs q through all its pages.
+func runAll(s *store.Store, dq diffQuery) diffResult {
 	ctx := context.Background()
 	q, err := search.ParseString(dq.typ, dq.query)
 	if err != nil {
-		return "parse error: " + err.Error()
+		return diffResult{text: "parse error: " + err.Error(), failed: true}
 	}
 	q.Strict = true
 	var matches, included []string
@@ -118,7 +142,7 @@ func runAll(s *store.Store, dq diffQuery) string {
 	for page := 0; page < 500; page++ {
 		res, err := s.Search(ctx, q)
 		if err != nil {
-			return fmt.Sprintf("error %s after %d pages", ehr.ErrorCode(err), page)
+			return diffResult{text: fmt.Sprintf("error %s after %d pages", ehr.ErrorCode(err), page), failed: true}
 		}
 		if page == 0 {
 			total = res.Total
@@ -140,7 +164,10 @@ func runAll(s *store.Store, dq diffQuery) string {
 	if !dq.sorted {
 		slices.Sort(matches)
 	}
-	return fmt.Sprintf("total %d, %d matches [%s], included [%s]", total, len(matches), strings.Join(matches, " "), strings.Join(included, " | "))
+	return diffResult{
+		text:    fmt.Sprintf("total %d, %d matches [%s], included [%s]", total, len(matches), strings.Join(matches, " "), strings.Join(included, " | ")),
+		matches: len(matches),
+	}
 }
 
 // queryGen makes searches from values found in the data, so that most of them

@@ -7,9 +7,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -323,29 +325,53 @@ func mustParse(tb testing.TB, typ, query string) *search.Query {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// TestBenchLoadRate is not a correctness test: with OMNICHART_BENCH_LOADRATE set it
-// loads that many patients into fresh stores and logs the rate, to size a full run.
-func TestBenchLoadRate(t *testing.T) {
-	v := os.Getenv("OMNICHART_BENCH_LOADRATE")
-	if v == "" {
-		t.Skip("set OMNICHART_BENCH_LOADRATE=<patients> to measure the load rate")
-	}
-	n, _ := strconv.Atoi(v)
+// BenchmarkLoadRate measures how fast whole synthetic patients (about a thousand
+// resources each) load into a fresh store, one transaction per patient as an
+// importer writes them, and reports resources/s. PostgreSQL is written by 4
+// concurrent writers, as loadPatients does. Use it to size a full search
+// benchmark run, e.g. go test ./internal/store -run '^$' -bench LoadRate -benchtime 20x.
+func BenchmarkLoadRate(b *testing.B) {
 	g := synth.New(benchSeed)
 	for _, engine := range ehrtest.Engines {
-		t.Run(engine, func(t *testing.T) {
+		b.Run(engine, func(b *testing.B) {
 			if engine == "postgres" {
-				ehrtest.PostgresURL(t)
+				ehrtest.PostgresURL(b)
 			}
-			s := ehrtest.MustOpen(t, engine, store.Options{})
-			workers := 1
+			s := ehrtest.MustOpen(b, engine, store.Options{})
+			loadPatients(b, s, g, 0, 1) // the shared practitioners and organizations
+			ctx := context.Background()
+			var next, written atomic.Int64
+			load := func() error {
+				resources := g.Patient(int(next.Add(1) - 1))
+				written.Add(int64(len(resources)))
+				return s.Transaction(ctx, func(tx ehr.Tx) error {
+					for _, res := range resources {
+						if _, _, err := tx.Update(ctx, res["resourceType"].(string), res["id"].(string), res, ehr.WriteOptions{}); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+			}
 			if engine == "postgres" {
-				workers = 4
+				b.SetParallelism(max(1, 4/runtime.GOMAXPROCS(0)))
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if err := load(); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			} else {
+				for b.Loop() {
+					if err := load(); err != nil {
+						b.Fatal(err)
+					}
+				}
 			}
-			start := time.Now()
-			written := loadPatients(t, s, g, n, workers)
-			el := time.Since(start)
-			t.Logf("%s: %d resources in %s, %.0f resources/s", engine, written, el.Round(time.Millisecond), float64(written)/el.Seconds())
+			b.ReportMetric(float64(written.Load())/b.Elapsed().Seconds(), "resources/s")
+			b.ReportMetric(float64(written.Load())/float64(b.N), "resources/op")
 		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The functions below map HL7 v2 datatypes to FHIR datatypes, following the
@@ -355,10 +356,19 @@ func period(start, end string) map[string]any {
 	return p
 }
 
-// dateTime converts a DTM/TS (YYYY[MM[DD[HH[MM[SS[.S...]]]]]][+/-ZZZZ]) to a FHIR
-// dateTime. FHIR requires a UTC offset whenever a time is given: a time without
-// offset is read in Options.TimeZone, or reduced to its date when that is nil.
-// Malformed values give "" and an issue.
+// dateTime converts a DTM/TS (YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]) to a
+// FHIR dateTime of the same precision. FHIR requires a UTC offset whenever a time
+// is given: a time without offset is read in Options.TimeZone, or reduced to its
+// date when that is nil. Malformed values give "" and an issue.
+//
+// A time of hour precision (YYYYMMDDHH) cannot be written as such: FHIR's dateTime
+// has minutes and seconds whenever it has a time. The v2-to-FHIR IG's DTM map only
+// says to convert to the FHIR format, and FHIR itself zero-fills what a sender
+// left out ("seconds must be provided due to schema type constraints but may be
+// zero-filled", https://hl7.org/fhir/R4/datatypes.html#dateTime), so the hour is
+// kept with :00 minutes and seconds rather than dropped to the date: it is the
+// start of the hour the sender named, as minute precision gives the start of the
+// minute.
 func (c *converter) dateTime(s string) string {
 	s = val(s)
 	if s == "" {
@@ -367,12 +377,12 @@ func (c *converter) dateTime(s string) string {
 	if i := strings.IndexByte(s, '^'); i >= 0 {
 		s = s[:i]
 	}
-	out, hasTime, ok := formatDTM(s)
+	out, hasTime, hasZone, ok := formatDTM(s)
 	if !ok {
 		c.warn("value", "a date/time value is not a valid HL7 DTM and was left out")
 		return ""
 	}
-	if hasTime && !strings.ContainsAny(s, "+-") && !strings.HasSuffix(out, "Z") {
+	if hasTime && !hasZone {
 		if c.opts.TimeZone != nil {
 			t, err := timeInZone(out, c.opts.TimeZone)
 			if err == nil {
@@ -394,7 +404,7 @@ func (c *converter) date(s string) string {
 	if s == "" {
 		return ""
 	}
-	out, _, ok := formatDTM(s)
+	out, _, _, ok := formatDTM(s)
 	if !ok {
 		c.warn("value", "a date value is not a valid HL7 DT and was left out")
 		return ""
@@ -405,7 +415,15 @@ func (c *converter) date(s string) string {
 	return out
 }
 
-func formatDTM(s string) (out string, hasTime, ok bool) {
+// formatDTM reads an HL7 DTM, YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ] (HL7
+// v2.5+ chapter 2A.22; TS-1 of earlier versions has the same form), and writes it
+// in FHIR dateTime form: YYYY, YYYY-MM, YYYY-MM-DD, or YYYY-MM-DDThh:mm:ss[.f] with
+// the offset as +hh:mm when there is a time (a date has no zone in FHIR, so the
+// offset of a date-only value is dropped). hasTime and hasZone say what the value
+// holds. ok is false for anything else: odd lengths, a day the month does not
+// have, a fraction without seconds or of more than four digits, an offset FHIR
+// cannot carry (beyond ±14:00).
+func formatDTM(s string) (out string, hasTime, hasZone, ok bool) {
 	body, zone := s, ""
 	if i := strings.IndexAny(s, "+-"); i >= 0 {
 		body, zone = s[:i], s[i:]
@@ -413,25 +431,29 @@ func formatDTM(s string) (out string, hasTime, ok bool) {
 	frac := ""
 	if i := strings.IndexByte(body, '.'); i >= 0 {
 		body, frac = body[:i], body[i+1:]
-		if !isDigits(frac) {
-			return "", false, false
+		if len(body) != 14 || frac == "" || len(frac) > 4 || !isDigits(frac) {
+			return "", false, false, false
 		}
 	}
 	if !isDigits(body) || len(body) < 4 || len(body)%2 != 0 || len(body) > 14 {
-		return "", false, false
+		return "", false, false, false
 	}
 	num := func(a, b int) int { n, _ := strconv.Atoi(body[a:b]); return n }
+	year := num(0, 4)
 	var sb strings.Builder
 	sb.WriteString(body[:4])
 	if len(body) >= 6 {
 		if m := num(4, 6); m < 1 || m > 12 {
-			return "", false, false
+			return "", false, false, false
 		}
 		sb.WriteString("-" + body[4:6])
 	}
 	if len(body) >= 8 {
-		if d := num(6, 8); d < 1 || d > 31 {
-			return "", false, false
+		m := time.Month(num(4, 6))
+		// Day 0 of the next month is the last day of this one.
+		last := time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+		if d := num(6, 8); d < 1 || d > last {
+			return "", false, false, false
 		}
 		sb.WriteString("-" + body[6:8])
 	}
@@ -444,23 +466,29 @@ func formatDTM(s string) (out string, hasTime, ok bool) {
 			ss = num(12, 14)
 		}
 		if hh > 23 || mm > 59 || ss > 60 {
-			return "", false, false
+			return "", false, false, false
 		}
 		fmt.Fprintf(&sb, "T%02d:%02d:%02d", hh, mm, ss)
-		if frac != "" && len(body) == 14 {
+		if frac != "" {
 			sb.WriteString("." + frac)
 		}
 		hasTime = true
 	}
 	if zone != "" {
 		if len(zone) != 5 || !isDigits(zone[1:]) {
-			return "", false, false
+			return "", false, false, false
 		}
+		zh, _ := strconv.Atoi(zone[1:3])
+		zm, _ := strconv.Atoi(zone[3:5])
+		if zm > 59 || zh > 14 || zh == 14 && zm != 0 {
+			return "", false, false, false
+		}
+		hasZone = true
 		if hasTime {
 			sb.WriteString(zone[:3] + ":" + zone[3:])
 		}
 	}
-	return sb.String(), hasTime, true
+	return sb.String(), hasTime, hasZone, true
 }
 
 // decimal checks a NM value and returns it as a JSON number in FHIR decimal form.

@@ -325,6 +325,8 @@ func (c *converter) observationValue(obx *Segment, o map[string]any, pos string)
 	case "TM":
 		if t := formatTM(first.String()); t != "" {
 			o["valueTime"] = t
+		} else if val(first.String()) != "" {
+			c.warn("value", pos+"-5: value of type TM is not a valid time and was left out")
 		}
 	case "DR":
 		fhir.SetIf(o, "valuePeriod", period(c.dateTime(first.Component(1).Sub(1)), c.dateTime(first.Component(2).Sub(1))))
@@ -414,6 +416,10 @@ func formatTM(s string) string {
 	}
 	for len(s) < 6 {
 		s += "00"
+	}
+	// A time FHIR cannot hold would make the whole Observation invalid.
+	if s[0:2] > "23" || s[2:4] > "59" || s[4:6] > "60" {
+		return ""
 	}
 	out := s[0:2] + ":" + s[2:4] + ":" + s[4:6]
 	if len(frac) > 1 && isDigits(frac[1:]) {
