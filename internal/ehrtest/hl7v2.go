@@ -3,6 +3,7 @@ package ehrtest
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -88,6 +89,27 @@ func mshField(raw []byte, n int) []string {
 		out = append(out, string(bytes.TrimSpace(c)))
 	}
 	return out
+}
+
+// HL7v2Content returns the SHA-256 of raw with its MSH-7 (the message time)
+// blanked: two messages with equal content are one message sent twice, whatever
+// time each was stamped with.
+func HL7v2Content(raw []byte) [32]byte {
+	body := bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
+	i := bytes.Index(body, []byte("MSH"))
+	if i < 0 || i+5 > len(body) {
+		return sha256.Sum256(raw)
+	}
+	end := len(body)
+	if e := bytes.IndexAny(body[i:], "\r\n"); e >= 0 {
+		end = i + e
+	}
+	fields := bytes.Split(body[i:end], []byte{body[i+3]})
+	if len(fields) > 6 {
+		fields[6] = nil // MSH-7: fields[0] is "MSH", fields[1] MSH-2
+	}
+	out := append(append(append([]byte{}, body[:i]...), bytes.Join(fields, []byte{body[i+3]})...), body[end:]...)
+	return sha256.Sum256(out)
 }
 
 // HL7v2Exception is a shared sample message that is known not to convert.

@@ -99,13 +99,18 @@ func ignoredIssues(q *search.Query) []fhir.Issue {
 		}
 		seen[key] = true
 		name, _, _ := strings.Cut(key, ":")
-		if reason, ok := q.IgnoredReasons[key]; ok {
+		reason, ok := q.IgnoredReasons[key]
+		switch {
+		case q.Malformed[key] || !ok:
+			if !ok {
+				reason = "its value is malformed"
+			}
+			issues = append(issues, fhir.WarningIssue("invalid", name,
+				fmt.Sprintf("search parameter %q was ignored because its value cannot be used (%s), so the results are not filtered by it", key, reason)))
+		default:
 			issues = append(issues, fhir.WarningIssue("not-supported", name,
 				fmt.Sprintf("search parameter %q was ignored (%s), so the results are not filtered by it", key, reason)))
-			continue
 		}
-		issues = append(issues, fhir.WarningIssue("invalid", name,
-			fmt.Sprintf("search parameter %q was ignored because its value is malformed, so the results are not filtered by it", key)))
 	}
 	return issues
 }

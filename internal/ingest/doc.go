@@ -46,8 +46,9 @@
 //
 //	same source, same bytes                  duplicate: nothing written,
 //	                                         Reason "already imported"
-//	same source, same MSH-4|MSH-10, bytes    duplicate: nothing written,
-//	  that differ only in MSH-7              Reason "re-delivered with a new message time"
+//	same source, same MSH-4|MSH-10, the      duplicate: nothing written,
+//	  same segments apart from MSH-7 and     Reason "re-delivered (same message, …)"
+//	  line ends
 //	same source, same MSH-4|MSH-10, other    imported; Reason "reused message control
 //	  content                                id", SameKey names the earlier originals
 //	another source, same bytes               imported: that source's own import

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"net/url"
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/fhir"
+	"omnichart/internal/ingest/hl7v2"
 )
 
 const (
@@ -21,10 +21,6 @@ const (
 	// reported with ReasonReusedKey: shown twice, never lost.
 	maxSameKey  = 100
 	maxCompared = 20
-	// maxDTM is the length of the longest HL7 v2 DTM value
-	// (YYYYMMDDHHMMSS.SSSS+ZZZZ): two messages that differ only in MSH-7 differ in
-	// size by at most that much.
-	maxDTM = 24
 )
 
 // sourceQuery is the search criterion "meta.source is uri".
@@ -49,26 +45,6 @@ func attachment(doc fhir.Resource) map[string]any {
 	return nil
 }
 
-// mayBeSameMessage reports whether the original doc describes can be msg apart
-// from MSH-7, judging by its recorded size; without a size it may.
-func mayBeSameMessage(doc fhir.Resource, msg []byte) bool {
-	var size int64
-	switch n := attachment(doc)["size"].(type) {
-	case json.Number:
-		v, err := n.Int64()
-		if err != nil {
-			return true
-		}
-		size = v
-	case float64:
-		size = int64(n)
-	default:
-		return true
-	}
-	d := size - int64(len(msg))
-	return -maxDTM <= d && d <= maxDTM
-}
-
 // originalBytes reads the exact bytes of the original a DocumentReference written
 // by the pipeline describes. ok is false when they cannot be had (no Binary
 // attachment, the Binary removed, data that is not base64): such an original
@@ -88,11 +64,17 @@ func (im *Importer) originalBytes(ctx context.Context, doc fhir.Resource) (data 
 	return data, err == nil, nil
 }
 
-// sameMessage reports whether two HL7 v2 messages are byte for byte the same
-// except for the value of MSH-7 (Date/Time Of Message, HL7 v2.5.1 chapter 2): the
-// sender's time stamp on the envelope, not part of what the message says.
+// sameMessage reports whether two HL7 v2 messages say the same: the same
+// segments, apart from the value of MSH-7 (Date/Time Of Message, HL7 v2.5.1
+// chapter 2), the sender's time stamp on the envelope. Line ends, blank lines and
+// the comment lines some files carry between segments are not part of a message
+// and do not count: an interface engine that re-sends a message may change them.
 func sameMessage(a, b []byte) bool {
-	return bytes.Equal(withoutMessageTime(a), withoutMessageTime(b))
+	ma, mb := hl7v2.SplitMessages(a), hl7v2.SplitMessages(b)
+	if len(ma) != 1 || len(mb) != 1 {
+		return bytes.Equal(withoutMessageTime(a), withoutMessageTime(b))
+	}
+	return bytes.Equal(withoutMessageTime(ma[0]), withoutMessageTime(mb[0]))
 }
 
 // withoutMessageTime returns msg with the value of MSH-7 removed, or msg as it is

@@ -431,7 +431,7 @@ func (im *Importer) findOriginal(ctx context.Context, src Source, u *Unit) (stri
 			continue
 		}
 		ref := "DocumentReference/" + fhir.String(d, "id")
-		if compared < maxCompared && mayBeSameMessage(d, u.original) {
+		if compared < maxCompared {
 			compared++
 			earlier, ok, err := im.originalBytes(ctx, d)
 			if err != nil {

@@ -15,10 +15,11 @@ const (
 	// written.
 	ReasonDuplicate = "already imported"
 	// ReasonRedelivered: the same source sent an HL7 v2 message with the same
-	// MSH-4|MSH-10 before, and the two differ only in MSH-7 (the time the sender
-	// built the message, which some interface engines renew when they send a
-	// message again); nothing was written.
-	ReasonRedelivered = "re-delivered with a new message time"
+	// MSH-4|MSH-10 before, and the two have the same segments apart from MSH-7
+	// (the time the sender built the message, which some interface engines renew
+	// when they send a message again) and apart from line ends and comment lines;
+	// nothing was written.
+	ReasonRedelivered = "re-delivered (same message, new time stamp or line ends)"
 	// ReasonReusedKey: the same source sent other HL7 v2 messages with the same
 	// MSH-4|MSH-10 before (Unit.SameKey). The key is not unique in practice
 	// (senders reset their counters, test systems reuse ids), so the message was

@@ -142,7 +142,7 @@ func (t *tx) buildSearch(q *search.Query, scope ehr.Scope) (*searchSQL, error) {
 			if q.Strict || ehr.ErrorCode(err) != ehr.Invalid || needsTerminology(p) {
 				return nil, err
 			}
-			q.Ignore(p.Key(), ehr.ErrorMessage(err))
+			q.IgnoreMalformed(p.Key(), ehr.ErrorMessage(err))
 			continue
 		}
 		kept = append(kept, p)

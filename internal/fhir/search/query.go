@@ -44,10 +44,13 @@ type Query struct {
 	// Ignored lists the parameters dropped under lenient handling, as written
 	// ("name" or "name:modifier").
 	Ignored []string
-	// IgnoredReasons says why, for the parameters dropped because the registry does
-	// not know or support them as written (see Ignore). A parameter in Ignored
-	// without a reason was dropped because its value could not be used.
+	// IgnoredReasons says why each parameter in Ignored was dropped (see Ignore
+	// and IgnoreMalformed).
 	IgnoredReasons map[string]string
+	// Malformed marks the parameters in Ignored that were dropped because their
+	// value could not be used, rather than because the parameter is unknown or
+	// unsupported as written.
+	Malformed map[string]bool
 	// Compartment restricts a search to one compartment ("Patient/123").
 	Compartment string
 }
@@ -60,6 +63,16 @@ func (q *Query) Ignore(key, reason string) {
 		q.IgnoredReasons = map[string]string{}
 	}
 	q.IgnoredReasons[key] = reason
+}
+
+// IgnoreMalformed drops the parameter key, whose value could not be used, under
+// lenient handling, saying why.
+func (q *Query) IgnoreMalformed(key, reason string) {
+	q.Ignore(key, reason)
+	if q.Malformed == nil {
+		q.Malformed = map[string]bool{}
+	}
+	q.Malformed[key] = true
 }
 
 // Param is one search parameter occurrence: name, optional modifier (after ":"),
