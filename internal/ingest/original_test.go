@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"omnichart/internal/ehr"
 	"omnichart/internal/ehrtest"
 	"omnichart/internal/fhir"
 	"omnichart/internal/ingest"
@@ -269,11 +270,13 @@ func TestReplayClosesAQuarantineEntryOnlyForItsOwnOriginal(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			e := newEnv(t, engine)
 			src := ingest.Source{URI: "urn:omnichart:source:ghh"}
-			// Two patients with the message's identifier: its conditional create
-			// matches both, so the message fails until one is removed.
+			// Two patients of the source with the message's identifier: its
+			// conditional create matches both, so the message fails until one is
+			// removed.
 			var ids []string
+			asSource := ehr.WithPrincipal(e.ctx, ehr.Principal{Subject: "source/ghh", Source: src.URI, System: true})
 			for range 2 {
-				rec, _, err := e.svc.Create(e.ctx, fhir.Resource{"resourceType": "Patient", "identifier": identifier}, "")
+				rec, _, err := e.svc.Create(asSource, fhir.Resource{"resourceType": "Patient", "identifier": identifier}, "")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -387,13 +390,18 @@ func TestTheSameFailureFromTwoSourcesHasAnEntryEach(t *testing.T) {
 	for _, engine := range ehrtest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			e := newEnv(t, engine)
-			var ids []string
-			for range 2 {
-				rec, _, err := e.svc.Create(e.ctx, fhir.Resource{"resourceType": "Patient", "identifier": identifier}, "")
-				if err != nil {
-					t.Fatal(err)
+			// Each source has two patients with the message's identifier, so each
+			// source's message fails until one of its own is removed.
+			ids := map[string][]string{}
+			for _, src := range []ingest.Source{a, b} {
+				asSource := ehr.WithPrincipal(e.ctx, ehr.Principal{Subject: "source", Source: src.URI, System: true})
+				for range 2 {
+					rec, _, err := e.svc.Create(asSource, fhir.Resource{"resourceType": "Patient", "identifier": identifier}, "")
+					if err != nil {
+						t.Fatal(err)
+					}
+					ids[src.URI] = append(ids[src.URI], rec.ID)
 				}
-				ids = append(ids, rec.ID)
 			}
 			tasks := map[string]string{}
 			for _, src := range []ingest.Source{a, b} {
@@ -406,7 +414,7 @@ func TestTheSameFailureFromTwoSourcesHasAnEntryEach(t *testing.T) {
 			if tasks[a.URI] == tasks[b.URI] {
 				t.Fatalf("both sources' failures are Task/%s, want an entry each", tasks[a.URI])
 			}
-			if _, err := e.svc.Delete(e.ctx, "Patient", ids[1], 0); err != nil {
+			if _, err := e.svc.Delete(e.ctx, "Patient", ids[a.URI][1], 0); err != nil {
 				t.Fatal(err)
 			}
 			status := func(src ingest.Source) (string, string) {
@@ -428,6 +436,9 @@ func TestTheSameFailureFromTwoSourcesHasAnEntryEach(t *testing.T) {
 			}
 			if st, orig := status(b); st != "failed" || orig != "" {
 				t.Errorf("%s's entry after %s's import: %s, %q; want still failed", b.URI, a.URI, st, orig)
+			}
+			if _, err := e.svc.Delete(e.ctx, "Patient", ids[b.URI][1], 0); err != nil {
+				t.Fatal(err)
 			}
 			ub := e.mustImport(t, b, "adt.hl7", adt).Units[0]
 			if ub.Err != nil || ub.Duplicate || ub.Original == ua.Original {
