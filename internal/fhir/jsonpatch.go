@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"reflect"
 	"strconv"
 	"strings"
@@ -136,8 +137,9 @@ func arrayIndex(tok string, n int, allowEnd bool) (int, error) {
 	if tok == "-" && allowEnd {
 		return n, nil
 	}
+	// RFC 6901: an index is "0" or digits without a leading zero; no sign.
 	i, err := strconv.Atoi(tok)
-	if err != nil || i < 0 || (tok != "0" && strings.HasPrefix(tok, "0")) {
+	if err != nil || i < 0 || tok[0] < '0' || tok[0] > '9' || (tok != "0" && strings.HasPrefix(tok, "0")) {
 		return 0, fmt.Errorf("%q is not an array index", tok)
 	}
 	limit := n - 1
@@ -262,9 +264,12 @@ func jsonEqual(a, b any) bool {
 		if !ok {
 			return false
 		}
-		fx, e1 := x.Float64()
-		fy, e2 := y.Float64()
-		return e1 == nil && e2 == nil && fx == fy
+		// Compared as decimals at 512 bits: a float64 would call 1e400 and 2e400
+		// (both out of range) unequal to themselves, and 0.1000000000000000001
+		// equal to 0.1.
+		fx, ok1 := new(big.Float).SetPrec(512).SetString(string(x))
+		fy, ok2 := new(big.Float).SetPrec(512).SetString(string(y))
+		return ok1 && ok2 && fx.Cmp(fy) == 0
 	case map[string]any:
 		y, ok := b.(map[string]any)
 		if !ok || len(x) != len(y) {

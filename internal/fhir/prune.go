@@ -37,35 +37,48 @@ func pruneObject(obj map[string]any, path string, issues *[]Issue) bool {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	pairs := map[string]bool{} // names whose value and extension arrays are done
 	for _, k := range keys {
 		v, ok := obj[k]
 		if !ok || k == "resourceType" {
-			continue // removed with its pair, or the type of a resource
+			continue // removed already, or the type of a resource
 		}
 		name := strings.TrimPrefix(k, "_")
 		valueArr, isArr := obj[name].([]any)
 		extArr, isExtArr := obj["_"+name].([]any)
 		if (isArr || isExtArr) && (isArr || obj[name] == nil) && (isExtArr || obj["_"+name] == nil) {
 			// A primitive array and its extension half are pruned index by index
-			// together, so the two stay aligned.
-			if k != name && isArr {
+			// together, so the two stay aligned; a null in place of either half
+			// goes.
+			if pairs[name] {
 				continue
 			}
+			pairs[name] = true
 			kept, keptExt, empty := pruneArray(valueArr, extArr, path+"."+name, issues)
 			if empty {
 				delete(obj, name)
 				delete(obj, "_"+name)
-				*issues = append(*issues, emptyIssue([]any{}, path+"."+k))
+				key := name
+				if !isArr {
+					key = "_" + name
+				}
+				*issues = append(*issues, emptyIssue([]any{}, path+"."+key))
 				continue
 			}
-			if isArr {
-				obj[name] = kept
-			}
-			if isExtArr {
-				if keptExt == nil {
-					delete(obj, "_"+name)
-				} else {
-					obj["_"+name] = keptExt
+			for _, half := range []struct {
+				key   string
+				isArr bool
+				kept  []any
+			}{{name, isArr, kept}, {"_" + name, isExtArr, keptExt}} {
+				_, present := obj[half.key]
+				switch {
+				case half.isArr && half.kept != nil:
+					obj[half.key] = half.kept
+				case half.isArr:
+					delete(obj, half.key) // only nulls were left of it
+				case present:
+					delete(obj, half.key)
+					*issues = append(*issues, emptyIssue(nil, path+"."+half.key))
 				}
 			}
 			continue

@@ -1,6 +1,9 @@
 package fhir_test
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -57,6 +60,18 @@ func TestPruneEmpty(t *testing.T) {
 			paths: []string{},
 		},
 		{
+			name:  "a null extension half of a primitive array goes",
+			in:    `{"resourceType":"Patient","name":[{"given":["A"],"_given":null}]}`,
+			want:  `{"resourceType":"Patient","name":[{"given":["A"]}]}`,
+			paths: []string{"Patient.name[0]._given"},
+		},
+		{
+			name:  "a null value half beside an extension array goes, the extensions stay",
+			in:    `{"resourceType":"Patient","name":[{"given":null,"_given":[{"id":"g"}]}]}`,
+			want:  `{"resourceType":"Patient","name":[{"_given":[{"id":"g"}]}]}`,
+			paths: []string{"Patient.name[0].given"},
+		},
+		{
 			name:  "contained resources are pruned under their own path",
 			in:    `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","name":""}]}`,
 			want:  `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o"}]}`,
@@ -102,4 +117,65 @@ func mustDecode(tb testing.TB, s string) fhir.Resource {
 		tb.Fatalf("Decode(%s) = %v", s, err)
 	}
 	return r
+}
+
+// FuzzPruneEmpty checks on any JSON object that PruneEmpty does not panic, leaves
+// no empty element behind, and has nothing left to do when run again. It is
+// seeded with the official R4 examples.
+func FuzzPruneEmpty(f *testing.F) {
+	files, _ := filepath.Glob("../../../shared/testdata/fhir-r4-examples/*.json")
+	for i, p := range files {
+		if data, err := os.ReadFile(p); err == nil && i%8 == 0 && len(data) < 16<<10 {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte(`{"resourceType":"Patient","name":[{"given":["A","",null],"_given":[null,{},{"id":"x"}]}],"contact":[{}],"x":[[],[{}]]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		res, err := fhir.Decode(data)
+		if err != nil {
+			return
+		}
+		fhir.PruneEmpty(res)
+		// The root itself is not removed, even when nothing is left in it.
+		if left := emptyElements(res, "$"); len(left) > 0 && len(res) > 0 {
+			t.Fatalf("PruneEmpty left empty elements %v in %s", left, data)
+		}
+		if again := fhir.PruneEmpty(res); len(again) > 0 {
+			t.Fatalf("PruneEmpty found %v the second time", again)
+		}
+	})
+}
+
+// emptyElements lists the paths of empty strings, objects and arrays and of
+// nulls that are object members (a null inside an array can be half of a
+// primitive pair) anywhere in v.
+func emptyElements(v any, path string) []string {
+	var out []string
+	switch x := v.(type) {
+	case string:
+		if x == "" {
+			out = append(out, path)
+		}
+	case map[string]any:
+		if len(x) == 0 {
+			return []string{path}
+		}
+		for k, c := range x {
+			if c == nil {
+				out = append(out, path+"."+k)
+				continue
+			}
+			out = append(out, emptyElements(c, path+"."+k)...)
+		}
+	case []any:
+		if len(x) == 0 {
+			return []string{path}
+		}
+		for i, c := range x {
+			if c != nil {
+				out = append(out, emptyElements(c, fmt.Sprintf("%s[%d]", path, i))...)
+			}
+		}
+	}
+	return out
 }

@@ -1,7 +1,16 @@
 package search_test
 
 import (
+	"compress/bzip2"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"omnichart/internal/fhir"
 	"omnichart/internal/fhir/search"
@@ -98,4 +107,126 @@ func TestIdentifierQueryKeepsCommonSystemsReadable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// queryInJSON finds search queries in FHIR JSON: conditional-create criteria and
+// the query part of conditional request URLs and references ("Type?query").
+var queryInJSON = regexp.MustCompile(`"(?:ifNoneExist|ifNoneMatch|url|reference)"\s*:\s*"(?:[A-Za-z]+\?)?([^"]*=[^"]*)"`)
+
+// realQueries returns search queries found in real data: the conditional requests
+// and references of the shared Synthea batch bundles and of the converters' golden
+// bundles. It returns what it finds, nothing when the data is absent.
+func realQueries(tb testing.TB) []string {
+	var texts [][]byte
+	synthea, _ := filepath.Glob(filepath.Join("..", "..", "..", "..", "shared", "testdata", "synthea-r4", "0-*.json.bz2"))
+	for _, p := range synthea {
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(bzip2.NewReader(f), 32<<20))
+		f.Close()
+		if err == nil {
+			texts = append(texts, data)
+		}
+	}
+	goldens, _ := filepath.Glob(filepath.Join("..", "..", "ingest", "*", "testdata", "*.golden.json"))
+	for _, p := range goldens {
+		if data, err := os.ReadFile(p); err == nil {
+			texts = append(texts, data)
+		}
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range texts {
+		// A few of each file: the queries of one file are much alike.
+		n := 0
+		for _, m := range queryInJSON.FindAllSubmatch(t, -1) {
+			q := strings.ReplaceAll(string(m[1]), `\u0026`, "&")
+			if !seen[q] && n < 10 {
+				seen[q] = true
+				out = append(out, q)
+				n++
+			}
+		}
+	}
+	return out
+}
+
+// FuzzParseString checks that no query string makes the parser panic, and that a
+// parsed query encodes (as self links do) to a query that parses the same.
+func FuzzParseString(f *testing.F) {
+	for _, q := range realQueries(f) {
+		f.Add(q)
+	}
+	for _, q := range []string{
+		"identifier=http://x|A%5C%2CB",
+		"name:exact=Chalmers&birthdate=ge1970-01-01&birthdate=lt1980&_sort=-birthdate,family&_count=20",
+		"code=http://loinc.org|8480-6,8462-4&_include=Observation:subject&_revinclude:iterate=Provenance:target&_summary=count&_total=accurate",
+		"component-code-value-quantity=http://loinc.org|8480-6$gt150&subject:Patient.name=pet&_elements=id,%20code",
+		"_has:Observation:patient:code=1234-5&_lastUpdated=gt2024-01-01T00:00:00Z&value-quantity=5.4|http://unitsofmeasure.org|mg",
+		`identifier=a\|b|c\,d\$e\\`,
+	} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, query string) {
+		q, err := search.ParseString("Patient", query)
+		if err != nil {
+			return
+		}
+		for _, p := range q.Params {
+			for _, v := range p.Values {
+				search.SplitToken(v)
+				search.Unescape(v)
+			}
+		}
+		enc := q.Encode().Encode()
+		again, err := search.ParseString("Patient", enc)
+		if err != nil {
+			t.Fatalf("ParseString(%q) of the encoding of %q = %v", enc, query, err)
+		}
+		q.Cursor = "" // paging cursors are not part of the encoding
+		// Parameters are ANDed, so their order carries no meaning; the encoding
+		// sorts them by key, modifier included.
+		byKey := cmpopts.SortSlices(func(a, b search.Param) bool {
+			return a.Name+"\x00"+a.Modifier+"\x00"+strings.Join(a.Values, ",") < b.Name+"\x00"+b.Modifier+"\x00"+strings.Join(b.Values, ",")
+		})
+		if d := cmp.Diff(q, again, cmpopts.EquateEmpty(), byKey); d != "" {
+			t.Errorf("ParseString(Encode(ParseString(%q))) differs (-first +again):\n%s", query, d)
+		}
+	})
+}
+
+// FuzzEscapeSearchValue checks that any system and value, escaped by
+// fhir.IdentifierQuery, parse back into exactly that one token.
+func FuzzEscapeSearchValue(f *testing.F) {
+	for _, tt := range escapeCases {
+		f.Add("urn:oid:1.2.3", tt.value)
+	}
+	for _, q := range realQueries(f) {
+		if sys, val, ok := strings.Cut(strings.TrimPrefix(q, "identifier="), "|"); ok {
+			f.Add(sys, val)
+		}
+	}
+	f.Fuzz(func(t *testing.T, system, value string) {
+		esc := fhir.EscapeSearchValue(value)
+		if got := search.Unescape(esc); got != value {
+			t.Fatalf("Unescape(EscapeSearchValue(%q)) = %q", value, got)
+		}
+		if got := search.SplitValues(esc); len(got) != 1 {
+			t.Fatalf("SplitValues(EscapeSearchValue(%q)) = %q, want one value", value, got)
+		}
+		q := fhir.IdentifierQuery(system, value)
+		parsed, err := search.ParseString("Patient", q)
+		if err != nil {
+			t.Fatalf("ParseString(%q) = %v", q, err)
+		}
+		if len(parsed.Params) != 1 || len(parsed.Params[0].Values) != 1 {
+			t.Fatalf("ParseString(%q) = %+v, want one parameter with one value", q, parsed.Params)
+		}
+		sys, code, has := search.SplitToken(parsed.Params[0].Values[0])
+		if sys != system || code != value || !has {
+			t.Fatalf("SplitToken of %q = %q, %q, %v; want %q, %q, true", q, sys, code, has, system, value)
+		}
+	})
 }

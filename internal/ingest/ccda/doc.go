@@ -37,6 +37,12 @@
 // urn:oid:/urn:uuid: when there is no extension) so that the same fact from two
 // documents can be recognised. The caller adds meta.source and Provenance.
 //
+// The criteria are built by fhir.IdentifierQuery, so a ",", "|", "$" or "\" in a
+// system or value is escaped and cannot turn into an OR or a separator. An element
+// left with no content (an empty string, object or list) is removed by
+// fhir.PruneEmpty with a warning naming its path, so one element that could not
+// be filled never makes the Bundle invalid.
+//
 // # Mapping
 //
 //	C-CDA                                              FHIR R4

@@ -46,6 +46,11 @@
 // carry the business identifiers of the message (placer and filler order numbers,
 // visit number, OBX position within its report) so later de-duplication can
 // recognise them. No meta.source and no Provenance are added; the caller does that.
+// The identifier criteria are built by fhir.IdentifierQuery, so a ",", "|", "$" or
+// "\" in a system or value is escaped and cannot turn into an OR or a separator.
+// An element left with no content (an empty string, object or list, such as the
+// VIS of an OBX whose value cannot be read) is removed by fhir.PruneEmpty with a
+// warning naming its path, so one such element never refuses the whole message.
 //
 // Identifier systems come from the assigning authority (CX-4, EI-2..4, XCN-9):
 // an ISO OID becomes urn:oid:<oid>, a UUID urn:uuid:<uuid>, a URI stays as it is,
