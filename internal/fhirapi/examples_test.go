@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"omnichart/internal/ehrtest"
 	"omnichart/internal/fhir"
 )
 
@@ -18,7 +19,7 @@ import (
 func TestEveryOfficialExampleRoundTrips(t *testing.T) {
 	files, _ := filepath.Glob("../../../shared/testdata/fhir-r4-examples/*.json")
 	if len(files) == 0 {
-		t.Skip("../shared/testdata is absent")
+		ehrtest.MissingTestdata(t, "../shared/testdata is absent")
 	}
 	// Official examples that break R4 structure rules, and why.
 	invalid := map[string]string{"Questionnaire-qs1.json": "its items lack the required linkId"}

@@ -157,7 +157,7 @@ func entryCounts(tb testing.TB, data []byte) map[string]int {
 func syntheaFiles(t *testing.T) []string {
 	files, err := filepath.Glob(filepath.Join(testdata, "synthea-r4", "*.json.bz2"))
 	if err != nil || len(files) == 0 {
-		t.Skipf("no Synthea data in %s", testdata)
+		ehrtest.MissingTestdata(t, "no Synthea data in "+testdata)
 	}
 	sort.Strings(files) // the "0-...Information" bundles sort first
 	if !*syntheaAll {
@@ -201,7 +201,7 @@ func TestSyntheaBundlesLoadWithReferencesIntact(t *testing.T) {
 func TestFailedDocumentLeavesOnlyAQuarantineEntryAndReplays(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(testdata, "synthea-r4", "*.json.bz2"))
 	if len(files) < 3 {
-		t.Skip("no Synthea data")
+		ehrtest.MissingTestdata(t, "no Synthea data")
 	}
 	sort.Strings(files)
 	for _, engine := range ehrtest.Engines {
@@ -366,7 +366,7 @@ func TestImportingTheSameOriginalTwiceWritesItOnce(t *testing.T) {
 					if path == "" {
 						files, _ := filepath.Glob(filepath.Join(testdata, "synthea-r4", "0-hospital*.json.bz2"))
 						if len(files) == 0 {
-							t.Skip("no Synthea data")
+							ehrtest.MissingTestdata(t, "no Synthea data")
 						}
 						path = files[0]
 					}
