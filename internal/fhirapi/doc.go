@@ -1,6 +1,6 @@
-// Package fhirapi serves the FHIR R4 RESTful API over ehr.Service: one file per
-// interaction, OperationOutcome for every error, and the CapabilityStatement derived
-// from what is wired.
+// Package fhirapi serves the FHIR R4 RESTful API over the interaction engine
+// (service.Service): one file per interaction, OperationOutcome for every error, and
+// the CapabilityStatement derived from what is wired.
 //
 // # Formats
 //

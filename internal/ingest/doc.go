@@ -5,7 +5,7 @@
 // # Units and atomicity
 //
 // An input is cut into units, each written in one transaction through a Target
-// (the local ehr.Service, or a remote server's FHIR API):
+// (the local interaction engine, service.Service, or a remote server's FHIR API):
 //
 //	format         detected by                         unit
 //	hl7v2          MSH/FHS/BHS at the start            each message (exact bytes, MSH to next MSH)
