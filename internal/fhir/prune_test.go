@@ -1,13 +1,13 @@
 package fhir_test
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"omnichart/internal/ehrtest"
 	"omnichart/internal/fhir"
 )
 
@@ -137,45 +137,11 @@ func FuzzPruneEmpty(f *testing.F) {
 		}
 		fhir.PruneEmpty(res)
 		// The root itself is not removed, even when nothing is left in it.
-		if left := emptyElements(res, "$"); len(left) > 0 && len(res) > 0 {
+		if left := ehrtest.EmptyElements(res, "$"); len(left) > 0 && len(res) > 0 {
 			t.Fatalf("PruneEmpty left empty elements %v in %s", left, data)
 		}
 		if again := fhir.PruneEmpty(res); len(again) > 0 {
 			t.Fatalf("PruneEmpty found %v the second time", again)
 		}
 	})
-}
-
-// emptyElements lists the paths of empty strings, objects and arrays and of
-// nulls that are object members (a null inside an array can be half of a
-// primitive pair) anywhere in v.
-func emptyElements(v any, path string) []string {
-	var out []string
-	switch x := v.(type) {
-	case string:
-		if x == "" {
-			out = append(out, path)
-		}
-	case map[string]any:
-		if len(x) == 0 {
-			return []string{path}
-		}
-		for k, c := range x {
-			if c == nil {
-				out = append(out, path+"."+k)
-				continue
-			}
-			out = append(out, emptyElements(c, path+"."+k)...)
-		}
-	case []any:
-		if len(x) == 0 {
-			return []string{path}
-		}
-		for i, c := range x {
-			if c != nil {
-				out = append(out, emptyElements(c, fmt.Sprintf("%s[%d]", path, i))...)
-			}
-		}
-	}
-	return out
 }

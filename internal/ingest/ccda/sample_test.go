@@ -276,7 +276,7 @@ func TestConvertSamples(t *testing.T) {
 					t.Errorf("Convert(%s): %s %v: %s", f.rel, fhir.String(r, "resourceType"), is.Expression, is.Diagnostics)
 				}
 			}
-			for _, p := range emptyElements(res.Bundle, "Bundle") {
+			for _, p := range ehrtest.EmptyElements(res.Bundle, "Bundle") {
 				t.Errorf("Convert(%s): %s is empty; FHIR JSON has no empty elements", f.rel, p)
 			}
 			if f.document {
@@ -309,40 +309,6 @@ func TestConvertSamples(t *testing.T) {
 	if docs < 100 || fragments < 300 {
 		t.Errorf("converted %d documents and %d fragments, want at least 100 and 300", docs, fragments)
 	}
-}
-
-// emptyElements lists the paths of the empty strings, objects and arrays and the
-// nulls anywhere in v. A null inside an array is allowed (in a primitive array
-// whose other half carries the item), so only nulls that are members are listed.
-func emptyElements(v any, path string) []string {
-	var out []string
-	switch x := v.(type) {
-	case string:
-		if x == "" {
-			out = append(out, path)
-		}
-	case map[string]any:
-		if len(x) == 0 {
-			return []string{path}
-		}
-		for k, c := range x {
-			if c == nil {
-				out = append(out, path+"."+k)
-				continue
-			}
-			out = append(out, emptyElements(c, path+"."+k)...)
-		}
-	case []any:
-		if len(x) == 0 {
-			return []string{path}
-		}
-		for i, c := range x {
-			if c != nil {
-				out = append(out, emptyElements(c, fmt.Sprintf("%s[%d]", path, i))...)
-			}
-		}
-	}
-	return out
 }
 
 // wellFormed reports whether data is well-formed XML.

@@ -118,7 +118,7 @@ func TestSamples(t *testing.T) {
 					t.Errorf("entry %d (%s): %s", i, r["resourceType"], p)
 				}
 			}
-			for _, p := range emptyElements(res.Bundle, "Bundle") {
+			for _, p := range ehrtest.EmptyElements(res.Bundle, "Bundle") {
 				t.Errorf("%s is empty; FHIR JSON has no empty elements", p)
 			}
 		})
@@ -146,40 +146,6 @@ func TestSamples(t *testing.T) {
 	if len(samples) < 400 || converted < 200 {
 		t.Errorf("%d messages, %d converted; want at least 400 and 200", len(samples), converted)
 	}
-}
-
-// emptyElements lists the paths of the empty strings, objects and arrays and the
-// nulls anywhere in v. A null inside an array is allowed (in a primitive array
-// whose other half carries the item), so only nulls that are members are listed.
-func emptyElements(v any, path string) []string {
-	var out []string
-	switch x := v.(type) {
-	case string:
-		if x == "" {
-			out = append(out, path)
-		}
-	case map[string]any:
-		if len(x) == 0 {
-			return []string{path}
-		}
-		for k, c := range x {
-			if c == nil {
-				out = append(out, path+"."+k)
-				continue
-			}
-			out = append(out, emptyElements(c, path+"."+k)...)
-		}
-	case []any:
-		if len(x) == 0 {
-			return []string{path}
-		}
-		for i, c := range x {
-			if c != nil {
-				out = append(out, emptyElements(c, fmt.Sprintf("%s[%d]", path, i))...)
-			}
-		}
-	}
-	return out
 }
 
 // checkStructure reports every property of r the R4 model does not know.
