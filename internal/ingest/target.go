@@ -152,7 +152,7 @@ func ResponseOutcomes(resp fhir.Resource) []ehr.Outcome {
 		var o ehr.Outcome
 		code, _ := strconv.Atoi(strings.Fields(status + " 0")[0])
 		if code >= 300 {
-			o.Err = &ehr.Error{Code: codeOfStatus(code), Message: "entry failed with " + status, Issues: outcomeIssues(r)}
+			o.Err = &ehr.Error{Code: CodeOfStatus(code), Message: "entry failed with " + status, Issues: outcomeIssues(r)}
 		} else if loc := fhir.String(r, "location"); loc != "" {
 			path, version, _ := strings.Cut(loc, "/_history/")
 			typ, id, _, ok := fhir.ParseReference(path)
@@ -167,9 +167,9 @@ func ResponseOutcomes(resp fhir.Resource) []ehr.Outcome {
 	return out
 }
 
-// codeOfStatus maps an HTTP status back to the error code a FHIR server answers it
-// for.
-func codeOfStatus(status int) ehr.Code {
+// CodeOfStatus maps an HTTP status back to the error code a FHIR server answers it
+// for, for targets that speak the FHIR API.
+func CodeOfStatus(status int) ehr.Code {
 	switch status {
 	case http.StatusBadRequest, http.StatusUnprocessableEntity:
 		return ehr.Invalid
@@ -192,9 +192,6 @@ func codeOfStatus(status int) ehr.Code {
 	}
 	return ehr.Internal
 }
-
-// CodeOfStatus is codeOfStatus for remote targets.
-func CodeOfStatus(status int) ehr.Code { return codeOfStatus(status) }
 
 // outcomeIssues reads the issues of an OperationOutcome in a batch response entry.
 func outcomeIssues(resp map[string]any) []fhir.Issue {
