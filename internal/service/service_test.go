@@ -84,3 +84,45 @@ func TestEveryInteractionEmitsOneAccessEvent(t *testing.T) {
 		t.Errorf("search event params = %v, want [family]", got[3].Params)
 	}
 }
+
+// TestReadsInsideATransactionPassTheScope runs GET entries (a read by id and a
+// search) in a transaction and a batch of a caller limited to one source: another
+// source's record is not found and not listed.
+func TestReadsInsideATransactionPassTheScope(t *testing.T) {
+	st := ehrtest.MustOpen(t, "sqlite", store.Options{})
+	const srcA, srcB = "urn:omnichart:source:a", "urn:omnichart:source:b"
+	open := service.New(st, service.Options{})
+	asA := ehr.WithPrincipal(context.Background(), ehr.Principal{Subject: "source/a", Source: srcA, System: true})
+	asB := ehr.WithPrincipal(context.Background(), ehr.Principal{Subject: "source/b", Source: srcB, System: true})
+	mine, _, err := open.Create(asA, map[string]any{"resourceType": "Patient", "gender": "female"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, _, err := open.Create(asB, map[string]any{"resourceType": "Patient", "gender": "female"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := service.New(st, service.Options{Policy: ehr.FixedScope{Allowed: ehr.Scope{Sources: []string{srcA}}}})
+	reads := []ehr.Change{
+		{Method: "GET", Type: "Patient", Query: "gender=female"},
+		{Method: "GET", Type: "Patient", ID: mine.ID},
+	}
+	outs, err := svc.Apply(asA, "transaction", reads, ehr.ApplyOptions{})
+	if err != nil {
+		t.Fatalf("transaction of reads = %v", err)
+	}
+	page := outs[0].Page
+	if page == nil || len(page.Records) != 1 || page.Records[0].ID != mine.ID {
+		t.Errorf("GET Patient?gender=female in a transaction = %+v, want only %s", page, mine.ID)
+	}
+	if outs[1].Record == nil || outs[1].Record.ID != mine.ID {
+		t.Errorf("GET Patient/%s in a transaction = %+v", mine.ID, outs[1].Record)
+	}
+	if _, err := svc.Apply(asA, "transaction", []ehr.Change{{Method: "GET", Type: "Patient", ID: theirs.ID}}, ehr.ApplyOptions{}); ehr.ErrorCode(err) != ehr.NotFound {
+		t.Errorf("GET of another source's Patient in a transaction = %v, want NotFound", err)
+	}
+	bouts, err := svc.Apply(asA, "batch", []ehr.Change{{Method: "GET", Type: "Patient", ID: theirs.ID}}, ehr.ApplyOptions{})
+	if err != nil || ehr.ErrorCode(bouts[0].Err) != ehr.NotFound {
+		t.Errorf("GET of another source's Patient in a batch = %v / %+v, want a NotFound entry", err, bouts)
+	}
+}
