@@ -58,7 +58,7 @@ func (a *API) readBody(r *http.Request) (fhir.Resource, error) {
 	if err != nil {
 		var de *fhir.DecodeError
 		if errors.As(err, &de) {
-			return nil, ehr.InvalidIssues(de.Message, de.Issues())
+			return nil, ehr.InvalidIssues("the request body is not valid FHIR JSON", de.Issues())
 		}
 		return nil, ehr.Errorf(ehr.Invalid, "%v", err)
 	}
