@@ -133,6 +133,11 @@ func (c Change) Check() error {
 	if !fhir.R4().IsResourceType(c.Type) {
 		return Errorf(Invalid, "%q is not an R4 resource type", c.Type)
 	}
+	if c.ID != "" {
+		if err := CheckID(c.ID); err != nil {
+			return err
+		}
+	}
 	switch c.Method {
 	case "POST", "PUT":
 		if c.Resource == nil {

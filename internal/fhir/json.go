@@ -14,7 +14,11 @@ import (
 type Resource = map[string]any
 
 // Decode parses one JSON object. Numbers stay json.Number. Trailing data after the
-// object and any other top-level value are errors.
+// object and any other top-level value are errors, and so is what FHIR JSON forbids
+// but encoding/json lets through: bytes that are not UTF-8, a \u escape that is
+// half of a surrogate pair, a property repeated in one object, and nesting deeper
+// than MaxDepth. Every error is a *DecodeError; those about one element name its
+// path. See https://hl7.org/fhir/R4/json.html.
 func Decode(data []byte) (Resource, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -23,13 +27,33 @@ func Decode(data []byte) (Resource, error) {
 		return nil, describeJSONError(data, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("invalid JSON: unexpected data after the top-level object")
+		return nil, &DecodeError{Message: "invalid JSON: unexpected data after the top-level object"}
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return nil, errors.New("invalid JSON: the top-level value must be an object")
+		return nil, &DecodeError{Message: "invalid JSON: the top-level value must be an object"}
+	}
+	root, _ := obj["resourceType"].(string)
+	if !validTypeName(root) {
+		root = ""
+	}
+	if err := checkJSON(data, root); err != nil {
+		return nil, err
 	}
 	return obj, nil
+}
+
+// validTypeName reports whether s can start a path: a name of letters and digits.
+func validTypeName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // describeJSONError turns a decoder error into a message with line and column.
@@ -37,12 +61,12 @@ func describeJSONError(data []byte, err error) error {
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
 		line, col := position(data, syn.Offset)
-		return fmt.Errorf("invalid JSON at line %d, column %d: %s", line, col, syn.Error())
+		return &DecodeError{Message: fmt.Sprintf("invalid JSON at line %d, column %d: %s", line, col, syn.Error())}
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return errors.New("invalid JSON: the body is empty or ends too early")
+		return &DecodeError{Message: "invalid JSON: the body is empty or ends too early"}
 	}
-	return fmt.Errorf("invalid JSON: %s", err.Error())
+	return &DecodeError{Message: fmt.Sprintf("invalid JSON: %s", err.Error())}
 }
 
 func position(data []byte, offset int64) (line, col int) {

@@ -28,6 +28,9 @@ func ApplyJSONPatch(doc any, patch []byte) (any, error) {
 	if err := dec.Decode(&ops); err != nil {
 		return nil, fmt.Errorf("the patch must be a JSON array of operations: %v", err)
 	}
+	if err := checkJSON(patch, ""); err != nil {
+		return nil, fmt.Errorf("the patch is not valid JSON: %w", err)
+	}
 	out := Clone(doc)
 	for i, op := range ops {
 		var err error

@@ -281,6 +281,10 @@ func (v *validator) primitive(val any, typ, path string) bool {
 			v.add("value", path, "%s is not a valid %s", n.String(), typ)
 			return false
 		}
+		if msg := numberProblem(typ, n.String()); msg != "" {
+			v.add("value", path, "%s", msg)
+			return false
+		}
 		return true
 	}
 	s, ok := val.(string)
@@ -292,8 +296,16 @@ func (v *validator) primitive(val any, typ, path string) bool {
 		v.add("value", path, "strings must not be empty")
 		return false
 	}
+	if msg := textProblem(typ, s); msg != "" {
+		v.add("value", path, "%s", msg)
+		return false
+	}
 	if re := primitivePatterns[typ]; re != nil && !re.MatchString(s) {
 		v.add("value", path, "the value is not a valid %s", typ)
+		return false
+	}
+	if msg := calendarProblem(typ, s); msg != "" {
+		v.add("value", path, "%s", msg)
 		return false
 	}
 	return true

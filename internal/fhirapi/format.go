@@ -2,6 +2,7 @@ package fhirapi
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -55,6 +56,10 @@ func (a *API) readBody(r *http.Request) (fhir.Resource, error) {
 	}
 	res, err := fhir.Decode(data)
 	if err != nil {
+		var de *fhir.DecodeError
+		if errors.As(err, &de) {
+			return nil, ehr.InvalidIssues("the request body is not valid FHIR JSON", de.Issues())
+		}
 		return nil, ehr.Errorf(ehr.Invalid, "%v", err)
 	}
 	return res, nil
@@ -78,7 +83,7 @@ func (a *API) readRaw(r *http.Request, allowed ...string) ([]byte, error) {
 	}
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
-		return nil, err
+		return nil, a.bodyReadError(r, err)
 	}
 	if len(data) == 0 {
 		return nil, ehr.Errorf(ehr.Invalid, "the request body is empty")

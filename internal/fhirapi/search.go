@@ -40,7 +40,7 @@ func (a *API) search(w http.ResponseWriter, r *http.Request, typ, compartment st
 			return
 		}
 		if err := r.ParseForm(); err != nil {
-			a.writeError(w, r, ehr.Errorf(ehr.Invalid, "malformed form body: %v", err))
+			a.writeError(w, r, formError(err))
 			return
 		}
 		values = url.Values{}

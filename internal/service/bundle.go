@@ -64,6 +64,9 @@ func (s *Service) Apply(ctx context.Context, kind string, changes []ehr.Change, 
 		}
 		s.record(ctx, kind, "", "", nil, recs, err)
 	}()
+	if err := checkFullURLs(changes); err != nil {
+		return nil, err
+	}
 	switch kind {
 	case "transaction":
 		return s.run(ctx, changes, opts, true)
@@ -116,6 +119,7 @@ func (s *Service) run(ctx context.Context, changes []ehr.Change, opts ehr.ApplyO
 	outs := make([]ehr.Outcome, len(changes))
 	entries := make([]*pending, len(changes))
 	var scope ehr.Scope
+	local := fullURLs(changes)
 	for i := range changes {
 		c := changes[i]
 		if err := c.Check(); err != nil {
@@ -131,6 +135,9 @@ func (s *Service) run(ctx context.Context, changes []ehr.Change, opts ehr.ApplyO
 				return nil, fail(i, ehr.InvalidIssues("the resource is not valid R4 "+c.Type, issues))
 			}
 			if err := stampSource(ctx, c.Type, c.Resource); err != nil {
+				return nil, fail(i, err)
+			}
+			if err := checkLocalReferences(c.Resource, local); err != nil {
 				return nil, fail(i, err)
 			}
 		}
@@ -418,6 +425,9 @@ func (s *Service) patch(ctx context.Context, tx ehr.Tx, typ, id string, patch []
 		return nil, ehr.Errorf(ehr.Invalid, "a patch must not change the resource's type or id")
 	}
 	if err := s.prepare(ctx, typ, res); err != nil {
+		return nil, err
+	}
+	if err := resolvePatched(ctx, tx, res); err != nil {
 		return nil, err
 	}
 	rec, _, err := tx.Update(ctx, typ, id, res, ehr.WriteOptions{IfMatch: cur.Version, Patch: true})

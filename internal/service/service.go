@@ -236,7 +236,7 @@ func (s *Service) ConditionalDelete(ctx context.Context, typ, criteria string) (
 // not leak.
 func (s *Service) Read(ctx context.Context, typ, id string) (rec *ehr.Record, err error) {
 	defer func() { s.record(ctx, "read", typ, id, nil, []*ehr.Record{rec}, err) }()
-	if err := ehr.CheckType(typ); err != nil {
+	if err := checkTypeID(typ, id); err != nil {
 		return nil, err
 	}
 	sctx, err := s.begin(ctx, ehr.ActionRead, typ)
@@ -249,7 +249,7 @@ func (s *Service) Read(ctx context.Context, typ, id string) (rec *ehr.Record, er
 // VRead returns one version of typ/id.
 func (s *Service) VRead(ctx context.Context, typ, id string, version int64) (rec *ehr.Record, err error) {
 	defer func() { s.record(ctx, "vread", typ, id, nil, []*ehr.Record{rec}, err) }()
-	if err := ehr.CheckType(typ); err != nil {
+	if err := checkTypeID(typ, id); err != nil {
 		return nil, err
 	}
 	sctx, err := s.begin(ctx, ehr.ActionRead, typ)
@@ -272,6 +272,9 @@ func (s *Service) Search(ctx context.Context, q *search.Query) (page *ehr.Page, 
 		if err := ehr.CheckType(q.Type); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkCompartment(q.Compartment); err != nil {
+		return nil, err
 	}
 	sctx, err := s.begin(ctx, ehr.ActionSearch, q.Type)
 	if err != nil {
@@ -300,6 +303,11 @@ func (s *Service) History(ctx context.Context, q ehr.HistoryQuery) (page *ehr.Pa
 	}()
 	if q.Type != "" {
 		if err := ehr.CheckType(q.Type); err != nil {
+			return nil, err
+		}
+	}
+	if q.ID != "" {
+		if err := ehr.CheckID(q.ID); err != nil {
 			return nil, err
 		}
 	}

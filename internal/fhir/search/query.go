@@ -97,9 +97,13 @@ var resultParams = map[string]bool{
 }
 
 // Parse reads a query string's values for resource type typ (empty for a system-level
-// search). It checks only the syntax of result parameters; whether a parameter name
+// search). It checks only the syntax of result parameters, and that names and
+// values are UTF-8 text without control characters; whether a parameter name
 // exists is the registry's question.
 func Parse(typ string, values url.Values) (*Query, error) {
+	if err := checkText(values); err != nil {
+		return nil, err
+	}
 	q := &Query{Type: typ}
 	names := make([]string, 0, len(values))
 	for k := range values {
