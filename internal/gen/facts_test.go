@@ -26,10 +26,16 @@ var codeElement = map[string]string{
 }
 
 // findFHIR returns what a FHIR source's record says: its codes, status and value.
-func findFHIR(p *population, ref gen.FactRef) (found bool, cs []string, status, value string) {
-	b, err := fhir.Decode(p.files["sources/"+ref.Source+"/"+ref.MRN+".json"])
-	if err != nil {
-		return false, nil, "", ""
+// decoded caches the Bundles by file name.
+func findFHIR(p *population, decoded map[string]fhir.Resource, ref gen.FactRef) (found bool, cs []string, status, value string) {
+	name := "sources/" + ref.Source + "/" + ref.MRN + ".json"
+	b, ok := decoded[name]
+	if !ok {
+		var err error
+		if b, err = fhir.Decode(p.files[name]); err != nil {
+			return false, nil, "", ""
+		}
+		decoded[name] = b
 	}
 	for _, e := range fhir.Array(b, "entry") {
 		res := fhir.Object(e.(map[string]any), "resource")
@@ -106,6 +112,7 @@ func TestDuplicatesAndConflictsPointAtWrittenRecords(t *testing.T) {
 		srcs[s.Slug] = s
 	}
 	kinds := map[string]int{}
+	decoded := map[string]fhir.Resource{}
 	check := func(g gen.FactGroup) {
 		statuses, values := map[string]bool{}, map[string]bool{}
 		sources := map[string]bool{}
@@ -115,7 +122,7 @@ func TestDuplicatesAndConflictsPointAtWrittenRecords(t *testing.T) {
 			var value, status string
 			if srcs[ref.Source].Interfaces[0] == gen.InterfaceFHIR {
 				var cs []string
-				found, cs, status, value = findFHIR(p, ref)
+				found, cs, status, value = findFHIR(p, decoded, ref)
 				if found && !contains(cs, ref.Code) {
 					t.Errorf("%s %s at %s: codes %v, want %s", g.Person, g.Kind, ref.Source, cs, ref.Code)
 				}

@@ -262,6 +262,7 @@ func TestHardNegativesArePlantedAtTheirShares(t *testing.T) {
 
 func TestRatesShowInTheRecordVariations(t *testing.T) {
 	o := options(t, 1500, 4, 3)
+	o.Years = 1 // the rates are about who people are, not what happened to them
 	o.MultiSourceShare, o.TypoRate, o.NicknameRate, o.UpperCaseRate, o.MissingPhoneRate, o.MissingSSNRate, o.DateSwapRate = 0.6, 0.2, 0.3, 0.25, 0.1, 0.2, 0.1
 	p := mustGenerate(t, o)
 	var records, multi int

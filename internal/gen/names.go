@@ -36,7 +36,7 @@ var (
 		"Ronald": {"Ron"}, "Edward": {"Ed", "Ted", "Eddie"}, "Jeffrey": {"Jeff"}, "Jacob": {"Jake"},
 		"Nicholas": {"Nick"}, "Jonathan": {"Jon"}, "Stephen": {"Steve"},
 		"Benjamin": {"Ben"}, "Samuel": {"Sam"}, "Gregory": {"Greg"}, "Alexander": {"Alex"}, "Patrick": {"Pat"},
-		"Raymond": {"Ray"}, "Gerald": {"Jerry"}, "Jose": {"Pepe"}, "Francis": {"Frank"}, "Peter": {"Pete"},
+		"Raymond": {"Ray"}, "Jose": {"Pepe"}, "Francis": {"Frank"}, "Peter": {"Pete"},
 		"Walter": {"Walt"}, "Henry": {"Hank"}, "Frederick": {"Fred"}, "Miguel": {"Mike"},
 		"Mary": {"Molly", "Polly"}, "Patricia": {"Pat", "Patty", "Trish"}, "Jennifer": {"Jen", "Jenny"},
 		"Elizabeth": {"Liz", "Beth", "Betty"}, "Barbara": {"Barb"}, "Susan": {"Sue", "Susie"},
