@@ -92,8 +92,8 @@ func (b *bundle) practitioner(p practitioner) string {
 
 // identifier is the business identifier of a record at the source, which the
 // truth file refers to.
-func (b *bundle) identifier(d *demographics, f *fact) []any {
-	return []any{map[string]any{"system": b.w.src.RecordSystem, "value": b.w.recordID(d, f)}}
+func (b *bundle) identifier(f *fact, v *view) []any {
+	return []any{map[string]any{"system": b.w.src.RecordSystem, "value": b.w.recordID(f, v)}}
 }
 
 // fhirFile writes what a FHIR source sends about one person: one transaction
@@ -253,7 +253,7 @@ func (b *bundle) condition(d *demographics, f *fact, v *view, enc map[string]any
 	}
 	res := map[string]any{
 		"resourceType":       "Condition",
-		"identifier":         b.identifier(d, f),
+		"identifier":         b.identifier(f, v),
 		"clinicalStatus":     concept(condClinical, status, ""),
 		"verificationStatus": concept(condVerify, "confirmed", ""),
 		"category":           []any{concept(condCategory, cat, "")},
@@ -268,7 +268,7 @@ func (b *bundle) condition(d *demographics, f *fact, v *view, enc map[string]any
 		res["abatementDateTime"] = dateTime(f.end)
 	}
 	b.add(res)
-	b.w.ref(v, d, "Condition", b.w.recordRef(d, f), SNOMED+"|"+c.snomed, f.at, status, "")
+	b.w.ref(v, d, "Condition", b.w.recordRef(f, v), SNOMED+"|"+c.snomed, f.at, status, "")
 }
 
 func (b *bundle) allergy(d *demographics, f *fact, v *view) {
@@ -280,7 +280,7 @@ func (b *bundle) allergy(d *demographics, f *fact, v *view) {
 	}
 	res := map[string]any{
 		"resourceType":       "AllergyIntolerance",
-		"identifier":         b.identifier(d, f),
+		"identifier":         b.identifier(f, v),
 		"clinicalStatus":     concept(allergyClin, status, ""),
 		"verificationStatus": concept(allergyVerify, "confirmed", ""),
 		"type":               "allergy",
@@ -295,7 +295,7 @@ func (b *bundle) allergy(d *demographics, f *fact, v *view) {
 		res["note"] = []any{map[string]any{"text": "Tolerated a challenge dose; no longer considered allergic."}}
 	}
 	b.add(res)
-	b.w.ref(v, d, "AllergyIntolerance", b.w.recordRef(d, f), a.system+"|"+a.code, f.at, status, "")
+	b.w.ref(v, d, "AllergyIntolerance", b.w.recordRef(f, v), a.system+"|"+a.code, f.at, status, "")
 }
 
 // bounds is the period a medication is taken as a source records it.
@@ -316,7 +316,7 @@ func (b *bundle) medicationRequest(d *demographics, f *fact, v *view, enc map[st
 	}
 	res := map[string]any{
 		"resourceType":              "MedicationRequest",
-		"identifier":                b.identifier(d, f),
+		"identifier":                b.identifier(f, v),
 		"status":                    status,
 		"intent":                    "order",
 		"medicationCodeableConcept": concept(RxNorm, m.rxnorm, m.display),
@@ -330,7 +330,7 @@ func (b *bundle) medicationRequest(d *demographics, f *fact, v *view, enc map[st
 		res["requester"] = ref(b.practitioner(v.enc.prac))
 	}
 	b.add(res)
-	b.w.ref(v, d, "MedicationRequest", b.w.recordRef(d, f), RxNorm+"|"+m.rxnorm, authored, status, "")
+	b.w.ref(v, d, "MedicationRequest", b.w.recordRef(f, v), RxNorm+"|"+m.rxnorm, authored, status, "")
 }
 
 // medicationStatement is a pharmacy's profile entry for a medication, with a
@@ -340,7 +340,7 @@ func (b *bundle) medicationStatement(d *demographics, f *fact, v *view) {
 	status := v.statusOf(f)
 	res := map[string]any{
 		"resourceType":              "MedicationStatement",
-		"identifier":                b.identifier(d, f),
+		"identifier":                b.identifier(f, v),
 		"status":                    status,
 		"medicationCodeableConcept": concept(RxNorm, m.rxnorm, m.display),
 		"subject":                   ref(b.patient),
@@ -351,11 +351,11 @@ func (b *bundle) medicationStatement(d *demographics, f *fact, v *view) {
 		res["dateAsserted"] = dateTime(v.fills[len(v.fills)-1])
 	}
 	b.add(res)
-	b.w.ref(v, d, "MedicationStatement", b.w.recordRef(d, f), RxNorm+"|"+m.rxnorm, f.at, status, "")
+	b.w.ref(v, d, "MedicationStatement", b.w.recordRef(f, v), RxNorm+"|"+m.rxnorm, f.at, status, "")
 	for k, t := range v.fills {
 		b.add(map[string]any{
 			"resourceType":              "MedicationDispense",
-			"identifier":                []any{map[string]any{"system": b.w.src.RecordSystem, "value": b.w.recordID(d, f) + "-" + strconv.Itoa(k+1)}},
+			"identifier":                []any{map[string]any{"system": b.w.src.RecordSystem, "value": b.w.recordID(f, v) + "-" + strconv.Itoa(k+1)}},
 			"status":                    "completed",
 			"medicationCodeableConcept": concept(RxNorm, m.rxnorm, m.display),
 			"subject":                   ref(b.patient),
@@ -376,7 +376,7 @@ func lot(h *history, f *fact) string {
 func (b *bundle) immunization(d *demographics, h *history, f *fact, v *view, enc map[string]any) {
 	res := map[string]any{
 		"resourceType":       "Immunization",
-		"identifier":         b.identifier(d, f),
+		"identifier":         b.identifier(f, v),
 		"status":             "completed",
 		"vaccineCode":        concept(CVX, f.vaccine.cvx, f.vaccine.display),
 		"patient":            ref(b.patient),
@@ -390,7 +390,7 @@ func (b *bundle) immunization(d *demographics, h *history, f *fact, v *view, enc
 		res["reportOrigin"] = concept(immOrigin, "record", "Written Record")
 	}
 	b.add(res)
-	b.w.ref(v, d, "Immunization", b.w.recordRef(d, f), CVX+"|"+f.vaccine.cvx, f.at, "completed", "")
+	b.w.ref(v, d, "Immunization", b.w.recordRef(f, v), CVX+"|"+f.vaccine.cvx, f.at, "completed", "")
 }
 
 // report writes a lab panel as a DiagnosticReport with an Observation per test.
@@ -403,7 +403,7 @@ func (b *bundle) report(d *demographics, pn *panel, i int, enc map[string]any) {
 		t := f.test
 		obs := map[string]any{
 			"resourceType":      "Observation",
-			"identifier":        b.identifier(d, f),
+			"identifier":        b.identifier(f, v),
 			"status":            "final",
 			"category":          []any{concept(obsCategory, "laboratory", "Laboratory")},
 			"code":              concept(LOINC, t.loinc, t.display),
@@ -423,7 +423,7 @@ func (b *bundle) report(d *demographics, pn *panel, i int, enc map[string]any) {
 		obs["referenceRange"] = []any{rr}
 		fhir.SetIf(obs, "encounter", enc)
 		results = append(results, ref(b.add(obs)))
-		b.w.ref(v, d, "Observation", b.w.recordRef(d, f), LOINC+"|"+t.loinc, pn.at, "",
+		b.w.ref(v, d, "Observation", b.w.recordRef(f, v), LOINC+"|"+t.loinc, pn.at, "",
 			strconv.FormatFloat(value, 'f', t.decimals, 64)+" "+t.unit)
 	}
 	dr := map[string]any{

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 )
 
@@ -193,11 +192,16 @@ var kindLetter = map[string]string{
 	FactCondition: "C", FactAllergy: "A", FactMedication: "M", FactImmunization: "I", FactLabResult: "L",
 }
 
-// recordID is the business identifier value of a fact's record at the source.
-func (w *writer) recordID(d *demographics, f *fact) string {
-	return d.mrn + "-" + kindLetter[f.kind] + strconv.Itoa(f.seq)
+// recordID is the business identifier value of a fact's record at the source,
+// made when it is first asked for. It numbers the source's own records, so it
+// says nothing about the same fact at another source.
+func (w *writer) recordID(f *fact, v *view) string {
+	if v.id == "" {
+		v.id = kindLetter[f.kind] + w.next()
+	}
+	return v.id
 }
 
-func (w *writer) recordRef(d *demographics, f *fact) *Identifier {
-	return &Identifier{System: w.src.RecordSystem, Value: w.recordID(d, f)}
+func (w *writer) recordRef(f *fact, v *view) *Identifier {
+	return &Identifier{System: w.src.RecordSystem, Value: w.recordID(f, v)}
 }

@@ -46,6 +46,7 @@ type view struct {
 	hasValue  bool
 	secondary bool        // an immunization recorded from another provider's record
 	fills     []time.Time // pharmacy dispenses
+	id        string      // the record's business identifier value, set when written
 	ref       FactRef     // set when the view is written
 }
 

@@ -116,7 +116,7 @@ func (w *writer) adt(event, id string, at time.Time, d *demographics, e *encount
 		}
 		n++
 		v := w.viewOf(f)
-		recID := w.recordID(d, f)
+		recID := w.recordID(f, v)
 		dg := seg("DG1").set(1, er7(strconv.Itoa(n))).set(2, "I10").set(3, texts(f.cond.icd10, f.cond.icdText, "I10")).
 			set(5, ts(maxTime(f.at, d.from))).set(6, er7(map[bool]string{true: "F", false: "W"}[f.cond.chronic])).
 			set(20, ei(recID, strings.TrimPrefix(w.src.RecordSystem, "urn:oid:")))

@@ -85,7 +85,7 @@ type FactRef struct {
 // truthPerson returns the person as the truth file gives them.
 func truthPerson(p *person) TruthPerson {
 	tp := TruthPerson{ID: p.id, Given: []string{p.given}, Family: p.family, Maiden: p.maiden, Suffix: p.suffix,
-		Sex: p.sex, BirthDate: p.birth.Format("2006-01-02"), SSN: p.ssn, Address: p.addr.canonical(), Phone: string(p.home)}
+		Sex: p.sex, BirthDate: p.birth.Format("2006-01-02"), SSN: p.ssn, Address: p.addr.canonical(), Phone: p.home.format(style{})}
 	if p.middle != "" {
 		tp.Given = append(tp.Given, p.middle)
 	}
