@@ -68,7 +68,7 @@ func genCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	for _, r := range probe.Rates() {
 		rf := &rateFlag{}
 		rates[r.Name] = rf
-		fs.Var(rf, r.Name, r.Usage+" (default: the preset's)")
+		fs.Var(rf, r.Name, r.Usage+"; a `rate` from 0 to 1 (default: the preset's)")
 	}
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
