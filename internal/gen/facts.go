@@ -233,6 +233,10 @@ func (g *generator) plantConflicts(r *rand.Rand, h *history) {
 			v := pick(r, f.views)
 			if f.status == "active" {
 				v.status, v.end = "stopped", between(r, f.at.AddDate(0, 0, 14), g.o.End.AddDate(0, 0, -7))
+				// A pharmacy that took it off the profile filled it no more.
+				for len(v.fills) > 1 && v.fills[len(v.fills)-1].After(v.end) {
+					v.fills = v.fills[:len(v.fills)-1]
+				}
 			} else {
 				v.status = "active"
 			}

@@ -194,9 +194,9 @@ type popBuilder struct {
 
 func randomSex(r *rand.Rand) string { return []string{"female", "male"}[r.IntN(2)] }
 
-// birthAt returns a birth date age years before end, on a random day.
+// birthAt returns a birth date age years before end, on a random day before end.
 func birthAt(r *rand.Rand, end time.Time, age int) time.Time {
-	d := end.AddDate(-age-1, 0, 1+r.IntN(364))
+	d := end.AddDate(-age-1, 0, 1+r.IntN(363))
 	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
 }
 
