@@ -145,7 +145,7 @@ func (w *writer) fhirFile(h *history, d *demographics) ([]byte, error) {
 	for _, e := range h.encs[w.si] {
 		b.vitalSigns(e, encs[e])
 		if e.referral != nil {
-			b.referral(d, h, e, encs[e])
+			b.referral(e, encs[e])
 		}
 		if e.note {
 			b.note(d, e, encs[e])
@@ -428,7 +428,7 @@ func (b *bundle) report(d *demographics, pn *panel, i int, enc map[string]any) {
 	}
 	dr := map[string]any{
 		"resourceType":      "DiagnosticReport",
-		"identifier":        []any{map[string]any{"system": b.w.src.RecordSystem, "value": d.mrn + "-R" + pn.placer}},
+		"identifier":        []any{map[string]any{"system": b.w.src.RecordSystem, "value": "R" + b.w.next()}},
 		"status":            "final",
 		"category":          []any{concept(diagService, "LAB", "Laboratory")},
 		"code":              concept(LOINC, pn.def.loinc, pn.def.display),
@@ -467,7 +467,7 @@ func (b *bundle) vitalSigns(e *encounter, enc string) {
 	}
 }
 
-func (b *bundle) referral(d *demographics, h *history, e *encounter, enc string) {
+func (b *bundle) referral(e *encounter, enc string) {
 	c := e.referral
 	status := "completed"
 	if b.w.g.o.End.Sub(e.at) < 120*24*time.Hour {
@@ -475,7 +475,7 @@ func (b *bundle) referral(d *demographics, h *history, e *encounter, enc string)
 	}
 	b.add(map[string]any{
 		"resourceType":  "ServiceRequest",
-		"identifier":    []any{map[string]any{"system": b.w.src.RecordSystem, "value": d.mrn + "-S" + e.visit}},
+		"identifier":    []any{map[string]any{"system": b.w.src.RecordSystem, "value": "S" + b.w.next()}},
 		"status":        status,
 		"intent":        "order",
 		"category":      []any{concept(SNOMED, "3457005", "Patient referral")},
@@ -511,7 +511,7 @@ func (b *bundle) note(d *demographics, e *encounter, enc string) {
 	}
 	b.add(map[string]any{
 		"resourceType": "DocumentReference",
-		"identifier":   []any{map[string]any{"system": b.w.src.RecordSystem, "value": d.mrn + "-N" + e.visit}},
+		"identifier":   []any{map[string]any{"system": b.w.src.RecordSystem, "value": "N" + b.w.next()}},
 		"status":       "current",
 		"type":         concept(LOINC, typ[0], typ[1]),
 		"subject":      ref(b.patient),
