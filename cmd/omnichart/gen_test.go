@@ -32,6 +32,9 @@ func TestGenHelpListsItsFlags(t *testing.T) {
 			t.Errorf("omnichart gen -h printed %q, want it to contain %q", out, w)
 		}
 	}
+	if errOut != "" {
+		t.Errorf("omnichart gen -h wrote %q to stderr, want nothing", errOut)
+	}
 	if made, _ := os.ReadDir(dir); len(made) > 0 {
 		t.Errorf("omnichart gen -h created %s, want nothing", made[0].Name())
 	}
