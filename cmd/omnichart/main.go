@@ -3,6 +3,7 @@
 //	omnichart serve [--addr 127.0.0.1:8080] [--db sqlite:PATH | postgres://...]
 //	omnichart import [--db ... | --server URL] [--source SLUG|URI] PATH...
 //	omnichart admin source|quarantine|reindex ...
+//	omnichart gen --people N --sources K --seed S --out DIR
 //	omnichart version
 //
 // Every flag can also be given as an OMNICHART_* environment variable: --db is
@@ -39,6 +40,7 @@ commands:
   serve     serve the FHIR R4 API
   import    import FHIR bundles, NDJSON, C-CDA and HL7 v2 files
   admin     source directory and import quarantine
+  gen       write a synthetic multi-source population and its truth
   version   print the version
 
 Run "omnichart <command> -h" for the flags of a command.
@@ -66,6 +68,8 @@ func command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return importCmd(ctx, args[1:], stdout, stderr)
 	case "admin":
 		return admin(ctx, args[1:], stdout, stderr)
+	case "gen":
+		return genCmd(ctx, args[1:], stdout, stderr)
 	case "version":
 		fs := flag.NewFlagSet("version", flag.ContinueOnError)
 		fs.SetOutput(stderr)
