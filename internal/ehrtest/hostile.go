@@ -109,3 +109,23 @@ func HL7v2Message(segments int) []byte {
 	}
 	return b.Bytes()
 }
+
+// UnstructuredCCDA returns a synthetic C-CDA document of about n bytes whose body
+// is one embedded document (nonXMLBody, base64 in lines of 76 characters): the
+// largest kind of document that is accepted, and the one that costs the most
+// memory per byte to import.
+func UnstructuredCCDA(n int) []byte {
+	head := strings.Replace(ccdaHead, "<component><structuredBody>\n", "", 1)
+	open := `<component><nonXMLBody><text mediaType="application/pdf" representation="B64">` + "\n"
+	closing := "</text></nonXMLBody></component>\n</ClinicalDocument>\n"
+	var b bytes.Buffer
+	b.Grow(n + 128)
+	b.WriteString(head)
+	b.WriteString(open)
+	line := strings.Repeat("QUJD", 19) + "\n"
+	for b.Len()+len(line)+len(closing) <= n {
+		b.WriteString(line)
+	}
+	b.WriteString(closing)
+	return b.Bytes()
+}
