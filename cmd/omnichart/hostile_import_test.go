@@ -208,3 +208,54 @@ func TestImportMemoryStaysBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestImportQuarantinesAMessageOverTheDocumentLimitWithoutItsBytes imports a file
+// of two HL7 v2 messages, one over --max-document-bytes: that one is quarantined
+// with the reason but not kept, and the quarantine commands say so.
+func TestImportQuarantinesAMessageOverTheDocumentLimitWithoutItsBytes(t *testing.T) {
+	work := t.TempDir()
+	db := "sqlite:" + filepath.Join(work, "o.db")
+	small := ehrtest.HL7v2Message(10)
+	big := strings.Replace(string(ehrtest.HL7v2Message(200)), "HOSTILE-1", "HOSTILE-2", 1)
+	file := filepath.Join(work, "batch.hl7")
+	if err := os.WriteFile(file, append(append(small, '\r'), big...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name     string
+		args     []string
+		wantExit int
+		want     []string
+	}{
+		{"the message over the limit fails and the other is imported", []string{"import", "--progress", "none", "--max-document-bytes", "4096", "--db", db, file}, 1,
+			[]string{"1 new", "1 failed", "failed, too-large (1)", "max-document-bytes", "quarantined as Task/"}},
+		{"the entry is in the quarantine", []string{"admin", "quarantine", "list", "--db", db}, 0,
+			[]string{"batch.hl7#2", "1 entry"}},
+		{"a replay of every entry reports it cannot replay this one", []string{"admin", "quarantine", "replay", "--all", "--db", db}, 1,
+			[]string{"keeps no original", "1 failed"}},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			out, code := omnichart(t, work, s.args...)
+			if code != s.wantExit {
+				t.Fatalf("omnichart %s exited %d, want %d:\n%s", strings.Join(s.args[:2], " "), code, s.wantExit, out)
+			}
+			for _, w := range s.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("omnichart %s output lacks %q:\n%s", strings.Join(s.args[:2], " "), w, out)
+				}
+			}
+		})
+	}
+	out, _ := omnichart(t, work, "admin", "quarantine", "list", "--db", db)
+	id := ""
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "batch.hl7#2") {
+			id = strings.Fields(line)[0]
+		}
+	}
+	out, code := omnichart(t, work, "admin", "quarantine", "show", id, "--db", db)
+	if code != 0 || !strings.Contains(out, "not kept") {
+		t.Errorf("admin quarantine show %s exited %d, want 0 saying the original was not kept:\n%s", id, code, out)
+	}
+}
