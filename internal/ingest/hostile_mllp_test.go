@@ -135,8 +135,8 @@ func TestHostileMLLPSendersAreCutOff(t *testing.T) {
 				if err != nil {
 					t.Fatalf("ReadFrame(ACK) = %v", err)
 				}
-				if code, _ := msa(ack); code != "AR" || !strings.Contains(string(ack), "65536") {
-					t.Errorf("ACK of a 4 MB frame = %q, want AR naming the limit of 65536 bytes", ack)
+				if code, _ := msa(ack); code != "AR" || !strings.Contains(string(ack), "65536") || !strings.Contains(string(ack), "mllp-max-frame-bytes") {
+					t.Errorf("ACK of a 4 MB frame = %q, want AR naming mllp-max-frame-bytes, 65536 bytes", ack)
 				}
 				if after := m.counts(t); !cmp.Equal(after, before) {
 					t.Errorf("the store holds %v, want %v as before", after, before)
