@@ -3,6 +3,7 @@ package fhirapi
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -251,11 +252,32 @@ func (a *API) admit(w http.ResponseWriter, r *http.Request) (done func(), ok boo
 	return func() { a.clients.release(client) }, true
 }
 
+// timedBody marks the errors of a request body that did not arrive within the
+// read timeout, so that only those (not a timeout of the database, say) become 408.
+type timedBody struct {
+	io.ReadCloser
+}
+
+func (b timedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		err = bodyTimeoutError{err}
+	}
+	return n, err
+}
+
+// bodyTimeoutError is the error of a body read past the read timeout.
+type bodyTimeoutError struct{ err error }
+
+func (e bodyTimeoutError) Error() string { return "read request body: " + e.err.Error() }
+func (e bodyTimeoutError) Unwrap() error { return e.err }
+
 // writeTimeoutError answers a request whose body stopped coming before the read
 // timeout: 408 Request Timeout with an OperationOutcome, and the connection is
 // closed. It reports whether err was such a timeout.
 func (a *API) writeTimeoutError(w http.ResponseWriter, r *http.Request, err error) bool {
-	if !errors.Is(err, os.ErrDeadlineExceeded) {
+	var timeout bodyTimeoutError
+	if !errors.As(err, &timeout) {
 		return false
 	}
 	w.Header().Set("Connection", "close")

@@ -122,7 +122,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Body != nil {
-		r.Body = http.MaxBytesReader(rec, r.Body, a.cfg.MaxBodyBytes)
+		r.Body = timedBody{http.MaxBytesReader(rec, r.Body, a.cfg.MaxBodyBytes)}
 	}
 	a.mux.ServeHTTP(rec, r)
 }
