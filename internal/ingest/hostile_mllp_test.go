@@ -144,6 +144,7 @@ func TestHostileMLLPSendersAreCutOff(t *testing.T) {
 			})
 			t.Run("an oversized frame that never ends is cut off at the read timeout", func(t *testing.T) {
 				m := newMLLPEnv(t, engine, &mllp.Server{MaxMessageBytes: 64 << 10, ReadTimeout: 500 * time.Millisecond})
+				before := m.counts(t)
 				c := m.dial(t)
 				stop := make(chan struct{})
 				go func() {
@@ -167,6 +168,9 @@ func TestHostileMLLPSendersAreCutOff(t *testing.T) {
 				}
 				if len(got) != 0 {
 					t.Errorf("the server answered %q to a frame that never ended, want nothing", got)
+				}
+				if after := m.counts(t); !cmp.Equal(after, before) {
+					t.Errorf("the store holds %v, want %v as before", after, before)
 				}
 			})
 			t.Run("connections past the limit are closed while the others are served", func(t *testing.T) {
