@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"omnichart/internal/ehr"
 	"omnichart/internal/ingest"
 )
 
@@ -85,6 +86,9 @@ func adminQuarantine(ctx context.Context, args []string, stdout, stderr io.Write
 			return err
 		}
 		if *raw != "" {
+			if e.Binary == "" {
+				return fmt.Errorf("Task/%s keeps no original: it was larger than the document limit", e.ID)
+			}
 			if *raw == "-" {
 				_, err = stdout.Write(data)
 				return err
@@ -97,7 +101,11 @@ func adminQuarantine(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintf(tw, "name:\t%s\n", e.Name)
 		fmt.Fprintf(tw, "format:\t%s\n", e.Format)
 		fmt.Fprintf(tw, "source:\t%s\n", e.Source)
-		fmt.Fprintf(tw, "original:\tBinary/%s (%d bytes, sha256 %s)\n", e.Binary, len(data), e.Hash)
+		if e.Binary == "" {
+			fmt.Fprintf(tw, "original:\tnot kept: larger than the document limit (sha256 %s)\n", e.Hash)
+		} else {
+			fmt.Fprintf(tw, "original:\tBinary/%s (%d bytes, sha256 %s)\n", e.Binary, len(data), e.Hash)
+		}
 		fmt.Fprintf(tw, "first failed:\t%s\n", e.FirstFailed.Local().Format(time.DateTime))
 		fmt.Fprintf(tw, "last failed:\t%s\n", e.LastFailed.Local().Format(time.DateTime))
 		fmt.Fprintf(tw, "attempts:\t%d\n", e.Attempts)
@@ -128,6 +136,12 @@ func adminQuarantine(ctx context.Context, args []string, stdout, stderr io.Write
 		failed := 0
 		for _, id := range ids {
 			rep, err := im.Replay(ctx, p.dir, id)
+			if err != nil && ehr.ErrorCode(err) == ehr.NotFound && *all {
+				// An entry without its original cannot be replayed; the others can.
+				failed++
+				fmt.Fprintf(stdout, "Task/%s: %s\n", id, ehr.ErrorMessage(err))
+				continue
+			}
 			if err != nil {
 				return fmt.Errorf("replay Task/%s: %w", id, err)
 			}

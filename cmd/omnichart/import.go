@@ -57,7 +57,12 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	deferIndex := fs.Bool("defer-index", false, "bulk load: index identifiers only while loading, then build every search index at the end (same results, faster load; --db only)")
 	verbose := fs.Bool("verbose", false, "name every original that was skipped, failed or imported with a remark, not only the first few of each group")
 	report := fs.String("report", "", "write the full summary, naming every such original, to this file (default: a new file in the temporary directory, only when the summary on screen leaves some out)")
+	limits := importLimitFlags(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	lim := limits()
+	if err := validLimits(lim); err != nil {
 		return err
 	}
 	if *deferIndex && *server != "" {
@@ -84,6 +89,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer p.close()
+	p.importer = ingest.New(p.importer.Target(), ingest.Options{Limits: lim})
 	// Writes run to completion even after an interrupt: the file being imported
 	// finishes, then the loop stops.
 	work := context.WithoutCancel(ctx)
@@ -104,21 +110,21 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			break
 		}
 		prog.file(i, f.path)
-		data, err := os.ReadFile(f.path)
+		// A file that fails to decompress goes to Import as it is, which
+		// quarantines it; one over a limit is reported and not read further.
+		data, decompressed, err := readImportFile(f, forced, lim)
 		if err != nil {
-			sum.fail(f.path, "unreadable", err.Error(), "")
+			if ehr.ErrorCode(err) == ehr.TooLarge {
+				sum.fail(f.path, ingest.FailureReason(err), ingest.ErrorText(err), "")
+			} else {
+				sum.fail(f.path, "unreadable", err.Error(), "")
+			}
 			prog.read(f, 0)
 			continue
 		}
-		// A file that fails to decompress goes to Import as it is, which
-		// quarantines it.
-		plain, derr := ingest.Decompress(data)
-		if derr == nil {
-			data = plain
-		}
 		prog.read(f, len(data))
 		fileFormat := forced
-		if fileFormat == "" && derr == nil {
+		if fileFormat == "" && decompressed {
 			fileFormat = ingest.Detect(data, f.path)
 			if fileFormat == ingest.FormatUnknown && !f.explicit {
 				// A stray file in a directory (README, LICENSE) is reported, not imported.

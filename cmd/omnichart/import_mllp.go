@@ -15,8 +15,8 @@ import (
 // startMLLP listens for HL7 v2 over MLLP at addr and imports each message through
 // the pipeline. The returned channel is closed once the listener has shut down
 // (when ctx is done) and every connection has answered its last message.
-func startMLLP(ctx context.Context, svc *service.Service, addr, source string, stdout io.Writer, log *slog.Logger) (<-chan struct{}, error) {
-	im := ingest.New(ingest.ServiceTarget{Service: svc}, ingest.Options{})
+func startMLLP(ctx context.Context, svc *service.Service, addr, source string, limits *serveLimits, stdout io.Writer, log *slog.Logger) (<-chan struct{}, error) {
+	im := ingest.New(ingest.ServiceTarget{Service: svc}, ingest.Options{Limits: limits.importLimits()})
 	src, err := resolveSource(adminContext(ctx), ingest.NewDirectory(im.Target()), source)
 	if err != nil {
 		return nil, fmt.Errorf("--mllp-source: %w", err)
@@ -26,7 +26,11 @@ func startMLLP(ctx context.Context, svc *service.Service, addr, source string, s
 		return nil, fmt.Errorf("--mllp: %w", err)
 	}
 	srv := &mllp.Server{
-		Log: log,
+		MaxMessageBytes: limits.mllp.MaxMessageBytes,
+		IdleTimeout:     limits.mllp.IdleTimeout,
+		ReadTimeout:     limits.mllp.ReadTimeout,
+		MaxConnections:  limits.mllp.MaxConnections,
+		Log:             log,
 		Handler: mllp.HandlerFunc(func(ctx context.Context, raw []byte) []byte {
 			ack, u := im.HandleHL7v2(ctx, src, raw)
 			switch {

@@ -34,7 +34,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	maxBody := fs.Int64("max-body-bytes", 64<<20, "largest request body accepted")
 	mllpAddr := fs.String("mllp", "", "also receive HL7 v2 messages over MLLP at this address, e.g. 127.0.0.1:2575")
 	mllpSource := fs.String("mllp-source", "", "source system of MLLP messages: a registered slug, or a URI")
+	limits := serveLimitFlags(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if err := limits.resolve(); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
@@ -45,7 +49,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 	svc := service.New(st, service.Options{Events: ehr.LogEvents{Log: log}, Log: log})
-	api := fhirapi.New(svc, fhirapi.Config{BaseURL: *baseURL, MaxBodyBytes: *maxBody, Version: version}, log)
+	api := fhirapi.New(svc, fhirapi.Config{BaseURL: *baseURL, MaxBodyBytes: *maxBody, Version: version, MaxRequestsPerClient: limits.perClient}, log)
 
 	mux := http.NewServeMux()
 	mux.Handle("/fhir", api)
@@ -63,12 +67,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := fhirapi.NewHTTPServer(mux, limits.http)
 	fmt.Fprintf(stdout, "omnichart %s serving FHIR R4 at http://%s/fhir\n", version, ln.Addr())
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(fhirapi.Listen(ln, limits.http, log)) }()
 	if *mllpAddr != "" {
-		mllpDone, err := startMLLP(ctx, svc, *mllpAddr, *mllpSource, stdout, log)
+		mllpDone, err := startMLLP(ctx, svc, *mllpAddr, *mllpSource, limits, stdout, log)
 		if err != nil {
 			srv.Close()
 			return err

@@ -33,6 +33,9 @@ func httpStatus(code ehr.Code) int {
 
 // writeError answers err as an OperationOutcome with the status of its code.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if a.writeTimeoutError(w, r, err) {
+		return
+	}
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
 		err = ehr.Errorf(ehr.TooLarge, "the request body is larger than the limit of %d bytes", maxErr.Limit)

@@ -25,6 +25,10 @@ type Config struct {
 	Version string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// MaxRequestsPerClient bounds the requests of one client (one IP address, or
+	// one IPv6 /64) in progress at once; more get 429. 0 means
+	// DefaultMaxRequestsPerClient, a negative value no limit.
+	MaxRequestsPerClient int
 }
 
 // API is the FHIR REST handler.
@@ -33,6 +37,8 @@ type API struct {
 	cfg Config
 	log *slog.Logger
 	mux *http.ServeMux
+	// clients counts requests in progress per client; nil when unlimited.
+	clients *clientLimiter
 }
 
 // New returns the API over svc, serving under /fhir.
@@ -46,7 +52,13 @@ func New(svc *service.Service, cfg Config, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.Default()
 	}
+	if cfg.MaxRequestsPerClient == 0 {
+		cfg.MaxRequestsPerClient = DefaultMaxRequestsPerClient
+	}
 	a := &API{svc: svc, cfg: cfg, log: log, mux: http.NewServeMux()}
+	if cfg.MaxRequestsPerClient > 0 {
+		a.clients = &clientLimiter{max: cfg.MaxRequestsPerClient, inFlight: map[string]int{}}
+	}
 	a.routes()
 	return a
 }
@@ -82,7 +94,8 @@ func (a *API) routes() {
 // The request id is the caller's X-Request-ID when it is sane (see saneRequestID),
 // otherwise a new one; either way it is returned in the X-Request-ID response
 // header. A body whose Content-Length is over the limit is refused with 413 before
-// any of it is read; a chunked body is cut off at the limit as it is read.
+// any of it is read; a chunked body is cut off at the limit as it is read. A client
+// with MaxRequestsPerClient requests in progress gets 429 (see admit).
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := r.Header.Get("X-Request-ID")
@@ -97,6 +110,11 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx = ehr.WithPrincipal(ctx, ehr.PrincipalFrom(ctx))
 	r = r.WithContext(ctx)
 	defer func() { a.logRequest(r, rec.status(), time.Since(start)) }()
+	done, ok := a.admit(rec, r)
+	if !ok {
+		return
+	}
+	defer done()
 	if r.ContentLength > a.cfg.MaxBodyBytes {
 		// Tell the client not to send the rest on this connection.
 		rec.Header().Set("Connection", "close")
@@ -104,7 +122,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Body != nil {
-		r.Body = http.MaxBytesReader(rec, r.Body, a.cfg.MaxBodyBytes)
+		r.Body = timedBody{http.MaxBytesReader(rec, r.Body, a.cfg.MaxBodyBytes)}
 	}
 	a.mux.ServeHTTP(rec, r)
 }

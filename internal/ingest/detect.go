@@ -2,10 +2,8 @@ package ingest
 
 import (
 	"bytes"
-	"compress/bzip2"
 	"encoding/json"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 	"unicode/utf16"
@@ -176,22 +174,15 @@ func detectJSON(data []byte, ext string) Format {
 	return FormatFHIRResource
 }
 
-// maxDecompressed bounds what one compressed file may expand to.
-const maxDecompressed = 1 << 30
-
 // Decompress returns the content of data, decompressing bzip2 (recognised by its
 // "BZh" magic, whatever the file is called; Synthea data sets come that way).
-// Anything else is returned as it is.
+// Anything else is returned as it is. Content beyond DefaultMaxDecompressedBytes
+// is refused with TooLarge as soon as decompression passes it; ReadInput applies
+// other limits.
 func Decompress(data []byte) ([]byte, error) {
-	if len(data) < 4 || !bytes.HasPrefix(data, []byte("BZh")) || data[3] < '1' || data[3] > '9' {
+	if !isBzip2(data) {
 		return data, nil
 	}
-	out, err := io.ReadAll(io.LimitReader(bzip2.NewReader(bytes.NewReader(data)), maxDecompressed+1))
-	if err != nil {
-		return nil, fmt.Errorf("bzip2: %w", err)
-	}
-	if len(out) > maxDecompressed {
-		return nil, fmt.Errorf("bzip2: content exceeds %d bytes", maxDecompressed)
-	}
-	return out, nil
+	lim := Limits{MaxDecompressedBytes: DefaultMaxDecompressedBytes, MaxDocumentBytes: DefaultMaxDecompressedBytes}
+	return ReadInput(bytes.NewReader(data), int64(len(data)), "", lim)
 }

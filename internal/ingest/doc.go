@@ -99,4 +99,19 @@
 // very original is in: written now, or found imported before from the same source
 // with the same bytes (or re-delivered with only MSH-7 changed). Another message
 // that reused its MSH-4|MSH-10 never closes it.
+//
+// An empty original (an empty MLLP frame) is a Binary without data. A unit over
+// Limits.MaxDocumentBytes is quarantined with its reason and hash but without its
+// bytes (no Binary, no focus): keeping them would cost the memory the limit is
+// there to save. Such an entry cannot be replayed; import the file again.
+//
+// # Limits
+//
+// Limits bound what one import may hold, and every reader checks them as it goes:
+// ReadInput stops decompressing or reading at the content or document limit (a
+// bzip2 bomb costs the limit, not its size, and a file that starts as a single
+// document larger than the document limit is refused after its first 64 KiB),
+// hl7v2.ParseWithLimits counts segments and separators before it builds anything,
+// and the C-CDA reader stops at its node and depth limits. docs/limits.md lists
+// them with their defaults, settings and the memory they bound.
 package ingest

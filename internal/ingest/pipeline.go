@@ -56,6 +56,9 @@ type Options struct {
 	ChunkLines, ChunkBytes int
 	// Subject is the principal subject imports run as; "importer" by default.
 	Subject string
+	// Limits bound the memory and work of one import; zero fields take the
+	// defaults.
+	Limits Limits
 }
 
 // Importer runs the pipeline: detect, convert, and write each document or message
@@ -83,6 +86,7 @@ func New(t Target, opts Options) *Importer {
 	if opts.Subject == "" {
 		opts.Subject = "importer"
 	}
+	opts.Limits = opts.Limits.WithDefaults()
 	if opts.HL7v2.NewID == nil {
 		opts.HL7v2.NewID = opts.NewID
 	}
@@ -212,9 +216,12 @@ func (im *Importer) Import(ctx context.Context, src Source, in Input) (*Report, 
 		return rep, ehr.Errorf(ehr.Forbidden, "source %s is disabled", src.URI)
 	}
 	ctx = im.principal(ctx, src)
-	data, err := Decompress(in.Data)
+	data, err := im.decompress(in)
 	if err != nil {
-		u := &Unit{Name: in.Name, Format: FormatUnknown, original: in.Data, Err: ehr.Errorf(ehr.Invalid, "%v", err)}
+		if ehr.ErrorCode(err) != ehr.TooLarge {
+			err = ehr.Errorf(ehr.Invalid, "%v", err)
+		}
+		u := &Unit{Name: in.Name, Format: FormatUnknown, original: in.Data, Err: err}
 		rep.Units = append(rep.Units, u)
 		return rep, im.quarantine(ctx, src, u)
 	}
@@ -322,8 +329,12 @@ func splitHL7(data []byte) [][]byte {
 func (im *Importer) importUnit(ctx context.Context, src Source, u *Unit) error {
 	sum := sha256.Sum256(u.original)
 	u.Hash = hex.EncodeToString(sum[:])
+	if err := tooLargeUnit(u, im.opts.Limits); err != nil {
+		u.Err = err
+		return im.quarantine(ctx, src, u)
+	}
 	if u.Format == FormatHL7v2 {
-		u.message, u.parseErr = hl7v2.Parse(u.original)
+		u.message, u.parseErr = hl7v2.ParseWithLimits(u.original, hl7v2.Limits{MaxSegments: im.opts.Limits.MaxHL7v2Segments})
 		if u.message != nil && u.message.Header() != nil {
 			h := u.message.Header()
 			u.MessageType = u.message.Type()

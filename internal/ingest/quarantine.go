@@ -97,10 +97,17 @@ func (im *Importer) quarantine(ctx context.Context, src Source, u *Unit) error {
 		u.Quarantine = "Task/" + id
 		return nil
 	}
+	if int64(len(u.original)) > im.opts.Limits.MaxDocumentBytes {
+		return im.quarantineRefused(ctx, src, u, outcome, code, now)
+	}
 	binID := im.opts.NewID()
 	taskURL := "urn:uuid:" + im.opts.NewID()
-	binary := fhir.Resource{"resourceType": "Binary", "id": binID, "contentType": u.Format.ContentType(),
-		"data": base64.StdEncoding.EncodeToString(u.original)}
+	binary := fhir.Resource{"resourceType": "Binary", "id": binID, "contentType": u.Format.ContentType()}
+	if len(u.original) > 0 {
+		// An empty original (an empty MLLP frame) is a Binary without data: FHIR
+		// has no empty base64Binary.
+		binary["data"] = base64.StdEncoding.EncodeToString(u.original)
+	}
 	task = fhir.Resource{
 		"resourceType":   "Task",
 		"meta":           map[string]any{"source": src.URI},
@@ -226,7 +233,8 @@ func (im *Importer) Quarantined(ctx context.Context, all bool) ([]QuarantineEntr
 }
 
 // QuarantinedEntry returns one quarantine entry and the exact bytes of its
-// original. An unknown id is NotFound.
+// original; an original over the document limit is not kept (e.Binary is empty and
+// the bytes nil). An unknown id is NotFound.
 func (im *Importer) QuarantinedEntry(ctx context.Context, id string) (QuarantineEntry, []byte, error) {
 	t, err := im.target.Read(ctx, "Task", id)
 	if err != nil {
@@ -235,6 +243,9 @@ func (im *Importer) QuarantinedEntry(ctx context.Context, id string) (Quarantine
 	e := entryOf(t)
 	if e.Hash == "" {
 		return QuarantineEntry{}, nil, ehr.Errorf(ehr.NotFound, "Task/%s is not a quarantine entry", id)
+	}
+	if e.Binary == "" {
+		return e, nil, nil
 	}
 	bin, err := im.target.Read(ctx, "Binary", e.Binary)
 	if err != nil {
@@ -254,6 +265,9 @@ func (im *Importer) Replay(ctx context.Context, dir *Directory, id string) (*Rep
 	e, data, err := im.QuarantinedEntry(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if e.Binary == "" {
+		return nil, ehr.Errorf(ehr.NotFound, "Task/%s keeps no original to replay: it was larger than the document limit; import it again from its file", id)
 	}
 	src := Source{URI: e.Source}
 	if dir != nil {

@@ -16,6 +16,9 @@ type Options struct {
 	// Now is the current time, used where the document gives none (Composition.date).
 	// Nil means time.Now.
 	Now func() time.Time
+	// MaxDocumentBytes bounds the document; a larger one is refused before it is
+	// read. 0 means 64 MiB.
+	MaxDocumentBytes int64
 }
 
 func (o Options) withDefaults() Options {
@@ -48,7 +51,7 @@ const maxIssues = 500
 // as a ClinicalDocument at all; every other problem becomes an issue and the
 // conversion goes on with the rest of the document.
 func Convert(data []byte, opts Options) (Result, error) {
-	root, ids, err := parse(data)
+	root, ids, err := parse(data, opts.MaxDocumentBytes)
 	if err != nil {
 		return Result{}, err
 	}

@@ -226,10 +226,16 @@ func (e *ReadError) Error() string {
 	return fmt.Sprintf("read C-CDA at byte %d: %s", e.Offset, e.Reason)
 }
 
-// parse reads the whole document into a tree and indexes narrative IDs.
-func parse(data []byte) (*node, map[string]*node, error) {
-	if len(data) > maxDocumentSize {
-		return nil, nil, &ReadError{Reason: fmt.Sprintf("document is larger than %d bytes", maxDocumentSize)}
+// parse reads the whole document into a tree and indexes narrative IDs. A document
+// over maxSize bytes (0: maxDocumentSize) is refused before it is read; the node
+// and depth limits are checked as the tree grows, so reading stops at the first
+// element past them.
+func parse(data []byte, maxSize int64) (*node, map[string]*node, error) {
+	if maxSize <= 0 {
+		maxSize = maxDocumentSize
+	}
+	if int64(len(data)) > maxSize {
+		return nil, nil, &ReadError{Reason: fmt.Sprintf("document is %d bytes, larger than the limit of %d bytes (max-document-bytes)", len(data), maxSize)}
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if bytes.HasPrefix(data, []byte("\xfe\xff")) || bytes.HasPrefix(data, []byte("\xff\xfe")) {

@@ -57,7 +57,7 @@ func ReadFrame(r *bufio.Reader, maxSize int) ([]byte, error) {
 				_ = r.UnreadByte()
 			}
 			if tooLarge {
-				return nil, &Error{Err: ErrTooLarge, Detail: fmt.Sprintf("MLLP frame exceeds %d bytes", maxSize)}
+				return nil, &Error{Err: ErrTooLarge, Detail: fmt.Sprintf("MLLP frame exceeds the limit of %d bytes (mllp-max-frame-bytes)", maxSize)}
 			}
 			return buf.Bytes(), nil
 		}

@@ -16,7 +16,20 @@ import (
 const (
 	MaxMessageSize = 64 << 20
 	MaxFieldSize   = 32 << 20
+	// MaxValues bounds the delimiters (field, component, repetition and
+	// subcomponent separators) of one message: each becomes a value in the parsed
+	// message, so this caps its tree at about 100 MB whatever the input.
+	MaxValues = 1 << 20
+	// DefaultMaxSegments is the segment limit of Limits.
+	DefaultMaxSegments = 5000
 )
+
+// Limits bound what ParseWithLimits accepts. A zero field takes its default.
+type Limits struct {
+	// MaxSegments bounds the segments (every line counts, batch envelope and
+	// lines that are not segments too) of one message; 0 means DefaultMaxSegments.
+	MaxSegments int
+}
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
@@ -25,8 +38,19 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // envelope segments (FHS, BHS, BTS, FTS), decodes the character set named in MSH-18
 // into UTF-8 and resolves escape sequences. Errors wrap ErrEmpty, ErrNoMSH,
 // ErrDelimiters, ErrTruncated, ErrTooLarge, ErrRequiredField or ErrBatch; problems
-// that do not stop parsing are returned in Message.Issues.
+// that do not stop parsing are returned in Message.Issues. It applies the default
+// Limits.
 func Parse(data []byte) (*Message, error) {
+	return ParseWithLimits(data, Limits{})
+}
+
+// ParseWithLimits is Parse with the limits of lim. A message over a limit is
+// refused with ErrTooLarge before any of it is parsed.
+func ParseWithLimits(data []byte, lim Limits) (*Message, error) {
+	maxSegments := lim.MaxSegments
+	if maxSegments <= 0 {
+		maxSegments = DefaultMaxSegments
+	}
 	if len(data) > MaxMessageSize {
 		return nil, &Error{Err: ErrTooLarge, Detail: fmt.Sprintf("message is %d bytes, the limit is %d", len(data), MaxMessageSize)}
 	}
@@ -51,6 +75,9 @@ func Parse(data []byte) (*Message, error) {
 	}
 	d, err := readDelimiters(data)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSize(data, d, maxSegments); err != nil {
 		return nil, err
 	}
 	m := &Message{Delims: d}
@@ -98,6 +125,37 @@ func Parse(data []byte) (*Message, error) {
 		m.Issues = append(m.Issues, fhir.WarningIssue("required", "", "MSH-12 (version ID) is empty"))
 	}
 	return m, nil
+}
+
+// checkSize counts the lines and delimiters of data, without holding anything,
+// and refuses a message over maxSegments lines or MaxValues delimiters.
+func checkSize(data []byte, d Delimiters, maxSegments int) error {
+	var isDelim [256]bool
+	for _, c := range []byte{d.Field, d.Component, d.Repetition, d.SubComponent} {
+		isDelim[c] = true
+	}
+	lines, values := 0, 0
+	inLine := false
+	for _, c := range data {
+		switch {
+		case c == '\r' || c == '\n':
+			inLine = false
+			continue
+		case !inLine:
+			inLine = true
+			lines++
+			if lines > maxSegments {
+				return &Error{Err: ErrTooLarge, Detail: fmt.Sprintf("the message has more than %d segments (max-hl7v2-segments)", maxSegments)}
+			}
+		}
+		if isDelim[c] {
+			values++
+			if values > MaxValues {
+				return &Error{Err: ErrTooLarge, Detail: fmt.Sprintf("the message has more than %d field, component and repetition separators", MaxValues)}
+			}
+		}
+	}
+	return nil
 }
 
 func hasSegmentName(data []byte, name string) bool {

@@ -34,15 +34,35 @@ type HandlerFunc func(ctx context.Context, raw []byte) []byte
 // HandleMessage calls f.
 func (f HandlerFunc) HandleMessage(ctx context.Context, raw []byte) []byte { return f(ctx, raw) }
 
+// Defaults of the Server limits.
+const (
+	DefaultMaxMessageBytes = 16 << 20
+	DefaultIdleTimeout     = 10 * time.Minute
+	DefaultReadTimeout     = time.Minute
+	DefaultMaxConnections  = 100
+	// ackWriteTimeout bounds the write of one ACK: a sender that does not read
+	// its ACKs loses the connection.
+	ackWriteTimeout = 30 * time.Second
+)
+
 // Server is an MLLP listener. Its zero value (with a Handler) is usable.
 type Server struct {
 	Handler Handler
 	// MaxMessageBytes bounds one frame; larger frames are answered with AR and
-	// discarded. 0 means 16 MiB.
+	// discarded as they arrive, so at most this much of a frame is held. 0 means
+	// DefaultMaxMessageBytes.
 	MaxMessageBytes int
-	// IdleTimeout closes a connection that sends nothing for this long; 0 means
-	// 10 minutes.
+	// IdleTimeout closes a connection that sends nothing for this long between
+	// frames; 0 means DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	// ReadTimeout bounds one frame, from its first byte to its end: a sender that
+	// trickles a frame (slowloris) loses the connection. 0 means
+	// DefaultReadTimeout.
+	ReadTimeout time.Duration
+	// MaxConnections bounds the connections served at once; one more is closed
+	// as soon as it is accepted. 0 means DefaultMaxConnections, a negative value
+	// no limit.
+	MaxConnections int
 	// Log receives connection-level events (never message content); nil discards.
 	Log *slog.Logger
 }
@@ -87,6 +107,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 		mu.Lock()
+		if max := s.maxConnections(); max > 0 && len(conns) >= max {
+			mu.Unlock()
+			log.Warn("MLLP connection refused: too many connections", "remote", c.RemoteAddr().String(), "limit", max)
+			c.Close()
+			continue
+		}
 		conns[c] = true
 		mu.Unlock()
 		wg.Add(1)
@@ -100,15 +126,26 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 }
 
+func (s *Server) maxConnections() int {
+	if s.MaxConnections == 0 {
+		return DefaultMaxConnections
+	}
+	return s.MaxConnections
+}
+
 func (s *Server) serveConn(ctx context.Context, c net.Conn, log *slog.Logger) {
 	defer c.Close()
 	max := s.MaxMessageBytes
 	if max <= 0 {
-		max = 16 << 20
+		max = DefaultMaxMessageBytes
 	}
 	idle := s.IdleTimeout
 	if idle <= 0 {
-		idle = 10 * time.Minute
+		idle = DefaultIdleTimeout
+	}
+	readTimeout := s.ReadTimeout
+	if readTimeout <= 0 {
+		readTimeout = DefaultReadTimeout
 	}
 	remote := c.RemoteAddr().String()
 	r := bufio.NewReader(c)
@@ -117,7 +154,25 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn, log *slog.Logger) {
 		if ctx.Err() != nil {
 			return
 		}
+		// Between frames the connection may stay quiet for the idle timeout; once
+		// a byte arrives, the whole frame must follow within the read timeout.
 		c.SetReadDeadline(time.Now().Add(idle))
+		if _, err := r.Peek(1); err != nil {
+			switch {
+			case errors.Is(err, io.EOF):
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				if ctx.Err() == nil {
+					log.Info("MLLP connection idle, closing", "remote", remote)
+				}
+			default:
+				log.Warn("MLLP read", "remote", remote, "err", err)
+			}
+			return
+		}
+		c.SetReadDeadline(time.Now().Add(readTimeout))
+		if ctx.Err() != nil {
+			return
+		}
 		raw, err := hl7v2.ReadFrame(r, max)
 		var ack []byte
 		switch {
@@ -130,14 +185,14 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn, log *slog.Logger) {
 			return
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			if ctx.Err() == nil {
-				log.Info("MLLP connection idle, closing", "remote", remote)
+				log.Warn("MLLP frame not complete within the read timeout, closing", "remote", remote, "timeout", readTimeout)
 			}
 			return
 		default:
 			log.Warn("MLLP read", "remote", remote, "err", err)
 			return
 		}
-		c.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		c.SetWriteDeadline(time.Now().Add(ackWriteTimeout))
 		if err := hl7v2.WriteFrame(c, ack); err != nil {
 			log.Warn("MLLP write ACK", "remote", remote, "err", err)
 			return
