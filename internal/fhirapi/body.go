@@ -11,10 +11,12 @@ import (
 // told. A body over the limit stays an *http.MaxBytesError (413). Any other failure
 // (the client closed its side before sending the Content-Length it announced, a
 // malformed chunked encoding, a connection reset) is the client's: it is Invalid
-// (400), and logged as a warning, since nothing on the server went wrong.
+// (400), and logged as a warning, since nothing on the server went wrong. A body
+// that stopped coming within the read timeout stays a bodyTimeoutError (408).
 func (a *API) bodyReadError(r *http.Request, err error) error {
 	var maxErr *http.MaxBytesError
-	if errors.As(err, &maxErr) {
+	var timeout bodyTimeoutError
+	if errors.As(err, &maxErr) || errors.As(err, &timeout) {
 		return err
 	}
 	a.log.WarnContext(r.Context(), "request body cut short", "request_id", requestID(r), "error", err)
