@@ -41,20 +41,32 @@ type Store struct {
 	newID     func() string
 	registry  *search.Registry
 	extractor *extractor
+	// limits and searchTimeout bound every search; see limits.go.
+	limits        search.Limits
+	searchTimeout time.Duration
 }
 
 // Options configure a Store. Now and NewID default to the wall clock and UUIDv7,
-// Registry to the R4 search parameters.
+// Registry to the R4 search parameters, SearchLimits to search.DefaultLimits and
+// SearchTimeout to DefaultSearchTimeout.
 type Options struct {
 	Now      func() time.Time
 	NewID    func() string
 	Registry *search.Registry
+	// SearchLimits bound what one search may ask for (search.Limits).
+	SearchLimits search.Limits
+	// SearchTimeout bounds how long one search may run.
+	SearchTimeout time.Duration
 }
 
 // New returns a Store over write (used for every transaction) and read (used for reads
 // outside transactions; it may be the same pool).
 func New(write, read *sql.DB, d Dialect, opts Options) *Store {
-	s := &Store{write: write, read: read, dialect: d, now: opts.Now, newID: opts.NewID, registry: opts.Registry}
+	s := &Store{write: write, read: read, dialect: d, now: opts.Now, newID: opts.NewID, registry: opts.Registry,
+		limits: opts.SearchLimits.WithDefaults(), searchTimeout: opts.SearchTimeout}
+	if s.searchTimeout <= 0 {
+		s.searchTimeout = DefaultSearchTimeout
+	}
 	if s.registry == nil {
 		s.registry = search.NewRegistry()
 	}
