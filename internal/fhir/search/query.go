@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // DefaultCount and MaxCount bound page sizes.
@@ -173,6 +174,11 @@ func Parse(typ string, values url.Values) (*Query, error) {
 			}
 			name, modifier, _ := strings.Cut(key, ":")
 			for _, v := range vals {
+				// What no resource can hold cannot match, and PostgreSQL
+				// refuses it outright, so it is refused here for both engines.
+				if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+					return nil, fmt.Errorf("a value of parameter %q is not text: it is not UTF-8 or holds a NUL", shorten(key))
+				}
 				q.Params = append(q.Params, Param{Name: name, Modifier: modifier, Values: SplitValues(v)})
 			}
 		}
