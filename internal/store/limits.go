@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -83,4 +85,15 @@ func (s *Store) searchError(ctx context.Context, err error) error {
 // the server.
 type costDialect interface {
 	TooCostly(err error) bool
+}
+
+// lockName is the name a lock is taken under: name itself, or for a long one (the
+// criteria of a conditional interaction can be kilobytes long, more than
+// PostgreSQL indexes in one row) a digest of it.
+func lockName(name string) string {
+	if len(name) <= 200 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

@@ -266,7 +266,7 @@ func (t *tx) Lock(ctx context.Context, name string) error {
 		return errors.New("lock outside a transaction")
 	}
 	for _, stmt := range t.s.dialect.Lock() {
-		if _, err := t.q.ExecContext(ctx, stmt, name); err != nil {
+		if _, err := t.q.ExecContext(ctx, stmt, lockName(name)); err != nil {
 			return fmt.Errorf("lock: %w", err)
 		}
 	}
