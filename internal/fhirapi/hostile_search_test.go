@@ -354,6 +354,22 @@ func TestHostileSlowSearchNeverHoldsUpTheServer(t *testing.T) {
 			waitFor(t, "the server to stop the search of a client that went away", time.Second, func() bool { return h.inflight.Load() == 0 })
 		})
 
+		t.Run("as a batch entry it holds up no writer", func(t *testing.T) {
+			batch := `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Patient?` + slow + `"}}]}`
+			done := startSlow(t, context.Background(), "POST", "", batch)
+			writeWithin(t, time.Second)
+			select {
+			case r := <-done:
+				entry := r.json["entry"].([]any)[0].(map[string]any)["response"].(map[string]any)
+				outcome, _ := entry["outcome"].(map[string]any)
+				if r.status != 200 || entry["status"] != "400 Bad Request" || !namesLimit(outcome, store.LimitSearchTimeout) {
+					t.Fatalf("the slow batch = %d %.300s, want 200 with an entry of 400 naming %s", r.status, r.body, store.LimitSearchTimeout)
+				}
+			case <-time.After(timeout + 2*time.Second):
+				t.Fatalf("the slow batch was not answered within %s of a %s timeout", 2*time.Second, timeout)
+			}
+		})
+
 		t.Run("as the criteria of a conditional create it holds up no writer and creates nothing", func(t *testing.T) {
 			resources, versions := h.counts()
 			done := startSlow(t, context.Background(), "POST", "/Patient", fmt.Sprintf(patientJSON, "conditional"), "If-None-Exist", slow)

@@ -39,6 +39,25 @@ type changeChecker interface {
 	ChangedSince(ctx context.Context, mark string) (bool, error)
 }
 
+// readTransactor is a store that can run reads on a snapshot outside any write
+// transaction.
+type readTransactor interface {
+	ReadTransaction(ctx context.Context, fn func(tx ehr.Tx) error) error
+}
+
+// readsOnly reports changes that write nothing.
+func readsOnly(changes []ehr.Change, opts ehr.ApplyOptions) bool {
+	if len(changes) == 0 || opts.IfNoneExist != "" {
+		return false
+	}
+	for _, c := range changes {
+		if c.Method != "GET" && c.Method != "HEAD" {
+			return false
+		}
+	}
+	return true
+}
+
 // rematchAttempts bounds how often a transaction is given up because what its
 // criteria read changed before it took the write lock.
 const rematchAttempts = 3
@@ -63,7 +82,13 @@ type resolvedMatch struct {
 // transaction runs fn in a store transaction, with the conditional criteria of
 // changes (and of opts.IfNoneExist) searched before it where the store can (see
 // above). fail wraps the error of the change at an index.
+//
+// Changes that only read (GET and HEAD entries of a batch, or a transaction of
+// them) run on a read snapshot where the store offers one, holding no write lock.
 func (s *Service) transaction(ctx context.Context, changes []ehr.Change, opts ehr.ApplyOptions, fail func(int, error) error, fn func(ctx context.Context, tx ehr.Tx) error) error {
+	if rt, ok := s.store.(readTransactor); ok && readsOnly(changes, opts) {
+		return rt.ReadTransaction(ctx, func(tx ehr.Tx) error { return fn(ctx, tx) })
+	}
 	ms, ok := s.store.(markedSearcher)
 	if !ok || !ms.MarksChanges() {
 		return s.store.Transaction(ctx, func(tx ehr.Tx) error { return fn(ctx, tx) })

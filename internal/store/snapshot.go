@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/fhir/search"
@@ -95,4 +96,17 @@ func (t *tx) ChangedSince(ctx context.Context, mark string) (bool, error) {
 		return false, fmt.Errorf("changes since search: %w", err)
 	}
 	return false, nil
+}
+
+// ReadTransaction runs fn on one consistent snapshot of the database, outside any
+// write transaction: the reads of fn see the same data, and its writes and locks
+// fail. A transaction or batch entry that only reads runs this way, so that a slow
+// search in it never holds SQLite's one writer.
+func (s *Store) ReadTransaction(ctx context.Context, fn func(tx ehr.Tx) error) error {
+	sqlTx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	defer sqlTx.Rollback()
+	return fn(&tx{s: s, q: sqlTx, now: s.now().UTC().Truncate(time.Microsecond)})
 }
