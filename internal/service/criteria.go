@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/fhir"
@@ -23,9 +24,11 @@ import (
 // transaction, on a snapshot with a mark (ehr store's SearchMarked). Inside the
 // transaction, under the lock, match checks cheaply whether a resource of a type
 // the criteria read has been written since the mark; if not, the criteria would
-// find what they found, and that is used. If so, the transaction is given up and
-// the criteria searched again outside it, up to rematchAttempts times; the last
-// attempt searches inside the transaction, as other stores always do.
+// find what they found, and that is used. If so, criteria that took less than
+// rematchBudget to search are searched again inside the transaction (as briefly
+// as a write), and slower ones give the transaction up to search them again
+// outside it, up to rematchAttempts times; the last attempt searches inside the
+// transaction, as other stores always do.
 
 // markedSearcher is a store that can search outside a write transaction and tell
 // inside a later one whether the result may have changed.
@@ -62,6 +65,13 @@ func readsOnly(changes []ehr.Change, opts ehr.ApplyOptions) bool {
 // criteria read changed before it took the write lock.
 const rematchAttempts = 3
 
+// rematchBudget is how long a criteria search may have taken to be searched again
+// inside the write transaction when what it read has changed, rather than give the
+// transaction up: identifier criteria, the common case, take a millisecond, and
+// giving up their transaction whenever another request wrote a resource of the
+// same type would make concurrent imports search them over and over.
+const rematchBudget = 100 * time.Millisecond
+
 // errCriteriaChanged gives up a transaction whose criteria were resolved on data
 // that has changed since.
 var errCriteriaChanged = errors.New("conditional criteria changed while the transaction waited; resolve them again")
@@ -77,6 +87,7 @@ type resolvedMatch struct {
 	records []*ehr.Record
 	count   int // the page size they were searched with
 	mark    string
+	took    time.Duration
 }
 
 // transaction runs fn in a store transaction, with the conditional criteria of
@@ -125,11 +136,12 @@ func resolveCriteria(ctx context.Context, ms markedSearcher, changes []ehr.Chang
 		if _, done := resolved[name]; done {
 			return nil
 		}
+		start := time.Now()
 		page, mark, err := ms.SearchMarked(mctx, q)
 		if err != nil {
 			return err
 		}
-		resolved[name] = &resolvedMatch{records: page.Records, count: q.Count, mark: mark}
+		resolved[name] = &resolvedMatch{records: page.Records, count: q.Count, mark: mark, took: time.Since(start)}
 		return nil
 	}
 	if opts.IfNoneExist != "" {
@@ -234,6 +246,9 @@ func searchCriteria(ctx context.Context, tx ehr.Tx, q *search.Query) (*ehr.Page,
 	changed, err := cc.ChangedSince(ctx, r.mark)
 	if err != nil {
 		return nil, err
+	}
+	if changed && r.took < rematchBudget {
+		return tx.Search(ctx, q)
 	}
 	if changed {
 		return nil, errCriteriaChanged

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/ehrtest"
@@ -20,10 +21,13 @@ type racingStore struct {
 	// race writes, after the n-th search (from 1); nil writes nothing.
 	race     func(n int)
 	searches int
+	// slow makes each such search take that long.
+	slow time.Duration
 }
 
 func (s *racingStore) SearchMarked(ctx context.Context, q *search.Query) (*ehr.Page, string, error) {
 	page, mark, err := s.Store.SearchMarked(ctx, q)
+	time.Sleep(s.slow)
 	s.searches++
 	if s.race != nil {
 		s.race(s.searches)
@@ -39,33 +43,38 @@ func mrnPatient(mrn string) map[string]any {
 
 func TestCriteriaSearchedBeforeTheTransactionSeeWhatWasWrittenSince(t *testing.T) {
 	ctx := context.Background()
+	matchingOnce := func(t *testing.T, st *store.Store, n int) {
+		if n == 1 {
+			mustCreate(t, st, mrnPatient("1"))
+		}
+	}
+	// slow criteria take longer than the service searches again inside a write
+	// transaction.
+	const slow = 150 * time.Millisecond
 	tests := []struct {
 		name string
 		// race is what the other writer writes after the n-th criteria search.
 		race         func(t *testing.T, st *store.Store, n int)
+		slow         time.Duration
 		wantCreated  bool
-		wantSearches int
+		wantSearches int // before a transaction
 		wantPatients int // with MRN 1 afterwards
 	}{
-		{"a matching Patient written in between is found, not duplicated",
-			func(t *testing.T, st *store.Store, n int) {
-				if n == 1 {
-					mustCreate(t, st, mrnPatient("1"))
-				}
-			}, false, 2, 1},
+		{"a matching Patient written in between is found by fast criteria searched again inside", matchingOnce, 0, false, 1, 1},
+		{"a matching Patient written in between is found by slow criteria searched again outside", matchingOnce, slow, false, 2, 1},
 		{"a write of a type the criteria do not read changes nothing",
 			func(t *testing.T, st *store.Store, n int) {
 				mustCreate(t, st, map[string]any{"resourceType": "Observation", "status": "final", "code": map[string]any{"text": "x"}})
-			}, true, 1, 1},
-		{"criteria that keep changing are searched inside the transaction at last",
+			}, slow, true, 1, 1},
+		{"slow criteria that keep changing are searched inside the transaction at last",
 			func(t *testing.T, st *store.Store, n int) {
 				mustCreate(t, st, mrnPatient("other"))
-			}, true, 3, 1},
+			}, slow, true, 3, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := ehrtest.MustOpen(t, "sqlite", store.Options{})
-			rs := &racingStore{Store: st}
+			rs := &racingStore{Store: st, slow: tt.slow}
 			rs.race = func(n int) { tt.race(t, st, n) }
 			svc := service.New(rs, service.Options{})
 			_, created, err := svc.Create(ctx, mrnPatient("1"), "identifier=http://mrn.example|1")
