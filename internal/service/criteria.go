@@ -21,7 +21,7 @@ import (
 // other writer for as long as it runs.
 //
 // On such a store the criteria are therefore searched first, outside the write
-// transaction, on a snapshot with a mark (ehr store's SearchMarked). Inside the
+// transaction, on a snapshot with a mark (the store's SearchMarked). Inside the
 // transaction, under the lock, match checks cheaply whether a resource of a type
 // the criteria read has been written since the mark; if not, the criteria would
 // find what they found, and that is used. If so, criteria that took less than
