@@ -401,3 +401,40 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestHostileIDsAndCursorsAreAnsweredAlikeOnBothEngines(t *testing.T) {
+	// PostgreSQL refuses text that is not UTF-8 or holds a NUL, where SQLite just
+	// finds nothing: such ids and cursors are answered before the store is asked.
+	historyNUL := base64.RawURLEncoding.EncodeToString([]byte("1|Patient|a\x00|1"))
+	forHostileEngines(t, store.Options{}, func(t *testing.T, h *hostileServer) {
+		h.must(201, "POST", "/Patient", fmt.Sprintf(patientJSON, "1"))
+		tests := []struct {
+			name, method, path, body string
+			headers                  []string
+			status                   int
+		}{
+			{"a read of an id that is not UTF-8 is 404", "GET", "/Patient/%FF", "", nil, 404},
+			{"a read of an id with a NUL is 404", "GET", "/Patient/a%00b", "", nil, 404},
+			{"a vread of an id that is not UTF-8 is 404", "GET", "/Patient/%FF/_history/1", "", nil, 404},
+			{"the history of an id that is not UTF-8 is 404", "GET", "/Patient/%FF/_history", "", nil, 404},
+			{"a history cursor with a NUL is 400", "GET", "/_history?_page=" + historyNUL, "", nil, 400},
+			{"a delete of an id that is not UTF-8 deletes nothing", "DELETE", "/Patient/%FF", "", nil, 204},
+			{"a patch of an id that is not UTF-8 is 404", "PATCH", "/Patient/%FF", `[{"op":"add","path":"/active","value":true}]`, []string{"Content-Type", "application/json-patch+json"}, 404},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				resources, versions := h.counts()
+				r := h.do(tt.method, tt.path, tt.body, tt.headers...)
+				if r.status != tt.status {
+					t.Fatalf("%s %s = %d, want %d; body %.300s", tt.method, tt.path, r.status, tt.status, r.body)
+				}
+				if tt.status >= 400 && r.json["resourceType"] != "OperationOutcome" {
+					t.Errorf("%s %s answered %.300s, want an OperationOutcome", tt.method, tt.path, r.body)
+				}
+				if res, ver := h.counts(); res != resources || ver != versions {
+					t.Errorf("%s %s changed the store: %d resources and %d versions before, %d and %d after", tt.method, tt.path, resources, versions, res, ver)
+				}
+			})
+		}
+	})
+}

@@ -97,3 +97,11 @@ func lockName(name string) string {
 	sum := sha256.Sum256([]byte(name))
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
+
+// noSuchID is the NotFound of an id no resource can have (not 1 to 64 of A-Z a-z
+// 0-9 - .). Such ids are answered without asking the engine: PostgreSQL refuses
+// text that is not UTF-8 or holds a NUL, where SQLite finds nothing, and both
+// must answer a client alike.
+func noSuchID(typ string) error {
+	return ehr.Errorf(ehr.NotFound, "no %s has that id: an id is 1 to 64 of A-Z a-z 0-9 - .", typ)
+}

@@ -245,6 +245,9 @@ type current struct {
 
 // head looks up the current version of typ/id; found is false when it never existed.
 func (t *tx) head(ctx context.Context, typ, id string) (cur current, found bool, err error) {
+	if !fhir.ValidID(id) {
+		return cur, false, nil // see noSuchID
+	}
 	err = t.queryRow(ctx, `SELECT r.compartment, r.source, r.version, r.deleted FROM resource_ids i
 		JOIN resources r ON r.compartment = i.compartment AND r.res_type = i.res_type AND r.res_id = i.res_id
 		WHERE i.res_type = ? AND i.res_id = ?`+t.s.dialect.ForUpdate(), typ, id).Scan(&cur.compartment, &cur.source, &cur.version, &cur.deleted)
@@ -458,6 +461,9 @@ func (t *tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*ehr.Re
 
 // Read implements ehr.Tx.
 func (t *tx) Read(ctx context.Context, typ, id string) (*ehr.Record, error) {
+	if !fhir.ValidID(id) {
+		return nil, noSuchID(typ)
+	}
 	rec := &ehr.Record{Type: typ, ID: id}
 	var lu int64
 	where, args := andScope("i.res_type = ? AND i.res_id = ?", []any{typ, id}, ehr.ScopeFrom(ctx), "r")
@@ -481,6 +487,9 @@ func (t *tx) Read(ctx context.Context, typ, id string) (*ehr.Record, error) {
 
 // VRead implements ehr.Tx.
 func (t *tx) VRead(ctx context.Context, typ, id string, version int64) (*ehr.Record, error) {
+	if !fhir.ValidID(id) {
+		return nil, noSuchID(typ)
+	}
 	rec := &ehr.Record{Type: typ, ID: id, Version: version}
 	var lu int64
 	where, args := andScope("v.res_type = ? AND v.res_id = ? AND v.version = ?", []any{typ, id, version}, ehr.ScopeFrom(ctx), "v")
@@ -503,6 +512,9 @@ func (t *tx) VRead(ctx context.Context, typ, id string, version int64) (*ehr.Rec
 // version) and continue from a keyset cursor, so writes made while a client pages
 // never shift or repeat entries.
 func (t *tx) History(ctx context.Context, q ehr.HistoryQuery) (*ehr.Page, error) {
+	if q.ID != "" && !fhir.ValidID(q.ID) {
+		return nil, noSuchID(q.Type)
+	}
 	var where []string
 	var args []any
 	if q.Type != "" {
@@ -610,6 +622,9 @@ func decodeCursor(s string) (cursor, error) {
 		return c, ehr.Errorf(ehr.Invalid, "the paging cursor is malformed")
 	}
 	c.typ, c.id = parts[1], parts[2]
+	if !fhir.R4().IsResourceType(c.typ) || !fhir.ValidID(c.id) {
+		return c, ehr.Errorf(ehr.Invalid, "the paging cursor is malformed")
+	}
 	return c, nil
 }
 
