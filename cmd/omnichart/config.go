@@ -58,14 +58,19 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 // openStore opens the store a --db value names: "sqlite:PATH" (or a bare path) or a
 // postgres:// URL.
 func openStore(ctx context.Context, db string) (*store.Store, error) {
+	return openStoreWith(ctx, db, store.Options{})
+}
+
+// openStoreWith is openStore with options.
+func openStoreWith(ctx context.Context, db string, opts store.Options) (*store.Store, error) {
 	switch {
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		return postgres.Open(ctx, db, store.Options{})
+		return postgres.Open(ctx, db, opts)
 	case strings.HasPrefix(db, "sqlite:"):
-		return sqlite.Open(ctx, strings.TrimPrefix(db, "sqlite:"), store.Options{})
+		return sqlite.Open(ctx, strings.TrimPrefix(db, "sqlite:"), opts)
 	case strings.Contains(db, "://"):
 		return nil, fmt.Errorf("--db %q: use sqlite:PATH or postgres://", strings.SplitN(db, "://", 2)[0]+"://…")
 	default:
-		return sqlite.Open(ctx, db, store.Options{})
+		return sqlite.Open(ctx, db, opts)
 	}
 }

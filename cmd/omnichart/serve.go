@@ -35,15 +35,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	mllpAddr := fs.String("mllp", "", "also receive HL7 v2 messages over MLLP at this address, e.g. 127.0.0.1:2575")
 	mllpSource := fs.String("mllp-source", "", "source system of MLLP messages: a registered slug, or a URI")
 	limits := serveLimitFlags(fs)
+	storeOptions := searchFlags(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if err := limits.resolve(); err != nil {
 		return err
 	}
+	opts, err := storeOptions()
+	if err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
-	st, err := openStore(ctx, *db)
+	st, err := openStoreWith(ctx, *db, opts)
 	if err != nil {
 		return err
 	}

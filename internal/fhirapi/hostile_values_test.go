@@ -29,15 +29,15 @@ import (
 // characters a FHIR string may hold, so that limit can be reached first.
 const hostileMaxBody = 2 << 20
 
-// hostileServer is a real server over loopback whose log is kept, to check what a
+// valuesServer is a real server over loopback whose log is kept, to check what a
 // refused request is logged as.
-type hostileServer struct {
+type valuesServer struct {
 	base string
 	addr string
 	logs *lockedBuffer
 }
 
-func newHostileServer(t *testing.T, engine string) *hostileServer {
+func newValuesServer(t *testing.T, engine string) *valuesServer {
 	t.Helper()
 	st := ehrtest.MustOpen(t, engine, store.Options{})
 	logs := &lockedBuffer{}
@@ -45,20 +45,20 @@ func newHostileServer(t *testing.T, engine string) *hostileServer {
 	api := fhirapi.New(service.New(st, service.Options{Log: log}), fhirapi.Config{MaxBodyBytes: hostileMaxBody, Version: "test"}, log)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	return &hostileServer{base: srv.URL + "/fhir", addr: srv.Listener.Addr().String(), logs: logs}
+	return &valuesServer{base: srv.URL + "/fhir", addr: srv.Listener.Addr().String(), logs: logs}
 }
 
 // client returns a client of the server that reports to t.
-func (s *hostileServer) client(t *testing.T) *client { return &client{t: t, base: s.base} }
+func (s *valuesServer) client(t *testing.T) *client { return &client{t: t, base: s.base} }
 
-// forHostileEngines runs fn against a fresh hostile server on each engine.
-func forHostileEngines(t *testing.T, fn func(t *testing.T, s *hostileServer)) {
+// forValuesEngines runs fn against a fresh hostile server on each engine.
+func forValuesEngines(t *testing.T, fn func(t *testing.T, s *valuesServer)) {
 	for _, engine := range ehrtest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			if engine == "postgres" {
 				ehrtest.PostgresURL(t)
 			}
-			fn(t, newHostileServer(t, engine))
+			fn(t, newValuesServer(t, engine))
 		})
 	}
 }
@@ -151,7 +151,7 @@ func TestHostileValuesAreRefusedAndChangeNothing(t *testing.T) {
 		uuid2 = "urn:uuid:0b3a7b3e-6a0c-4b6e-9d5c-6f0b7e6c2a12"
 		obs   = `{"resourceType":"Observation","status":"final","code":{"text":"x"},%s}`
 	)
-	forHostileEngines(t, func(t *testing.T, s *hostileServer) {
+	forValuesEngines(t, func(t *testing.T, s *valuesServer) {
 		setup := s.client(t)
 		id := setup.must(201, "POST", "/Patient", fmt.Sprintf(patientJSON, "p1")).json["id"].(string)
 		put := func(extra string) string {
@@ -298,7 +298,7 @@ func TestBrokenBodiesAreClientErrors(t *testing.T) {
 		return method + " /fhir" + path + " HTTP/1.1\r\nHost: test\r\n" + strings.Join(lines, "\r\n") + "\r\n\r\n"
 	}
 	body := fmt.Sprintf(patientJSON, "cut")
-	forHostileEngines(t, func(t *testing.T, s *hostileServer) {
+	forValuesEngines(t, func(t *testing.T, s *valuesServer) {
 		tests := []struct {
 			name    string
 			request string
@@ -353,7 +353,7 @@ func TestBrokenBodiesAreClientErrors(t *testing.T) {
 }
 
 func TestConditionalReferencesInPlainWritesAreResolved(t *testing.T) {
-	forHostileEngines(t, func(t *testing.T, s *hostileServer) {
+	forValuesEngines(t, func(t *testing.T, s *valuesServer) {
 		c := s.client(t)
 		pid := c.must(201, "POST", "/Patient", fmt.Sprintf(patientJSON, "cr1")).json["id"].(string)
 		org := c.must(201, "POST", "/Organization", `{"resourceType":"Organization","identifier":[{"system":"http://npi","value":"7"}],"name":"Clinic"}`).json["id"].(string)

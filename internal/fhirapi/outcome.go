@@ -31,9 +31,20 @@ func httpStatus(code ehr.Code) int {
 	return http.StatusInternalServerError
 }
 
+// statusClientClosedRequest is logged for a request whose client went away
+// before it was answered (nginx's 499); nobody receives it.
+const statusClientClosedRequest = 499
+
 // writeError answers err as an OperationOutcome with the status of its code.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if a.writeTimeoutError(w, r, err) {
+		return
+	}
+	if r.Context().Err() != nil {
+		// The client went away, and what it asked for was stopped: that is no
+		// failure of the server, and there is nobody to answer.
+		a.log.InfoContext(r.Context(), "client went away", "request_id", requestID(r), "method", r.Method, "error", err)
+		w.WriteHeader(statusClientClosedRequest)
 		return
 	}
 	var maxErr *http.MaxBytesError

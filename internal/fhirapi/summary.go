@@ -18,6 +18,9 @@ func shapeEntries(bundle map[string]any, q *search.Query) error {
 		return nil
 	}
 	entries, _ := bundle["entry"].([]any)
+	// A set, made once: a client may list any number of elements, and every
+	// entry is shaped by them.
+	elements := nameSet(q.Elements)
 	for _, e := range entries {
 		em := e.(map[string]any)
 		if mode, _ := fhir.Object(em, "search")["mode"].(string); mode != "match" {
@@ -31,7 +34,7 @@ func shapeEntries(bundle map[string]any, q *search.Query) error {
 		if err != nil {
 			return err
 		}
-		em["resource"] = Subset(res, q.Summary, q.Elements)
+		em["resource"] = subset(res, q.Summary, elements)
 	}
 	return nil
 }
@@ -39,6 +42,10 @@ func shapeEntries(bundle map[string]any, q *search.Query) error {
 // Subset returns res reduced as _summary (true, text, data) or _elements ask, with
 // the SUBSETTED tag. Mandatory elements, id and meta always stay.
 func Subset(res map[string]any, summary string, elements []string) map[string]any {
+	return subset(res, summary, nameSet(elements))
+}
+
+func subset(res map[string]any, summary string, elements map[string]bool) map[string]any {
 	typ, _ := res["resourceType"].(string)
 	td, ok := fhir.R4().Type(typ)
 	if !ok {
@@ -55,7 +62,7 @@ func Subset(res map[string]any, summary string, elements []string) map[string]an
 		}
 		switch {
 		case len(elements) > 0:
-			return el.Min > 0 || containsName(elements, el.Name())
+			return el.Min > 0 || elements[el.Name()]
 		case summary == "true":
 			return el.Summary || el.Min > 0
 		case summary == "text":
@@ -95,11 +102,10 @@ func topElement(td *fhir.TypeDef, typ, name string) *fhir.ElementDef {
 	return nil
 }
 
-func containsName(list []string, name string) bool {
-	for _, s := range list {
-		if s == name {
-			return true
-		}
+func nameSet(names []string) map[string]bool {
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[n] = true
 	}
-	return false
+	return set
 }

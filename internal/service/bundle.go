@@ -153,7 +153,7 @@ func (s *Service) run(ctx context.Context, changes []ehr.Change, opts ehr.ApplyO
 	ordered := append([]*pending(nil), entries...)
 	sort.SliceStable(ordered, func(i, j int) bool { return methodOrder[ordered[i].c.Method] < methodOrder[ordered[j].c.Method] })
 
-	err := s.store.Transaction(ctx, func(tx ehr.Tx) error {
+	err := s.transaction(ctx, changes, opts, fail, func(ctx context.Context, tx ehr.Tx) error {
 		if opts.IfNoneExist != "" {
 			typ, criteria, _ := strings.Cut(opts.IfNoneExist, "?")
 			found, err := match(ctx, tx, typ, criteria, 1)

@@ -39,7 +39,7 @@ func match(ctx context.Context, tx ehr.Tx, typ, criteria string, limit int) ([]*
 	if err := tx.Lock(ctx, "match:"+src+"|"+typ+"?"+q.Encode().Encode()); err != nil {
 		return nil, err
 	}
-	page, err := tx.Search(ctx, q)
+	page, err := searchCriteria(ctx, tx, q)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"omnichart/internal/ehr"
+	"omnichart/internal/fhir"
 	"omnichart/internal/fhir/search"
 )
 
@@ -25,9 +26,6 @@ func (s *Store) SearchParameters(typ string) []ehr.SearchParameterInfo {
 
 // Registry returns the search parameter registry the store indexes with.
 func (s *Store) Registry() *search.Registry { return s.registry }
-
-// maxIncluded bounds the resources _include and _revinclude add to one page.
-const maxIncluded = 1000
 
 // includeSpec is one _include or _revinclude value: "Type:param[:target]" or "*".
 type includeSpec struct {
@@ -50,6 +48,9 @@ func parseIncludes(q *search.Query) ([]includeSpec, error) {
 			s := includeSpec{source: parts[0], param: parts[1], reverse: reverse, iterate: iterate}
 			if len(parts) == 3 {
 				s.target = parts[2]
+				if !fhir.R4().IsResourceType(s.target) {
+					return invalid("the target type of _include/_revinclude value %q is not a resource type", v)
+				}
 			}
 			specs = append(specs, s)
 		}
@@ -67,7 +68,11 @@ func parseIncludes(q *search.Query) ([]includeSpec, error) {
 }
 
 // includes adds the resources that _include and _revinclude ask for to page.Included,
-// repeating :iterate specs over what they add until nothing new appears.
+// repeating :iterate specs over what they add until nothing new appears (at most
+// includeRounds times). A page that would include more than the Included limit is
+// Invalid: leaving some out would let a client take a partial record for the
+// whole, and reading them all would let one request hold any number of resources
+// in memory.
 func (t *tx) includes(ctx context.Context, q *search.Query, page *ehr.Page) error {
 	specs, err := parseIncludes(q)
 	if err != nil || len(specs) == 0 {
@@ -86,23 +91,35 @@ func (t *tx) includes(ctx context.Context, q *search.Query, page *ehr.Page) erro
 	for _, r := range page.Records {
 		seen[r.Reference()] = true
 	}
+	limit := t.s.limits.Included
+	tooMany := limitError(fmt.Sprintf("_include and _revinclude would add more than %d resources to the page; the limit is %d (%s): ask for fewer matches per page with _count, or search the included resources themselves",
+		limit, limit, search.LimitIncluded), "", "limit "+search.LimitIncluded)
 	frontier := page.Records
-	for round := 0; round < 5 && len(frontier) > 0; round++ {
+	for round := 0; round < includeRounds && len(frontier) > 0; round++ {
 		var found []*ehr.Record
 		for _, s := range specs {
 			if round > 0 && !s.iterate {
 				continue
 			}
-			recs, err := t.includeOne(ctx, s, frontier)
+			// Targets already seen may be among those read, so read up to
+			// that many more than the resources still allowed.
+			recs, complete, err := t.includeOne(ctx, s, frontier, limit-len(page.Included)+len(seen))
 			if err != nil {
 				return err
 			}
 			for _, r := range recs {
-				if !seen[r.Reference()] && len(page.Included) < maxIncluded {
-					seen[r.Reference()] = true
-					page.Included = append(page.Included, r)
-					found = append(found, r)
+				if seen[r.Reference()] {
+					continue
 				}
+				if len(page.Included) == limit {
+					return tooMany
+				}
+				seen[r.Reference()] = true
+				page.Included = append(page.Included, r)
+				found = append(found, r)
+			}
+			if !complete {
+				return tooMany
 			}
 		}
 		frontier = found
@@ -110,13 +127,19 @@ func (t *tx) includes(ctx context.Context, q *search.Query, page *ehr.Page) erro
 	return nil
 }
 
-// includeOne resolves one spec against a set of resources.
-func (t *tx) includeOne(ctx context.Context, s includeSpec, from []*ehr.Record) ([]*ehr.Record, error) {
+// includeRounds bounds how often :iterate specs are repeated over what the
+// previous round added.
+const includeRounds = 5
+
+// includeOne resolves one spec against a set of resources, reading at most room of
+// the resources it refers to; complete is false when there were more.
+func (t *tx) includeOne(ctx context.Context, s includeSpec, from []*ehr.Record, room int) (recs []*ehr.Record, complete bool, err error) {
 	byType := map[string][]any{}
 	for _, r := range from {
 		byType[r.Type] = append(byType[r.Type], r.ID)
 	}
 	var targets [][2]string
+	dup := map[[2]string]bool{}
 	for typ, ids := range byType {
 		marks := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
 		var query string
@@ -126,13 +149,13 @@ func (t *tx) includeOne(ctx context.Context, s includeSpec, from []*ehr.Record) 
 			if s.param == "*" {
 				continue
 			}
-			query = `SELECT i.res_type, i.res_id FROM index_reference i WHERE i.res_type = ? AND i.param = ? AND i.ref_type = ? AND i.ref_id IN (` + marks + `)`
+			query = `SELECT DISTINCT i.res_type, i.res_id FROM index_reference i WHERE i.res_type = ? AND i.param = ? AND i.ref_type = ? AND i.ref_id IN (` + marks + `)`
 			args = append([]any{s.source, s.param, typ}, ids...)
 		} else {
 			if s.param != "*" && s.source != typ {
 				continue
 			}
-			query = `SELECT i.ref_type, i.ref_id FROM index_reference i WHERE i.res_type = ? AND i.res_id IN (` + marks + `) AND i.ref_id <> ''`
+			query = `SELECT DISTINCT i.ref_type, i.ref_id FROM index_reference i WHERE i.res_type = ? AND i.res_id IN (` + marks + `) AND i.ref_id <> ''`
 			args = append([]any{typ}, ids...)
 			if s.param != "*" {
 				query += " AND i.param = ?"
@@ -143,24 +166,32 @@ func (t *tx) includeOne(ctx context.Context, s includeSpec, from []*ehr.Record) 
 				args = append(args, s.target)
 			}
 		}
+		query += fmt.Sprintf(" LIMIT %d", room+1-len(targets))
 		rows, err := t.query(ctx, query, args...)
 		if err != nil {
-			return nil, fmt.Errorf("include: %w", err)
+			return nil, false, fmt.Errorf("include: %w", err)
 		}
 		for rows.Next() {
 			var rt, rid string
 			if err := rows.Scan(&rt, &rid); err != nil {
 				rows.Close()
-				return nil, err
+				return nil, false, err
 			}
-			targets = append(targets, [2]string{rt, rid})
+			if k := [2]string{rt, rid}; !dup[k] {
+				dup[k] = true
+				targets = append(targets, k)
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, err
+			return nil, false, err
+		}
+		if len(targets) > room {
+			return nil, false, nil
 		}
 	}
-	return t.loadCurrent(ctx, targets)
+	recs, err = t.loadCurrent(ctx, targets)
+	return recs, true, err
 }
 
 // loadCurrent reads the current, not deleted versions of the given resources.

@@ -16,10 +16,10 @@ import (
 	"omnichart/internal/fhir/search"
 )
 
-// Search implements ehr.Tx. It checks q against the registry, selects current
-// resources with one SQL query over the index tables, orders them by _sort (then
-// type and id), pages with a keyset cursor, and adds _include/_revinclude results.
-func (t *tx) Search(ctx context.Context, q *search.Query) (*ehr.Page, error) {
+// search selects current resources with one SQL query over the index tables,
+// orders them by _sort (then type and id), pages with a keyset cursor, and adds
+// _include/_revinclude results. See Search for the limits around it.
+func (t *tx) search(ctx context.Context, q *search.Query) (*ehr.Page, error) {
 	if err := t.flushIndexes(ctx); err != nil {
 		return nil, err
 	}
@@ -28,11 +28,11 @@ func (t *tx) Search(ctx context.Context, q *search.Query) (*ehr.Page, error) {
 		return nil, err
 	}
 	page := &ehr.Page{Total: -1}
-	if q.Total == "accurate" || q.Total == "estimate" || q.Summary == "count" {
+	if q.Total == "accurate" || q.Total == "estimate" || q.TotalOnly() {
 		if err := t.queryRow(ctx, "SELECT count(*) FROM resources r WHERE "+sq.selection, sq.selArgs...).Scan(&page.Total); err != nil {
 			return nil, fmt.Errorf("search count: %w", err)
 		}
-		if q.Summary == "count" {
+		if q.TotalOnly() {
 			return page, nil
 		}
 	}
@@ -119,6 +119,9 @@ type searchSQL struct {
 }
 
 func (t *tx) buildSearch(q *search.Query, scope ehr.Scope) (*searchSQL, error) {
+	if err := t.s.checkLimits(q); err != nil {
+		return nil, err
+	}
 	if err := t.s.registry.Check(q); err != nil {
 		return nil, ehr.Errorf(ehr.Invalid, "%v", err)
 	}
@@ -187,6 +190,8 @@ func (t *tx) buildSearch(q *search.Query, scope ehr.Scope) (*searchSQL, error) {
 		order = append(order, "k"+strconv.Itoa(i)+map[bool]string{true: " DESC", false: ""}[desc])
 	}
 	tie := map[bool]string{true: " DESC", false: ""}[backward]
+	// outer orders the selected page, whose columns have no alias, as order does.
+	outer := append(append([]string{}, order...), "res_type"+tie, "res_id"+tie)
 	order = append(order, "r.res_type"+tie, "r.res_id"+tie)
 	allArgs := append(append([]any{}, keyArgs...), args...)
 	pageSel := selection
@@ -195,8 +200,13 @@ func (t *tx) buildSearch(q *search.Query, scope ehr.Scope) (*searchSQL, error) {
 		pageSel += " AND " + kw
 		allArgs = append(allArgs, kargs...)
 	}
-	query := fmt.Sprintf("SELECT %s FROM resources r WHERE %s ORDER BY %s LIMIT %d",
-		strings.Join(cols, ", "), pageSel, strings.Join(order, ", "), count+1)
+	// The page is selected in a materialized CTE, so that all the work of the
+	// query is done before its first row is returned: SQLite interrupts a
+	// statement whose context ends only while that first step runs, and later
+	// steps of a lazily evaluated ORDER BY ... LIMIT could otherwise run on for as
+	// long as the table is big. The outer sort orders at most count+1 rows.
+	query := fmt.Sprintf("WITH page AS MATERIALIZED (SELECT %s FROM resources r WHERE %s ORDER BY %s LIMIT %d) SELECT * FROM page ORDER BY %s",
+		strings.Join(cols, ", "), pageSel, strings.Join(order, ", "), count+1, strings.Join(outer, ", "))
 	return &searchSQL{selection: selection, selArgs: args, query: query, args: allArgs,
 		keys: keys, cur: cur, count: count, backward: backward}, nil
 }
@@ -855,6 +865,9 @@ func (b *sqlBuilder) compartment(typ, comp string, r string) (string, []any, err
 	if !ok || ctyp != "Patient" {
 		return "", nil, invalid("only Patient compartments are supported")
 	}
+	if !fhir.ValidID(cid) {
+		return "", nil, invalid("the compartment's Patient id is not a valid id")
+	}
 	if typ == "Patient" {
 		return r + ".res_id = ?", []any{cid}, nil
 	}
@@ -970,6 +983,9 @@ func decodeSearchCursor(s string, keys []sortKey) (*searchCursor, error) {
 	if err := dec.Decode(&c); err != nil || len(c.Keys) != len(keys) {
 		return nil, invalid("the paging cursor is malformed or belongs to another sort")
 	}
+	if !fhir.R4().IsResourceType(c.Type) || !fhir.ValidID(c.ID) {
+		return nil, invalid("the paging cursor is malformed")
+	}
 	for i, k := range keys {
 		switch k.kind {
 		case "int":
@@ -990,7 +1006,8 @@ func decodeSearchCursor(s string, keys []sortKey) (*searchCursor, error) {
 			v, _ := n.Float64()
 			c.Keys[i] = v
 		default:
-			if _, ok := c.Keys[i].(string); !ok {
+			// No text either engine keeps holds a NUL, and PostgreSQL refuses one.
+			if v, ok := c.Keys[i].(string); !ok || strings.ContainsRune(v, 0) {
 				return nil, invalid("the paging cursor is malformed")
 			}
 		}

@@ -41,20 +41,32 @@ type Store struct {
 	newID     func() string
 	registry  *search.Registry
 	extractor *extractor
+	// limits and searchTimeout bound every search; see limits.go.
+	limits        search.Limits
+	searchTimeout time.Duration
 }
 
 // Options configure a Store. Now and NewID default to the wall clock and UUIDv7,
-// Registry to the R4 search parameters.
+// Registry to the R4 search parameters, SearchLimits to search.DefaultLimits and
+// SearchTimeout to DefaultSearchTimeout.
 type Options struct {
 	Now      func() time.Time
 	NewID    func() string
 	Registry *search.Registry
+	// SearchLimits bound what one search may ask for (search.Limits).
+	SearchLimits search.Limits
+	// SearchTimeout bounds how long one search may run.
+	SearchTimeout time.Duration
 }
 
 // New returns a Store over write (used for every transaction) and read (used for reads
 // outside transactions; it may be the same pool).
 func New(write, read *sql.DB, d Dialect, opts Options) *Store {
-	s := &Store{write: write, read: read, dialect: d, now: opts.Now, newID: opts.NewID, registry: opts.Registry}
+	s := &Store{write: write, read: read, dialect: d, now: opts.Now, newID: opts.NewID, registry: opts.Registry,
+		limits: opts.SearchLimits.WithDefaults(), searchTimeout: opts.SearchTimeout}
+	if s.searchTimeout <= 0 {
+		s.searchTimeout = DefaultSearchTimeout
+	}
 	if s.registry == nil {
 		s.registry = search.NewRegistry()
 	}
@@ -233,6 +245,9 @@ type current struct {
 
 // head looks up the current version of typ/id; found is false when it never existed.
 func (t *tx) head(ctx context.Context, typ, id string) (cur current, found bool, err error) {
+	if !fhir.ValidID(id) {
+		return cur, false, nil // see noSuchID
+	}
 	err = t.queryRow(ctx, `SELECT r.compartment, r.source, r.version, r.deleted FROM resource_ids i
 		JOIN resources r ON r.compartment = i.compartment AND r.res_type = i.res_type AND r.res_id = i.res_id
 		WHERE i.res_type = ? AND i.res_id = ?`+t.s.dialect.ForUpdate(), typ, id).Scan(&cur.compartment, &cur.source, &cur.version, &cur.deleted)
@@ -254,7 +269,7 @@ func (t *tx) Lock(ctx context.Context, name string) error {
 		return errors.New("lock outside a transaction")
 	}
 	for _, stmt := range t.s.dialect.Lock() {
-		if _, err := t.q.ExecContext(ctx, stmt, name); err != nil {
+		if _, err := t.q.ExecContext(ctx, stmt, lockName(name)); err != nil {
 			return fmt.Errorf("lock: %w", err)
 		}
 	}
@@ -446,6 +461,9 @@ func (t *tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*ehr.Re
 
 // Read implements ehr.Tx.
 func (t *tx) Read(ctx context.Context, typ, id string) (*ehr.Record, error) {
+	if !fhir.ValidID(id) {
+		return nil, noSuchID(typ)
+	}
 	rec := &ehr.Record{Type: typ, ID: id}
 	var lu int64
 	where, args := andScope("i.res_type = ? AND i.res_id = ?", []any{typ, id}, ehr.ScopeFrom(ctx), "r")
@@ -469,6 +487,9 @@ func (t *tx) Read(ctx context.Context, typ, id string) (*ehr.Record, error) {
 
 // VRead implements ehr.Tx.
 func (t *tx) VRead(ctx context.Context, typ, id string, version int64) (*ehr.Record, error) {
+	if !fhir.ValidID(id) {
+		return nil, noSuchID(typ)
+	}
 	rec := &ehr.Record{Type: typ, ID: id, Version: version}
 	var lu int64
 	where, args := andScope("v.res_type = ? AND v.res_id = ? AND v.version = ?", []any{typ, id, version}, ehr.ScopeFrom(ctx), "v")
@@ -491,6 +512,9 @@ func (t *tx) VRead(ctx context.Context, typ, id string, version int64) (*ehr.Rec
 // version) and continue from a keyset cursor, so writes made while a client pages
 // never shift or repeat entries.
 func (t *tx) History(ctx context.Context, q ehr.HistoryQuery) (*ehr.Page, error) {
+	if q.ID != "" && !fhir.ValidID(q.ID) {
+		return nil, noSuchID(q.Type)
+	}
 	var where []string
 	var args []any
 	if q.Type != "" {
@@ -598,6 +622,9 @@ func decodeCursor(s string) (cursor, error) {
 		return c, ehr.Errorf(ehr.Invalid, "the paging cursor is malformed")
 	}
 	c.typ, c.id = parts[1], parts[2]
+	if !fhir.R4().IsResourceType(c.typ) || !fhir.ValidID(c.id) {
+		return c, ehr.Errorf(ehr.Invalid, "the paging cursor is malformed")
+	}
 	return c, nil
 }
 

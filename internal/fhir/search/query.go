@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // DefaultCount and MaxCount bound page sizes.
@@ -23,7 +24,11 @@ type Query struct {
 	Type string
 	// Params are ANDed; the values of one Param are ORed.
 	Params []Param
-	Count  int
+	// Count is the page size; 0 is the server's default (DefaultCount).
+	Count int
+	// CountZero is set by _count=0, which asks for the number of matches only:
+	// see TotalOnly.
+	CountZero bool
 	// Cursor continues a previous page (the _page parameter of next links).
 	Cursor string
 	Total  string // none, estimate, accurate; "" is the server default
@@ -54,6 +59,11 @@ type Query struct {
 	// Compartment restricts a search to one compartment ("Patient/123").
 	Compartment string
 }
+
+// TotalOnly reports a search that asks for the number of matches and no
+// resources: _summary=count, or _count=0. See
+// https://hl7.org/fhir/R4/search.html#count and #summary.
+func (q *Query) TotalOnly() bool { return q.Summary == "count" || q.CountZero }
 
 // Ignore drops the parameter key under lenient handling: it is listed in Ignored
 // and reason in IgnoredReasons.
@@ -119,6 +129,7 @@ func Parse(typ string, values url.Values) (*Query, error) {
 				return nil, fmt.Errorf("_count must be a non-negative integer, got %q", vals[len(vals)-1])
 			}
 			q.Count = min(n, MaxCount)
+			q.CountZero = n == 0
 		case "_page":
 			q.Cursor = vals[len(vals)-1]
 		case "_total":
@@ -167,6 +178,11 @@ func Parse(typ string, values url.Values) (*Query, error) {
 			}
 			name, modifier, _ := strings.Cut(key, ":")
 			for _, v := range vals {
+				// What no resource can hold cannot match, and PostgreSQL
+				// refuses it outright, so it is refused here for both engines.
+				if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+					return nil, fmt.Errorf("a value of parameter %q is not text: it is not UTF-8 or holds a NUL", shorten(key))
+				}
 				q.Params = append(q.Params, Param{Name: name, Modifier: modifier, Values: SplitValues(v)})
 			}
 		}
@@ -247,7 +263,7 @@ func (q *Query) Encode() url.Values {
 		}
 		out.Add(key, strings.Join(p.Values, ","))
 	}
-	if q.Count > 0 {
+	if q.Count > 0 || q.CountZero {
 		out.Set("_count", strconv.Itoa(q.Count))
 	}
 	if q.Total != "" {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -87,4 +88,15 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*store.Store, er
 		return nil, err
 	}
 	return s, nil
+}
+
+// TooCostly recognises PostgreSQL's errors for a query past one of its own limits
+// (SQLSTATE class 54, program limit exceeded, such as stack depth) and pgx's for
+// one with more bind parameters than the protocol carries.
+func (dialect) TooCostly(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return strings.HasPrefix(pg.Code, "54")
+	}
+	return strings.Contains(err.Error(), "extended protocol limited to")
 }

@@ -86,3 +86,22 @@ func mustSub(f fs.FS, dir string) fs.FS {
 	}
 	return sub
 }
+
+// VersionOrder numbers resource_versions rows in commit order (see
+// store.SearchMarked): one writer, and a new row's rowid is one more than the
+// largest, as rows are never deleted from that table.
+func (dialect) VersionOrder() string { return "rowid" }
+
+// TooCostly recognises SQLite's errors for a query past one of its own limits.
+// See https://www.sqlite.org/limits.html.
+func (dialect) TooCostly(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"Expression tree is too large", "too many SQL variables", "LIKE or GLOB pattern too complex",
+		"string or blob too big", "parser stack overflow", "too many terms in compound SELECT", "too many FROM clause terms",
+		"at most 64 tables in a join", "too many arguments on function", "too many columns"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
