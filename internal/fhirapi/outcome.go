@@ -40,9 +40,11 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if a.writeTimeoutError(w, r, err) {
 		return
 	}
-	if r.Context().Err() != nil {
+	if r.Context().Err() != nil && ehr.ErrorCode(err) == ehr.Internal {
 		// The client went away, and what it asked for was stopped: that is no
-		// failure of the server, and there is nobody to answer.
+		// failure of the server, and there is nobody to answer. (A coded error,
+		// such as a body cut short, is still answered: a client that closed only
+		// its sending side reads it.)
 		a.log.InfoContext(r.Context(), "client went away", "request_id", requestID(r), "method", r.Method, "error", err)
 		w.WriteHeader(statusClientClosedRequest)
 		return
