@@ -143,10 +143,10 @@ func TestHostileSearchIsRefusedNamingTheLimitAndChangesNothing(t *testing.T) {
 			{"a transaction with a conditional update past a limit is refused and writes nothing", "POST", "", transaction(newPatient,
 				`{"resource":`+fmt.Sprintf(patientJSON, "h1")+`,"request":{"method":"PUT","url":"Patient?`+chainParams+`"}}`), nil, search.LimitParams},
 			{"a search value that is not UTF-8 is refused", "GET", "/Patient?name=%FF", "", nil, "UTF-8"},
-			{"a search value with a NUL is refused", "GET", "/Patient?name=a%00b", "", nil, "NUL"},
+			{"a search value with a NUL is refused", "GET", "/Patient?name=a%00b", "", nil, "U+0000"},
 			{"a paging cursor with a NUL is refused", "GET", "/Patient?_page=" + cursorNUL, "", nil, "cursor"},
-			{"an _include target that is no resource type is refused", "GET", "/Observation?_include=Observation:subject:%FF", "", nil, "not a resource type"},
-			{"a compartment of an invalid Patient id is refused", "GET", "/Patient/a%00b/Observation", "", nil, "not a valid id"},
+			{"an _include target that is no resource type is refused", "GET", "/Observation?_include=Observation:subject:%FF", "", nil, "not valid UTF-8"},
+			{"a compartment of an invalid Patient id is refused", "GET", "/Patient/a%00b/Observation", "", nil, "not a valid resource id"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
