@@ -27,12 +27,12 @@ const (
 )
 
 // smallWriteBound is how long a small write may take while a large one is being
-// processed; it may also take no more than a third of the large one's processing
-// time. The small write needs one short transaction and at worst waits for the
-// large one's inserts and commit, about 0.3 s for 20 MB on SQLite on an idle
-// machine (more when the two cores are shared with other work: the bound is
-// generous). Before writes were prepared outside their transaction, a small write
-// waited for about half of the large one's processing time on SQLite, 4 to 10 s.
+// processed; it may also take no more than two fifths of the large one's
+// processing time. The small write needs one short transaction and at worst waits
+// for the large one's inserts and commit: on SQLite, on the shared two-core test
+// machine, 0.1 to 0.3 of the large one's processing time (0.6 to 1.3 s). Before
+// writes were prepared outside their transaction, it waited for 0.4 to 0.6 of it
+// (2 to 10 s). On PostgreSQL it waits for no lock at all.
 const smallWriteBound = 2 * time.Second
 
 // newWritesServer starts a server with a body limit that lets the large writes in.
@@ -48,8 +48,7 @@ func newWritesServer(t *testing.T, engine string) *client {
 // largeQuestionnaireResponse returns a valid QuestionnaireResponse of at least size
 // bytes with id (none when empty): a long assessment, many items with answers.
 // Its search index rows are few, so nearly all the work of writing it is decoding,
-// validating and encoding it, none of which needs the database; many small
-// elements make that work large for its size.
+// validating and encoding it, none of which needs the database.
 func largeQuestionnaireResponse(id string, size int) string {
 	var b strings.Builder
 	b.Grow(size + 1024)
@@ -62,7 +61,7 @@ func largeQuestionnaireResponse(id string, size int) string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, `{"linkId":"q%d","answer":[{"valueInteger":1},{"valueInteger":2},{"valueInteger":3},{"valueInteger":4},{"valueInteger":5},{"valueInteger":6},{"valueInteger":7},{"valueInteger":8},{"valueBoolean":true},{"valueString":"x"}]}`, i)
+		fmt.Fprintf(&b, `{"linkId":"q%d","text":"Question %d of the assessment","answer":[{"valueString":"answer %d"},{"valueCoding":{"system":"http://loinc.org","code":"LA%d-%d"}}]}`, i, i, i, i, i%10)
 	}
 	b.WriteString(`]}`)
 	return b.String()
@@ -150,8 +149,8 @@ func TestHostileWritesLargeWriteDoesNotHoldUpOtherWrites(t *testing.T) {
 					if large.took < time.Second {
 						t.Fatalf("the large write took %v to process, too little to show anything; make it larger", large.took)
 					}
-					if worst > smallWriteBound || worst > large.took/3 {
-						t.Errorf("the slowest small POST took %v while the large write was processed (%v), want at most %v and a third of that", worst, large.took, smallWriteBound)
+					if worst > smallWriteBound || worst*5 > large.took*2 {
+						t.Errorf("the slowest small POST took %v while the large write was processed (%v), want at most %v and at most two fifths of that", worst, large.took, smallWriteBound)
 					}
 					want := before + 1 + len(small)
 					if tt.path == "" {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"omnichart/internal/ehr"
@@ -34,6 +35,12 @@ type prepared struct {
 	meta map[string]any
 	// head is the encoded body up to the value of meta, tail what follows it.
 	head, tail []byte
+	// buf starts with head and has room for the whole body. The first write
+	// takes it (taken), so that a transaction does not allocate the body, which
+	// for a large resource costs as much as copying it; a write after that (a
+	// retried transaction) allocates its own.
+	buf   []byte
+	taken atomic.Bool
 	// metaMembers are the encoded members of meta ("key":value), in key order.
 	metaMembers []member
 	compartment string
@@ -148,34 +155,47 @@ func (p *prepared) encode() error {
 	if _, ok := p.res["resourceType"]; ok {
 		keys = append([]string{"resourceType"}, keys...)
 	}
-	var buf bytes.Buffer
-	buf.WriteByte('{')
+	// The members before meta and after it, encoded: "{" and "," included,
+	// and the "meta": that starts its value.
+	var head, tail [][]byte
+	part := &head
 	for i, k := range keys {
-		if i > 0 {
-			buf.WriteByte(',')
+		sep := []byte{','}
+		if i == 0 {
+			sep = []byte{'{'}
 		}
 		m, err := encodeMember(k, p.res[k])
 		if err != nil {
 			return err
 		}
 		if k == "meta" {
-			buf.Write(m.enc[:len(m.enc)-len("{}")])
-			p.head = bytes.Clone(buf.Bytes())
-			buf.Reset()
+			head = append(head, sep, m.enc[:len(m.enc)-len("{}")])
+			part = &tail
 			continue
 		}
-		buf.Write(m.enc)
+		*part = append(*part, sep, m.enc)
 	}
-	buf.WriteByte('}')
-	p.tail = buf.Bytes()
+	tail = append(tail, []byte{'}'})
 	p.metaMembers = p.metaMembers[:0]
+	metaSize := len(`{"lastUpdated":"","versionId":""}`) + len(FormatInstant(time.Time{})) + 20
 	for _, k := range slices.Sorted(maps.Keys(p.meta)) {
 		m, err := encodeMember(k, p.meta[k])
 		if err != nil {
 			return err
 		}
 		p.metaMembers = append(p.metaMembers, m)
+		metaSize += len(m.enc) + 1
 	}
+	p.tail = bytes.Join(tail, nil)
+	headSize := 0
+	for _, b := range head {
+		headSize += len(b)
+	}
+	p.buf = make([]byte, 0, headSize+metaSize+len(p.tail))
+	for _, b := range head {
+		p.buf = append(p.buf, b...)
+	}
+	p.head = p.buf
 	return nil
 }
 
@@ -206,8 +226,12 @@ func (p *prepared) body(version int64, now time.Time) []byte {
 	for _, m := range members {
 		n += len(m.enc) + 1
 	}
-	out := make([]byte, 0, n)
-	out = append(out, p.head...)
+	var out []byte
+	if cap(p.buf) >= n && p.taken.CompareAndSwap(false, true) {
+		out = p.buf[:len(p.head)]
+	} else {
+		out = append(make([]byte, 0, n), p.head...)
+	}
 	out = append(out, '{')
 	for i, m := range members {
 		if i > 0 {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -12,14 +13,19 @@ import (
 
 // PreparedWrite prepares res as typ/id, as before a transaction, and returns what
 // writing it as version at now stores: the body, the index rows (printed) and the
-// compartment.
+// compartment. It fails when writing it a second time would store another body.
 func (s *Store) PreparedWrite(ctx context.Context, typ, id string, res map[string]any, version int64, now time.Time) (body []byte, rows, compartment string, err error) {
 	p, err := s.prepare(ctx, typ, id, res)
 	if err != nil {
 		return nil, "", "", err
 	}
 	r, _ := p.indexRows(ctx, version, now)
-	return p.body(version, now), fmt.Sprintf("%+v", *r), p.compartment, nil
+	body = p.body(version, now)
+	// A retried transaction writes it again, into a buffer of its own.
+	if again := p.body(version, now); !bytes.Equal(again, body) {
+		return nil, "", "", fmt.Errorf("the body written again differs:\n%s\nthe first time:\n%s", again, body)
+	}
+	return body, fmt.Sprintf("%+v", *r), p.compartment, nil
 }
 
 // InlineWrite returns the same as PreparedWrite, computed as writes did before they
