@@ -580,15 +580,22 @@ func logic(op string, l, r Collection, pos int) (Collection, error) {
 }
 
 func union(l, r Collection) Collection {
-	out := make(Collection, 0, len(l)+len(r))
+	s := newNodeSet(len(l) + len(r))
 	for _, c := range []Collection{l, r} {
 		for _, n := range c {
-			if !containsNode(out, n) {
-				out = append(out, n)
-			}
+			s.add(n)
 		}
 	}
-	return out
+	return s.nodes
+}
+
+// setOf returns the node set of c.
+func setOf(c Collection) *nodeSet {
+	s := newNodeSet(len(c))
+	for _, n := range c {
+		s.add(n)
+	}
+	return s
 }
 
 func containsNode(c Collection, n Node) bool {

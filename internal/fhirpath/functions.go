@@ -95,8 +95,9 @@ func lookupFunc(name string) (*funcDef, bool) {
 			if fe.name == "supersetOf" {
 				sub, sup = other, c
 			}
+			set := setOf(sup)
 			for _, n := range sub {
-				if !containsNode(sup, n) {
+				if !set.has(n) {
 					return bools(false), nil
 				}
 			}
@@ -134,7 +135,7 @@ func lookupFunc(name string) (*funcDef, bool) {
 		})
 	case "repeat":
 		d = fn(1, 1, func(ev *evaluator, f *frame, c Collection, fe *funcExpr) (Collection, error) {
-			var out Collection
+			out := newNodeSet(0)
 			queue := c
 			for len(queue) > 0 {
 				var next Collection
@@ -144,15 +145,17 @@ func lookupFunc(name string) (*funcDef, bool) {
 						return nil, err
 					}
 					for _, m := range r {
-						if !containsNode(out, m) {
-							out = append(out, m)
+						if out.add(m) {
 							next = append(next, m)
 						}
 					}
 				}
 				queue = next
 			}
-			return out, nil
+			if len(out.nodes) == 0 {
+				return nil, nil
+			}
+			return out.nodes, nil
 		})
 	case "ofType":
 		d = &funcDef{min: 1, max: 1, typeArg: true, impl: func(_ *evaluator, _ *frame, c Collection, fe *funcExpr) (Collection, error) {
@@ -236,9 +239,10 @@ func lookupFunc(name string) (*funcDef, bool) {
 				return nil, err
 			}
 			var out Collection
+			in, seen := setOf(other), newNodeSet(0)
 			for _, n := range c {
-				if containsNode(other, n) == (fe.name == "intersect") {
-					if fe.name == "intersect" && containsNode(out, n) {
+				if in.has(n) == (fe.name == "intersect") {
+					if fe.name == "intersect" && !seen.add(n) {
 						continue
 					}
 					out = append(out, n)

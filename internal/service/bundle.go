@@ -95,6 +95,10 @@ type pending struct {
 	existing *ehr.Record
 	// conflicts are records of the same source that the identity rule kept apart.
 	conflicts []*ehr.Record
+	// pre is what was prepared before the transaction (see prepareWrites); ready
+	// is whether this attempt of the transaction takes it (see usePrepared).
+	pre   *preparedWrite
+	ready bool
 }
 
 // actionOf is the policy action of a change's method.
@@ -152,6 +156,7 @@ func (s *Service) run(ctx context.Context, changes []ehr.Change, opts ehr.ApplyO
 	}
 	ordered := append([]*pending(nil), entries...)
 	sort.SliceStable(ordered, func(i, j int) bool { return methodOrder[ordered[i].c.Method] < methodOrder[ordered[j].c.Method] })
+	s.prepareWrites(ctx, ordered, opts.Base)
 
 	err := s.transaction(ctx, changes, opts, fail, func(ctx context.Context, tx ehr.Tx) error {
 		if opts.IfNoneExist != "" {
@@ -173,7 +178,7 @@ func (s *Service) run(ctx context.Context, changes []ehr.Change, opts ehr.ApplyO
 			if e.c.Resource != nil && (e.c.Method == "POST" || e.c.Method == "PUT") {
 				// Identity resolution rewrites the body; a retried transaction
 				// starts again from what the caller sent.
-				e.c.Resource = fhir.Clone(e.c.Resource).(map[string]any)
+				e.c.Resource = e.copyResource(e.c.Resource)
 			}
 		}
 		// Deletes first, then decide the identity of every created or updated
@@ -198,7 +203,8 @@ func (s *Service) run(ctx context.Context, changes []ehr.Change, opts ehr.ApplyO
 			}
 		}
 		for _, e := range ordered {
-			if e.c.Method != "POST" && e.c.Method != "PUT" {
+			e.usePrepared(ids)
+			if (e.c.Method != "POST" && e.c.Method != "PUT") || e.ready {
 				continue
 			}
 			if err := rewriteReferences(ctx, tx, e.c.Resource, ids, opts.Base); err != nil {
@@ -250,10 +256,10 @@ func (s *Service) resolveIdentity(ctx context.Context, tx ehr.Tx, e *pending, id
 			e.existing = found
 			c.ID = found.ID
 		} else {
-			c.ID = tx.NewID()
+			c.ID = e.newID(tx)
 		}
 	case c.Method == "POST":
-		c.ID = tx.NewID()
+		c.ID = e.newID(tx)
 	case c.Query != "":
 		found, conflicts, err := s.matchIdentity(ctx, tx, c.Type, c.Query, c.Resource)
 		if err != nil {
@@ -270,7 +276,7 @@ func (s *Service) resolveIdentity(ctx context.Context, tx ehr.Tx, e *pending, id
 		case bodyID != "" && len(conflicts) == 0:
 			c.ID = bodyID
 		default:
-			c.ID = tx.NewID()
+			c.ID = e.newID(tx)
 		}
 		c.Resource["id"] = c.ID
 	default:
@@ -359,7 +365,7 @@ func (s *Service) entryCreate(ctx context.Context, tx ehr.Tx, e *pending) error 
 		e.out.Record = e.existing
 		return nil
 	}
-	rec, err := tx.Create(ctx, e.c.ID, e.c.Resource)
+	rec, err := e.create(ctx, tx)
 	if err != nil {
 		return err
 	}
@@ -368,7 +374,7 @@ func (s *Service) entryCreate(ctx context.Context, tx ehr.Tx, e *pending) error 
 }
 
 func (s *Service) entryUpdate(ctx context.Context, tx ehr.Tx, e *pending) error {
-	rec, created, err := tx.Update(ctx, e.c.Type, e.c.ID, e.c.Resource, ehr.WriteOptions{IfMatch: e.c.IfMatch})
+	rec, created, err := e.update(ctx, tx)
 	if err != nil {
 		return err
 	}

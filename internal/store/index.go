@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-
-	"omnichart/internal/ehr"
 )
 
 // indexTables are the search index tables, one per parameter type.
@@ -47,22 +45,28 @@ var owner = []string{"compartment", "res_type", "res_id", "param", "grp"}
 
 func cols(extra ...string) []string { return append(append([]string{}, owner...), extra...) }
 
-func (t *tx) insertIndexes(ctx context.Context, compartment, typ, id string, res map[string]any) error {
-	var rows *indexRows
-	if ehr.DeferredIndexing(ctx) {
-		// Identifiers are indexed at once: conditional creates and references
-		// later in the same load look them up.
-		rows = &indexRows{tokens: t.s.extractor.tokensOf(typ, res, "identifier")}
+// insertIndexes writes the index rows of one resource; deferred marks them as the
+// identifier rows of a bulk load, the rest to be built by a re-index.
+func (t *tx) insertIndexes(ctx context.Context, compartment, typ, id string, rows *indexRows, deferred bool) error {
+	if deferred {
 		if err := t.exec(ctx, `INSERT INTO index_pending (compartment, res_type, res_id) VALUES (?, ?, ?)`, compartment, typ, id); err != nil {
 			return fmt.Errorf("mark %s/%s for indexing: %w", typ, id, err)
 		}
-	} else {
-		rows = t.s.extractor.extract(typ, res)
 	}
 	if err := t.writeRows(ctx, compartment, typ, id, rows); err != nil {
 		return fmt.Errorf("index %s/%s: %w", typ, id, err)
 	}
 	return nil
+}
+
+// rowsFor extracts the index rows of res: all of them, or with deferred indexing
+// only the identifiers, which conditional creates and references later in the
+// same load look up.
+func (x *extractor) rowsFor(typ string, res map[string]any, deferred bool) *indexRows {
+	if deferred {
+		return &indexRows{tokens: x.tokensOf(typ, res, "identifier")}
+	}
+	return x.extract(typ, res)
 }
 
 // tokensOf extracts the token rows of one parameter.

@@ -282,6 +282,12 @@ func (s *Store) Lock(context.Context, string) error { return nil }
 // Create implements ehr.Tx.
 func (t *tx) Create(ctx context.Context, id string, res map[string]any) (*ehr.Record, error) {
 	typ, _ := res["resourceType"].(string)
+	return t.create(ctx, typ, id, func() (*prepared, error) { return t.s.prepare(ctx, typ, id, res) })
+}
+
+// create checks that typ/id is new, then prepares the resource with prep (done
+// already, for CreatePrepared) and writes it.
+func (t *tx) create(ctx context.Context, typ, id string, prep func() (*prepared, error)) (*ehr.Record, error) {
 	if !fhir.ValidID(id) {
 		return nil, ehr.Errorf(ehr.Invalid, "%q is not a valid resource id", id)
 	}
@@ -290,11 +296,21 @@ func (t *tx) Create(ctx context.Context, id string, res map[string]any) (*ehr.Re
 	} else if found {
 		return nil, ehr.Errorf(ehr.Conflict, "%s/%s already exists", typ, id)
 	}
-	return t.write(ctx, typ, id, res, "POST", current{}, false)
+	p, err := prep()
+	if err != nil {
+		return nil, err
+	}
+	return t.write(ctx, p, "POST", current{}, false)
 }
 
 // Update implements ehr.Tx.
 func (t *tx) Update(ctx context.Context, typ, id string, res map[string]any, opts ehr.WriteOptions) (*ehr.Record, bool, error) {
+	return t.update(ctx, typ, id, opts, func() (*prepared, error) { return t.s.prepare(ctx, typ, id, res) })
+}
+
+// update checks opts against the current version of typ/id, then prepares the
+// resource with prep (done already, for UpdatePrepared) and writes it.
+func (t *tx) update(ctx context.Context, typ, id string, opts ehr.WriteOptions, prep func() (*prepared, error)) (*ehr.Record, bool, error) {
 	ifMatch := opts.IfMatch
 	if !fhir.ValidID(id) {
 		return nil, false, ehr.Errorf(ehr.Invalid, "%q is not a valid resource id", id)
@@ -313,39 +329,30 @@ func (t *tx) Update(ctx context.Context, typ, id string, res map[string]any, opt
 	if opts.Patch {
 		method = "PATCH"
 	}
-	rec, err := t.write(ctx, typ, id, res, method, cur, found)
+	p, err := prep()
+	if err != nil {
+		return nil, false, err
+	}
+	rec, err := t.write(ctx, p, method, cur, found)
 	return rec, !found || cur.deleted, err
 }
 
-// write stores res as the version after cur and replaces its index rows.
-func (t *tx) write(ctx context.Context, typ, id string, res map[string]any, method string, cur current, found bool) (*ehr.Record, error) {
+// write stores p as the version after cur and replaces its index rows. The
+// resource was encoded and indexed before (see prepare); only its version and
+// time are filled in here.
+func (t *tx) write(ctx context.Context, p *prepared, method string, cur current, found bool) (*ehr.Record, error) {
 	if !t.writable {
 		return nil, errors.New("write outside a transaction")
 	}
-	if !fhir.R4().IsResourceType(typ) {
-		return nil, ehr.Errorf(ehr.Invalid, "%q is not an R4 resource type", typ)
-	}
+	typ, id, compartment, source := p.typ, p.id, p.compartment, p.source
 	version := cur.version + 1
-	res = fhir.Clone(res).(map[string]any)
-	res["id"] = id
-	meta, _ := res["meta"].(map[string]any)
-	if meta == nil {
-		meta = map[string]any{}
-	}
-	meta["versionId"] = strconv.FormatInt(version, 10)
-	meta["lastUpdated"] = FormatInstant(t.now)
-	res["meta"] = meta
-	body, err := fhir.Marshal(res)
-	if err != nil {
-		return nil, fmt.Errorf("encode %s/%s: %w", typ, id, err)
-	}
-	compartment := Compartment(typ, id, res)
-	source, _ := meta["source"].(string)
+	body := p.body(version, t.now)
 	if err := checkWrite(ctx, typ, id, compartment, source, cur, found); err != nil {
 		return nil, err
 	}
 	lu := t.now.UnixMicro()
 
+	var err error
 	if found && cur.compartment != compartment {
 		if err := t.exec(ctx, `DELETE FROM resources WHERE compartment = ? AND res_type = ? AND res_id = ?`, cur.compartment, typ, id); err != nil {
 			return nil, err
@@ -383,12 +390,14 @@ func (t *tx) write(ctx context.Context, typ, id string, res map[string]any, meth
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, compartment, typ, id, version, lu, false, method, body, source); err != nil {
 		return nil, fmt.Errorf("write version of %s/%s: %w", typ, id, err)
 	}
-	if err := t.insertIndexes(ctx, compartment, typ, id, res); err != nil {
+	rows, deferred := p.indexRows(ctx, version, t.now)
+	if err := t.insertIndexes(ctx, compartment, typ, id, rows, deferred); err != nil {
 		return nil, err
 	}
 	if typ == "SearchParameter" {
 		// A SearchParameter that search cannot use (no expression) is stored all
 		// the same; it just does not become searchable.
+		res := p.resource(version, t.now)
 		t.onCommit = append(t.onCommit, func() { t.s.registry.AddResource(res) })
 	}
 	return &ehr.Record{Type: typ, ID: id, Version: version, LastUpdated: t.now, Method: method, Resource: body,

@@ -48,6 +48,8 @@ type Registry struct {
 	// sorted caches ForType, which index extraction calls on every write; any
 	// change to the registry clears it.
 	sorted map[string][]*Definition
+	// generation counts the changes to the registry.
+	generation uint64
 }
 
 type rawParameter struct {
@@ -83,6 +85,7 @@ func NewRegistry() *Registry {
 
 func (r *Registry) add(p rawParameter, custom bool) {
 	r.sorted = nil
+	r.generation++
 	bases := p.Base
 	for _, b := range p.Base {
 		if b == "Resource" || b == "DomainResource" {
@@ -276,7 +279,17 @@ func (r *Registry) Remove(url string) {
 	}
 	delete(r.byURL, url)
 	r.sorted = nil
+	r.generation++
 	r.resolveComponents()
+}
+
+// Generation returns a number that changes whenever a parameter is added or
+// removed: index rows extracted while it stays the same are what extracting them
+// again would give.
+func (r *Registry) Generation() uint64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.generation
 }
 
 // builtinFor rebuilds the official definition of code for typ, if there is one.

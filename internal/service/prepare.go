@@ -1,0 +1,210 @@
+package service
+
+import (
+	"context"
+	"maps"
+	"strings"
+
+	"omnichart/internal/ehr"
+	"omnichart/internal/fhir"
+)
+
+// A write transaction should hold its locks (on SQLite, the one write connection)
+// only for the writes themselves. Validation happens before it; so, when the store
+// is an ehr.Preparer, does encoding and indexing each created or updated resource.
+// What that work needs to know is the id and the references, which the
+// transaction decides (resolveIdentity, rewriteReferences): before it, each POST
+// and PUT gets the id it will most likely have (a new server id, or its own id), and
+// references to other entries get their ids likewise. Inside, an entry is written
+// as prepared only when identity resolution gave it the id it was prepared under
+// and gave every entry it refers to the id it assumed; otherwise (a conditional
+// create or update that matched an existing record, or refers to one that did) it
+// is rewritten and written as before. Entries with conditional references are
+// left to the transaction, which must hold the match's lock.
+
+// preparedWrite is a POST or PUT entry made ready before its transaction.
+type preparedWrite struct {
+	// p is what the store prepared; nil when the entry could not be prepared,
+	// and only its id was chosen.
+	p ehr.Prepared
+	// id is the id it was prepared under; minted when the server made it, so that
+	// identity resolution takes it wherever it would make a new one.
+	id     string
+	minted bool
+	// refs are the fullUrls of other entries its references named, with the
+	// "Type/id" they were rewritten to.
+	refs map[string]string
+}
+
+// prepareWrites chooses, before the transaction, the likely id of every POST and
+// PUT entry and prepares those it can. A failure leaves an entry to be written as
+// usual, where it fails the same way.
+func (s *Service) prepareWrites(ctx context.Context, entries []*pending, base string) {
+	pr, ok := s.store.(ehr.Preparer)
+	if !ok {
+		return
+	}
+	targets := map[string]string{} // fullUrl -> "Type/id", as resolveIdentity fills ids
+	for _, e := range entries {
+		c := &e.c
+		if (c.Method != "POST" && c.Method != "PUT") || c.Resource == nil {
+			continue
+		}
+		w := &preparedWrite{}
+		bodyID, _ := c.Resource["id"].(string)
+		switch {
+		case c.Method == "POST", c.Query != "" && bodyID == "":
+			w.id, w.minted = s.store.NewID(), true
+		case c.Query != "":
+			w.id = bodyID
+		default:
+			w.id = c.ID
+		}
+		e.pre = w
+		if c.FullURL != "" {
+			targets[c.FullURL] = c.Type + "/" + w.id
+		}
+	}
+	for _, e := range entries {
+		w := e.pre
+		if w == nil {
+			continue
+		}
+		res := e.c.Resource
+		w.refs = map[string]string{}
+		if !plannedReferences(res, targets, base, w.refs) {
+			continue
+		}
+		if len(w.refs) > 0 {
+			res = fhir.Clone(res).(map[string]any)
+			substituteReferences(res, w.refs)
+		}
+		p, err := pr.Prepare(ctx, e.c.Type, w.id, res)
+		if err != nil {
+			continue
+		}
+		w.p = p
+	}
+}
+
+// plannedReferences adds to refs the references in node to other entries'
+// fullUrls, with the "Type/id" rewriteReferences would give them if every entry
+// got the id in targets. It returns false when node holds a conditional
+// reference, which only the transaction can resolve.
+func plannedReferences(node any, targets map[string]string, base string, refs map[string]string) bool {
+	switch x := node.(type) {
+	case []any:
+		for _, e := range x {
+			if !plannedReferences(e, targets, base, refs) {
+				return false
+			}
+		}
+	case map[string]any:
+		for k, v := range x {
+			if k != "reference" {
+				if !plannedReferences(v, targets, base, refs) {
+					return false
+				}
+				continue
+			}
+			ref, ok := v.(string)
+			if !ok {
+				continue
+			}
+			if target, ok := targets[ref]; ok {
+				refs[ref] = target
+				continue
+			}
+			local := strings.TrimPrefix(ref, strings.TrimSuffix(base, "/")+"/")
+			if path, _, isCond := strings.Cut(local, "?"); isCond && fhir.R4().IsResourceType(path) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// substituteReferences replaces the references in node that refs names.
+func substituteReferences(node any, refs map[string]string) {
+	switch x := node.(type) {
+	case []any:
+		for _, e := range x {
+			substituteReferences(e, refs)
+		}
+	case map[string]any:
+		for k, v := range x {
+			if k != "reference" {
+				substituteReferences(v, refs)
+				continue
+			}
+			if ref, ok := v.(string); ok {
+				if target, ok := refs[ref]; ok {
+					x[k] = target
+				}
+			}
+		}
+	}
+}
+
+// newID returns a new server id for the entry: the one it was prepared under,
+// when the server made that one.
+func (e *pending) newID(tx ehr.Tx) string {
+	if e.pre != nil && e.pre.minted {
+		return e.pre.id
+	}
+	return tx.NewID()
+}
+
+// copyResource returns the entry's own copy of the resource sent, for identity
+// resolution to set its id: a copy of the top level when it was prepared, a deep
+// one, for references to be rewritten in, when not.
+func (e *pending) copyResource(sent map[string]any) map[string]any {
+	if e.pre != nil && e.pre.p != nil {
+		return maps.Clone(sent)
+	}
+	return fhir.Clone(sent).(map[string]any)
+}
+
+// usePrepared decides, once identity resolution has filled ids, whether the entry
+// is taken as prepared: written as prepared when it has the id it was prepared
+// under and every entry it refers to has the id it assumed, or not written at all
+// when it is a conditional create that matched (what was prepared holds no
+// conditional reference, so rewriting its references could not fail). Otherwise
+// its resource is copied in full, for references to be rewritten in.
+func (e *pending) usePrepared(ids map[string]string) {
+	e.ready = false
+	if e.pre == nil || e.pre.p == nil || (e.c.Method != "POST" && e.c.Method != "PUT") {
+		return
+	}
+	e.ready = e.existing != nil || e.c.ID == e.pre.id && sameTargets(e.pre.refs, ids)
+	if !e.ready {
+		e.c.Resource = fhir.Clone(e.c.Resource).(map[string]any)
+	}
+}
+
+// sameTargets reports whether every fullUrl of refs has the same "Type/id" in ids.
+func sameTargets(refs, ids map[string]string) bool {
+	for url, target := range refs {
+		if ids[url] != target {
+			return false
+		}
+	}
+	return true
+}
+
+// create writes a POST entry, as prepared when it may be.
+func (e *pending) create(ctx context.Context, tx ehr.Tx) (*ehr.Record, error) {
+	if w, ok := tx.(ehr.PreparedWriter); ok && e.ready {
+		return w.CreatePrepared(ctx, e.pre.p)
+	}
+	return tx.Create(ctx, e.c.ID, e.c.Resource)
+}
+
+// update writes a PUT entry, as prepared when it may be.
+func (e *pending) update(ctx context.Context, tx ehr.Tx) (*ehr.Record, bool, error) {
+	opts := ehr.WriteOptions{IfMatch: e.c.IfMatch}
+	if w, ok := tx.(ehr.PreparedWriter); ok && e.ready {
+		return w.UpdatePrepared(ctx, e.pre.p, opts)
+	}
+	return tx.Update(ctx, e.c.Type, e.c.ID, e.c.Resource, opts)
+}
