@@ -23,7 +23,7 @@ import (
 // --max-body-bytes of the server under test.
 const (
 	largeBodyBytes = 20 << 20
-	hostileMaxBody = 32 << 20
+	writesMaxBody = 32 << 20
 )
 
 // smallWriteBound is how long a small write may take while a large one is being
@@ -39,7 +39,7 @@ const smallWriteBound = 2 * time.Second
 func newWritesServer(t *testing.T, engine string) *client {
 	t.Helper()
 	st := ehrtest.MustOpen(t, engine, store.Options{})
-	api := fhirapi.New(service.New(st, service.Options{}), fhirapi.Config{MaxBodyBytes: hostileMaxBody, Version: "test"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	api := fhirapi.New(service.New(st, service.Options{}), fhirapi.Config{MaxBodyBytes: writesMaxBody, Version: "test"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	return &client{t: t, base: srv.URL + "/fhir"}
