@@ -23,7 +23,7 @@ import (
 // --max-body-bytes of the server under test.
 const (
 	largeBodyBytes = 20 << 20
-	writesMaxBody = 32 << 20
+	writesMaxBody  = 32 << 20
 )
 
 // smallWriteBound is how long a small write may take while a large one is being
