@@ -234,9 +234,10 @@ func compareFamily(a, b *profile) (int8, string) {
 }
 
 // shareParts reports a part of one name (three letters or more) that is the
-// other name or one of its parts, when one of them has several parts.
+// other name or one of its parts, when one of them has several words
+// (Garcia Lopez and Garcia, St. Pierre and Pierre).
 func shareParts(a, b FamilyName) bool {
-	if len(a.Parts) < 2 && len(b.Parts) < 2 {
+	if a.Words < 2 && b.Words < 2 {
 		return false
 	}
 	for _, x := range a.Parts {

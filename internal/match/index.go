@@ -89,7 +89,7 @@ func NewIndex(records []Record, cfg Config) (*Index, error) {
 		for i, c := range cmps {
 			pks[i] = c.key()
 		}
-		start := initialModel()
+		start := DefaultModel()
 		start.applyOverrides(cfg.Overrides)
 		ix.model = estimate(countPatterns(pks), start, cfg.MaxIterations)
 		if cfg.NameFrequencies {
@@ -190,12 +190,16 @@ func (ix *Index) change(ref Ref, p *profile) *Change {
 		ix.repair(m)
 	}
 	if p == nil {
+		if n.person != nil {
+			delete(ix.persons, n.person)
+		}
 		delete(ix.byRef, ref)
 		ix.nodes[h] = nil
 		delete(touched, h)
 		delete(before.records, h)
 	}
 	set := ix.reach(mergeSets(touched, before.records))
+	ix.extend(before, set, touched)
 	ix.cluster(sortedHandles(set))
 	return ix.diff(before, set)
 }

@@ -84,6 +84,8 @@ type FamilyName struct {
 	Parts []string
 	// Suffix is a generational suffix written inside the family name ("Smith Jr").
 	Suffix string
+	// Words is the number of words it was written in, particles included.
+	Words int
 }
 
 // NormalizeFamily prepares a family name. "Saint" is written st, as most
@@ -106,6 +108,7 @@ func NormalizeFamily(s string) FamilyName {
 		}
 	}
 	f.Compact = strings.Join(words, "")
+	f.Words = len(words)
 	for _, w := range words {
 		if !familyParticles[w] && len(w) >= 2 {
 			f.Parts = append(f.Parts, w)

@@ -218,6 +218,29 @@ func (ix *Index) snapshot(set map[int32]bool) snapshot {
 	return s
 }
 
+// extend adds to a snapshot taken before re-pairing the records of set it
+// does not hold yet: their persons, still as they were, and their pairs with
+// records other than the touched ones, which re-pairing did not change.
+func (ix *Index) extend(s snapshot, set, touched map[int32]bool) {
+	for h := range set {
+		if s.records[h] {
+			continue
+		}
+		n := ix.nodes[h]
+		if n.person != nil {
+			p := ix.person(n.person)
+			s.persons[personKey(p)] = p
+		}
+		for _, m := range n.nbrs {
+			if k := pairKey(h, m); !touched[m] {
+				if _, ok := s.pairs[k]; !ok {
+					s.pairs[k] = ix.pair(k)
+				}
+			}
+		}
+	}
+}
+
 // diff compares the region set after a change with the snapshot before it.
 func (ix *Index) diff(before snapshot, set map[int32]bool) *Change {
 	after := snapshot{}
