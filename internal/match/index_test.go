@@ -1,6 +1,7 @@
 package match_test
 
 import (
+	"flag"
 	"math/rand/v2"
 	"testing"
 
@@ -177,4 +178,24 @@ func TestUpsertReportsWhatChanged(t *testing.T) {
 	if c := ix.Remove(ref(sourceC, "404")); len(c.Pairs)+len(c.Dropped)+len(c.Added)+len(c.Removed) != 0 {
 		t.Errorf("Remove() of a record the index does not hold changed %+v, want nothing", c)
 	}
+}
+
+var benchPeople = flag.Int("match.people", 5000, "people in the hard population BenchmarkBatchMatch matches (5,000 people make about 10,000 records; 50,000 about 100,000)")
+
+// BenchmarkBatchMatch matches a generated hard population in one batch:
+// normalising, blocking, comparing, EM, scoring and clustering. Generating
+// the population is not timed. The scale goal is 100,000 source records in
+// under a minute: go test -run ^$ -bench BatchMatch -benchtime 1x -match.people 50000.
+func BenchmarkBatchMatch(b *testing.B) {
+	pop := MustGenerate(b, "hard", *benchPeople, 1)
+	b.ResetTimer()
+	var r *match.Result
+	for b.Loop() {
+		var err error
+		if r, err = match.Batch(pop.records, match.DefaultConfig()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(pop.records)), "records")
+	b.ReportMetric(float64(r.Stats.Pairs), "pairs")
 }

@@ -1,7 +1,9 @@
 package match_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,16 +76,42 @@ func MustGenerate(tb testing.TB, difficulty string, people int, seed int64) *pop
 	return pop
 }
 
+// patientOfBundle returns the first Patient entry of a Bundle, reading the
+// entries one at a time: gen writes the Patient first, so the rest of a large
+// Bundle is not decoded.
 func patientOfBundle(tb testing.TB, data []byte) map[string]any {
 	tb.Helper()
-	b, err := fhir.Decode(data)
-	if err != nil {
-		tb.Fatalf("decode bundle: %v", err)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	fail := func(err error) { tb.Fatalf("read bundle: %v", err) }
+	if _, err := dec.Token(); err != nil {
+		fail(err)
 	}
-	for _, e := range fhir.Array(b, "entry") {
-		res := fhir.Object(e.(map[string]any), "resource")
-		if fhir.String(res, "resourceType") == "Patient" {
-			return res
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			fail(err)
+		}
+		if key != "entry" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				fail(err)
+			}
+			continue
+		}
+		if _, err := dec.Token(); err != nil {
+			fail(err)
+		}
+		for dec.More() {
+			var e struct {
+				Resource map[string]any `json:"resource"`
+			}
+			if err := dec.Decode(&e); err != nil {
+				fail(err)
+			}
+			if fhir.String(e.Resource, "resourceType") == "Patient" {
+				return e.Resource
+			}
 		}
 	}
 	return nil
@@ -185,4 +213,66 @@ func measure(pop *population, r *match.Result) quality {
 		q.f1 = 2 * q.precision * q.recall / (q.precision + q.recall)
 	}
 	return q
+}
+
+// TestLinkageQuality generates populations at each difficulty and three
+// sizes, matches their Patients, and measures pairwise precision, recall, F1
+// and the share of true pairs sent to review against truth.json. The goal of
+// the master patient index is precision of at least 0.999 and F1 of at least
+// 0.99 with at most 3% of true pairs sent to review, on the hardest level;
+// the test holds every level to it. No two people planted as look-alikes
+// (twins, father and son, a common name) may end up as one person. The 5,000
+// people populations are left out with -short.
+func TestLinkageQuality(t *testing.T) {
+	const minPrecision, minF1, maxReview = 0.999, 0.99, 0.03
+	for _, difficulty := range gen.Difficulties {
+		for _, people := range []int{200, 1000, 5000} {
+			t.Run(fmt.Sprintf("%s/%d", difficulty, people), func(t *testing.T) {
+				if people > 1000 && testing.Short() {
+					t.Skip("5,000 people take a while; run without -short")
+				}
+				pop := MustGenerate(t, difficulty, people, 1)
+				start := time.Now()
+				r, err := match.Batch(pop.records, match.DefaultConfig())
+				if err != nil {
+					t.Fatal(err)
+				}
+				took := time.Since(start)
+				q := measure(pop, r)
+				t.Logf("%s, %d people, %d records: precision %.4f recall %.4f F1 %.4f review %.4f (%d true pairs, %d linked, %d correct, %d sent to review; %d compared pairs, %d false pairs to review) in %v",
+					difficulty, people, len(pop.records), q.precision, q.recall, q.f1, q.reviewShare,
+					q.truePairs, q.predicted, q.correct, q.reviewed, r.Stats.Pairs, q.falseReviews, took.Round(time.Millisecond))
+				if q.precision < minPrecision {
+					t.Errorf("precision %.4f, want at least %v", q.precision, minPrecision)
+				}
+				if q.f1 < minF1 {
+					t.Errorf("F1 %.4f, want at least %v", q.f1, minF1)
+				}
+				if q.reviewShare > maxReview {
+					t.Errorf("%.4f of true pairs sent to review, want at most %v", q.reviewShare, maxReview)
+				}
+				personOf := map[match.Ref]int{}
+				for i, p := range r.Persons {
+					for _, ref := range p.Records {
+						personOf[ref] = i
+					}
+				}
+				recordsOf := map[string][]match.Ref{}
+				for ref, id := range pop.person {
+					recordsOf[id] = append(recordsOf[id], ref)
+				}
+				for _, hn := range pop.truth.HardNegatives {
+					seen := map[int]string{}
+					for _, id := range hn.Persons {
+						for _, ref := range recordsOf[id] {
+							if other, ok := seen[personOf[ref]]; ok && other != id {
+								t.Errorf("%s %s and %s are one person", hn.Kind, other, id)
+							}
+							seen[personOf[ref]] = id
+						}
+					}
+				}
+			})
+		}
+	}
 }
