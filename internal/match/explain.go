@@ -1,7 +1,9 @@
 package match
 
 import (
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -98,4 +100,29 @@ func (e Explanation) String() string {
 		b.WriteString(")\n")
 	}
 	return b.String()
+}
+
+// ReviewTaskCode is the Task.code of a match review task.
+const ReviewTaskCode = "match-review"
+
+// ReviewTask returns the FHIR Task that asks a person to decide a pair sent
+// to review, in the shape of the identity-conflict tasks of the interaction
+// engine: code urn:omnichart:task|match-review, focus and for the first
+// record, and as inputs the second record, the score and the explanation
+// (which names fields and levels, never values). The caller sets authoredOn
+// and stores it.
+func (p Pair) ReviewTask() map[string]any {
+	e := p.Explain()
+	return map[string]any{
+		"resourceType": "Task", "status": "requested", "intent": "proposal", "priority": "routine",
+		"code":        map[string]any{"coding": []any{map[string]any{"system": "urn:omnichart:task", "code": ReviewTaskCode}}},
+		"description": fmt.Sprintf("Are these two records one person? Sent to review by the %s rule.", p.Rule),
+		"focus":       map[string]any{"reference": p.A.Reference()},
+		"for":         map[string]any{"reference": p.A.Reference()},
+		"input": []any{
+			map[string]any{"type": map[string]any{"text": "other record"}, "valueReference": map[string]any{"reference": p.B.Reference()}},
+			map[string]any{"type": map[string]any{"text": "score"}, "valueDecimal": json.Number(strconv.FormatFloat(p.Score, 'f', 2, 64))},
+			map[string]any{"type": map[string]any{"text": "explanation"}, "valueString": e.String()},
+		},
+	}
 }
