@@ -97,6 +97,7 @@ func NewIndex(records []Record, cfg Config) (*Index, error) {
 		}
 	} else {
 		ix.model = ix.model.clone()
+		ix.model.applyOverrides(cfg.Overrides)
 		ix.model.prepareFrequencies()
 	}
 	for i, k := range keys {

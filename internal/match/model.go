@@ -66,9 +66,10 @@ type Override struct {
 
 // DefaultModel returns m and u for every field level as EM estimated them
 // on a generated population of medium difficulty (internal/gen, 5,000
-// people at four sources), rounded. EM starts from it, and an Index without
-// data of its own can score with it; estimate from the data as soon as there
-// is some.
+// people at four sources), rounded, and set by hand for the levels such data
+// hardly shows (a suffix, a local identifier, a strong identifier's other
+// value). EM starts from it, and an Index without data of its own can score
+// with it; estimate from the data as soon as there is some.
 func DefaultModel() *Model {
 	m := &Model{MatchShare: 0.25}
 	for f, s := range fieldSpecs {

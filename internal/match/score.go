@@ -14,7 +14,8 @@ type Config struct {
 	// Model, when set, is used as it is and EM is skipped: the incremental
 	// Index always runs with a fixed model.
 	Model *Model
-	// Overrides fix m and u of field levels; EM estimates only the others.
+	// Overrides fix m and u of field levels; EM estimates only the others. They
+	// apply to Model too.
 	Overrides []Override
 	// MaxBlock is the largest block whose records are compared pairwise; a
 	// larger block (a placeholder birth date, a clinic's phone number) is left
