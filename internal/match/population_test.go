@@ -251,6 +251,10 @@ func TestLinkageQuality(t *testing.T) {
 				if q.reviewShare > maxReview {
 					t.Errorf("%.4f of true pairs sent to review, want at most %v", q.reviewShare, maxReview)
 				}
+				// Blocking keeps the work linear: a few compared pairs per record, at any size.
+				if perRecord := float64(r.Stats.Pairs) / float64(len(pop.records)); perRecord > 5 {
+					t.Errorf("%.1f compared pairs per record, want at most 5", perRecord)
+				}
 				personOf := map[match.Ref]int{}
 				for i, p := range r.Persons {
 					for _, ref := range p.Records {
