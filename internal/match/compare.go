@@ -136,8 +136,9 @@ func compareSets(a, b []string) int8 {
 // are different names, however alike they sound or look: Mary and Maria, Tim
 // and Tom, as twins are named. When one of the two is not a known name (a
 // typing error rather than a name), a typo of a variant of the other counts
-// too ("Dn" and Donald, by Don); when neither is, two edits in names of five
-// letters or more.
+// too ("Dn" and Donald, by Don), and so do two typos of names of one line of
+// the table ("Doon" and "Donadl", by Don and Donald); when neither is known,
+// two edits in names of five letters or more.
 func compareGiven(a, b *profile) (int8, string) {
 	if len(a.given) == 0 || len(b.given) == 0 {
 		return missing, ""
@@ -157,6 +158,8 @@ func compareGiven(a, b *profile) (int8, string) {
 				l = 2
 			case long && unknown && (typo(x.name, y.name) || typoVariant(x, y) || typoVariant(y, x)):
 				l = 3
+			case long && unknown && shareAny(orFormal(x), orFormal(y)):
+				l = 3
 			case long && !x.known && !y.known && len(x.name) >= 5 && len(y.name) >= 5 && editDistance(x.name, y.name, 2) <= 2:
 				l = 3
 			case !long && x.name[0] == y.name[0]:
@@ -166,6 +169,15 @@ func compareGiven(a, b *profile) (int8, string) {
 		}
 	}
 	return best, ""
+}
+
+// orFormal returns the formal names of a known name, and those of the known
+// names one edit from an unknown one.
+func orFormal(x givenForm) []string {
+	if x.known {
+		return x.formal
+	}
+	return x.near
 }
 
 // typoVariant reports that y is not a known name and is a typo of a variant

@@ -201,12 +201,16 @@ wanda wayne wei wendy whitney yolanda yuki yvonne
 type nicknames struct {
 	formals  map[string][]string
 	variants map[string][]string
+	// deletions maps each known name, and each of its forms with one letter
+	// left out, to the known names it comes from: the symmetric-delete index
+	// that finds the known names one edit away from a misspelt one.
+	deletions map[string][]string
 }
 
 // newNicknames reads a table in the format of nicknameTable, and names
 // (separated by white space) that stand only for themselves. Names are folded.
 func newNicknames(table, names string) nicknames {
-	n := nicknames{formals: map[string][]string{}, variants: map[string][]string{}}
+	n := nicknames{formals: map[string][]string{}, variants: map[string][]string{}, deletions: map[string][]string{}}
 	add := func(name, formal string) {
 		if !contains(n.formals[name], formal) {
 			n.formals[name] = append(n.formals[name], formal)
@@ -232,12 +236,52 @@ func newNicknames(table, names string) nicknames {
 			add(name, name)
 		}
 	}
-	for _, m := range []map[string][]string{n.formals, n.variants} {
+	for name := range n.formals {
+		for _, d := range deletionsOf(name) {
+			if !contains(n.deletions[d], name) {
+				n.deletions[d] = append(n.deletions[d], name)
+			}
+		}
+	}
+	for _, m := range []map[string][]string{n.formals, n.variants, n.deletions} {
 		for k := range m {
 			sort.Strings(m[k])
 		}
 	}
 	return n
+}
+
+// deletionsOf returns name and every form of it with one letter left out.
+func deletionsOf(name string) []string {
+	out := []string{name}
+	for i := range len(name) {
+		out = append(out, name[:i]+name[i+1:])
+	}
+	return out
+}
+
+// nearFormals returns the formal names of the known names one edit away
+// from name (an insertion, deletion, substitution or swap of neighbours), for
+// a name the table does not know: "Donadl" Donald, "Doon" (by Don) Donald.
+func (n nicknames) nearFormals(name string) []string {
+	if n.known(name) || len(name) < 3 {
+		return nil
+	}
+	var out []string
+	for _, d := range deletionsOf(name) {
+		for _, k := range n.deletions[d] {
+			if editDistance(k, name, 1) > 1 {
+				continue
+			}
+			for _, f := range n.formals[k] {
+				if !contains(out, f) {
+					out = append(out, f)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // defaultNicknames is the table the matcher uses. It is read once and never

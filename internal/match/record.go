@@ -62,6 +62,7 @@ type givenForm struct {
 	name     string
 	formal   []string // formal names by the nickname table
 	variants []string // the other names of its lines in the table
+	near     []string // for an unknown name, the formal names of known names one edit away
 	known    bool     // the table lists the name
 	dm       [2]string
 }
@@ -119,7 +120,8 @@ func prepare(r Record, reg *Registry) *profile {
 		g := NormalizeGiven(given)
 		if g.First != "" && !p.hasGiven(g.First) {
 			f := givenForm{name: g.First, formal: defaultNicknames.formal(g.First),
-				variants: defaultNicknames.variantsOf(g.First), known: defaultNicknames.known(g.First)}
+				variants: defaultNicknames.variantsOf(g.First), near: defaultNicknames.nearFormals(g.First),
+				known: defaultNicknames.known(g.First)}
 			f.dm[0], f.dm[1] = DoubleMetaphone(g.First, phoneticLen)
 			p.given = append(p.given, f)
 		}
