@@ -47,9 +47,7 @@
 // # Example
 //
 //	r, err := match.Batch(records, match.DefaultConfig())
-//	for _, p := range r.Persons {
-//		links := r.PersonLinks(p, "Person/"+newID(), now) // one ehr.PersonLink per record
-//	}
+//	links := r.PersonLinks(personID, now) // one ehr.PersonLink per record
 //	for _, p := range r.Reviews() {
 //		task := p.ReviewTask() // a FHIR Task for a person to decide
 //	}

@@ -89,7 +89,7 @@ func TestPersonLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
-	links := r.PersonLinks(r.Persons[0], "Person/p1", at)
+	links := r.PersonLinks(func(match.Person) string { return "Person/p1" }, at)
 	if len(links) != 2 {
 		t.Fatalf("PersonLinks() = %d links, want 2", len(links))
 	}

@@ -164,30 +164,30 @@ func (r *Result) Reviews() []Pair {
 	return out
 }
 
-// PersonLinks returns one ehr.PersonLink per record of p: person is the
-// "Person/<id>" the storage keeps for p. A record's score is the best score
-// of its linked pairs in r; a person of one record has score 0. Links made by
-// the matcher carry assurance level3 (automatic, certain) and no reviewer.
-func (r *Result) PersonLinks(p Person, person string, decided time.Time) []ehr.PersonLink {
+// PersonLinks returns one ehr.PersonLink per record of every person, person
+// by person: personID names the "Person/<id>" the storage keeps for a person.
+// A record's score is the best score of its linked pairs; a person of one
+// record has score 0. Links made by the matcher carry assurance level3
+// (automatic, certain) and no reviewer.
+func (r *Result) PersonLinks(personID func(Person) string, decided time.Time) []ehr.PersonLink {
 	best := map[Ref]float64{}
-	in := map[Ref]bool{}
-	for _, ref := range p.Records {
-		in[ref] = true
-	}
 	for _, pr := range r.Pairs {
-		if pr.Decision == Link && in[pr.A] && in[pr.B] {
+		if pr.Decision == Link {
 			best[pr.A] = max(best[pr.A], pr.Score)
 			best[pr.B] = max(best[pr.B], pr.Score)
 		}
 	}
-	out := make([]ehr.PersonLink, 0, len(p.Records))
-	for _, ref := range p.Records {
-		reason := "the only record of this person"
-		if len(p.Records) > 1 {
-			reason = fmt.Sprintf("linked automatically with %d other records; best pair score %.1f bits", len(p.Records)-1, best[ref])
+	var out []ehr.PersonLink
+	for _, p := range r.Persons {
+		person := personID(p)
+		for _, ref := range p.Records {
+			reason := "the only record of this person"
+			if len(p.Records) > 1 {
+				reason = fmt.Sprintf("linked automatically with %d other records; best pair score %.1f bits", len(p.Records)-1, best[ref])
+			}
+			out = append(out, ehr.PersonLink{Person: person, Patient: ref.Reference(), Source: ref.Source,
+				Assurance: ehr.AssuranceLevel3, Score: best[ref], Decided: decided, Reason: reason})
 		}
-		out = append(out, ehr.PersonLink{Person: person, Patient: ref.Reference(), Source: ref.Source,
-			Assurance: ehr.AssuranceLevel3, Score: best[ref], Decided: decided, Reason: reason})
 	}
 	return out
 }
