@@ -77,15 +77,30 @@ func (ix *Index) Result() *Result {
 			r.Stats.Records++
 		}
 	}
+	// Rank the records in canonical order once, so that pairs sort by two
+	// integers rather than four strings.
+	rank := make([]int32, len(ix.nodes))
+	live := make([]int32, 0, len(ix.nodes))
+	for h, n := range ix.nodes {
+		if n != nil {
+			live = append(live, int32(h))
+		}
+	}
+	sort.Slice(live, func(i, j int) bool { return ix.nodes[live[i]].ref.Less(ix.nodes[live[j]].ref) })
+	for i, h := range live {
+		rank[h] = int32(i)
+	}
 	keys := make([]uint64, 0, len(ix.pairs))
 	for k := range ix.pairs {
-		keys = append(keys, k)
+		a, b := splitPairKey(k)
+		keys = append(keys, pairKey(rank[a], rank[b]))
 	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
 	r.Pairs = make([]Pair, len(keys))
 	for i, k := range keys {
-		r.Pairs[i] = ix.pair(k)
+		a, b := splitPairKey(k)
+		r.Pairs[i] = ix.pair(pairKey(live[a], live[b]))
 	}
-	sort.Slice(r.Pairs, func(i, j int) bool { return pairLess(r.Pairs[i], r.Pairs[j]) })
 	for _, p := range r.Pairs {
 		switch {
 		case p.Decision == Link:
