@@ -211,36 +211,14 @@ func (im *Importer) decompress(in Input) ([]byte, error) {
 // reason, its hash and no Binary, since keeping the bytes would cost what the
 // limit is there to prevent.
 func (im *Importer) quarantineRefused(ctx context.Context, src Source, u *Unit, outcome fhir.Resource, code, now string) error {
-	task := fhir.Resource{
-		"resourceType":   "Task",
-		"meta":           map[string]any{"source": src.URI},
-		"contained":      []any{outcome},
-		"identifier":     []any{map[string]any{"system": QuarantineSystem, "value": u.Hash}},
-		"status":         "failed",
-		"businessStatus": map[string]any{"text": code},
-		"intent":         "order",
-		"priority":       "routine",
-		"code": map[string]any{"coding": []any{map[string]any{"system": TaskCodeSystem, "code": "import",
-			"display": "Import an original from a source system"}}},
-		"description":     ErrorText(u.Err),
-		"authoredOn":      now,
-		"lastModified":    now,
-		"executionPeriod": map[string]any{"start": now, "end": now},
-		"input": []any{
-			map[string]any{"type": map[string]any{"text": "format"}, "valueCode": string(u.Format)},
-			map[string]any{"type": map[string]any{"text": "source"}, "valueUri": src.URI},
-		},
-		"output": []any{
-			map[string]any{"type": map[string]any{"text": "attempts"}, "valueUnsignedInt": jsonInt(1)},
-			map[string]any{"type": map[string]any{"text": "outcome"}, "valueReference": map[string]any{"reference": "#outcome"}},
-		},
+	inputs := []any{
+		map[string]any{"type": map[string]any{"text": "format"}, "valueCode": string(u.Format)},
+		map[string]any{"type": map[string]any{"text": "source"}, "valueUri": src.URI},
 	}
 	if u.Name != "" {
-		task["input"] = append(task["input"].([]any), map[string]any{"type": map[string]any{"text": "name"}, "valueString": u.Name})
+		inputs = append(inputs, map[string]any{"type": map[string]any{"text": "name"}, "valueString": u.Name})
 	}
-	if src.OrganizationID != "" {
-		task["requester"] = map[string]any{"reference": "Organization/" + src.OrganizationID}
-	}
+	task := newQuarantineTask(src, u, outcome, code, now, inputs)
 	b := fhir.Resource{"resourceType": "Bundle", "type": "transaction", "entry": []any{
 		map[string]any{"fullUrl": "urn:uuid:" + im.opts.NewID(), "resource": task, "request": map[string]any{"method": "POST", "url": "Task",
 			"ifNoneExist": identifierQuery(QuarantineSystem, u.Hash) + "&" + sourceQuery(src.URI)}},

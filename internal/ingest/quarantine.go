@@ -108,36 +108,13 @@ func (im *Importer) quarantine(ctx context.Context, src Source, u *Unit) error {
 		// has no empty base64Binary.
 		binary["data"] = base64.StdEncoding.EncodeToString(u.original)
 	}
-	task = fhir.Resource{
-		"resourceType":   "Task",
-		"meta":           map[string]any{"source": src.URI},
-		"contained":      []any{outcome},
-		"identifier":     []any{map[string]any{"system": QuarantineSystem, "value": u.Hash}},
-		"status":         "failed",
-		"businessStatus": map[string]any{"text": code},
-		"intent":         "order",
-		"priority":       "routine",
-		"code": map[string]any{"coding": []any{map[string]any{"system": TaskCodeSystem, "code": "import",
-			"display": "Import an original from a source system"}}},
-		"description":     ErrorText(u.Err),
-		"focus":           map[string]any{"reference": "Binary/" + binID},
-		"authoredOn":      now,
-		"lastModified":    now,
-		"executionPeriod": map[string]any{"start": now, "end": now},
-		"input": []any{
-			map[string]any{"type": map[string]any{"text": "original"}, "valueReference": map[string]any{"reference": "Binary/" + binID}},
-			map[string]any{"type": map[string]any{"text": "format"}, "valueCode": string(u.Format)},
-			map[string]any{"type": map[string]any{"text": "source"}, "valueUri": src.URI},
-			map[string]any{"type": map[string]any{"text": "name"}, "valueString": u.Name},
-		},
-		"output": []any{
-			map[string]any{"type": map[string]any{"text": "attempts"}, "valueUnsignedInt": jsonInt(1)},
-			map[string]any{"type": map[string]any{"text": "outcome"}, "valueReference": map[string]any{"reference": "#outcome"}},
-		},
-	}
-	if src.OrganizationID != "" {
-		task["requester"] = map[string]any{"reference": "Organization/" + src.OrganizationID}
-	}
+	task = newQuarantineTask(src, u, outcome, code, now, []any{
+		map[string]any{"type": map[string]any{"text": "original"}, "valueReference": map[string]any{"reference": "Binary/" + binID}},
+		map[string]any{"type": map[string]any{"text": "format"}, "valueCode": string(u.Format)},
+		map[string]any{"type": map[string]any{"text": "source"}, "valueUri": src.URI},
+		map[string]any{"type": map[string]any{"text": "name"}, "valueString": u.Name},
+	})
+	task["focus"] = map[string]any{"reference": "Binary/" + binID}
 	if u.Name == "" {
 		task["input"] = task["input"].([]any)[:3]
 	}
@@ -388,4 +365,35 @@ func (im *Importer) failedEntries(ctx context.Context, src Source, u *Unit) ([]i
 		return nil, err
 	}
 	return entryOf(task).FailedEntries, nil
+}
+
+// newQuarantineTask is the failed import Task of unit u from src: the reason
+// (outcome, contained as #outcome, and code as business status), the original's
+// hash as identifier, and inputs describing the original.
+func newQuarantineTask(src Source, u *Unit, outcome fhir.Resource, code, now string, inputs []any) fhir.Resource {
+	task := fhir.Resource{
+		"resourceType":   "Task",
+		"meta":           map[string]any{"source": src.URI},
+		"contained":      []any{outcome},
+		"identifier":     []any{map[string]any{"system": QuarantineSystem, "value": u.Hash}},
+		"status":         "failed",
+		"businessStatus": map[string]any{"text": code},
+		"intent":         "order",
+		"priority":       "routine",
+		"code": map[string]any{"coding": []any{map[string]any{"system": TaskCodeSystem, "code": "import",
+			"display": "Import an original from a source system"}}},
+		"description":     ErrorText(u.Err),
+		"authoredOn":      now,
+		"lastModified":    now,
+		"executionPeriod": map[string]any{"start": now, "end": now},
+		"input":           inputs,
+		"output": []any{
+			map[string]any{"type": map[string]any{"text": "attempts"}, "valueUnsignedInt": jsonInt(1)},
+			map[string]any{"type": map[string]any{"text": "outcome"}, "valueReference": map[string]any{"reference": "#outcome"}},
+		},
+	}
+	if src.OrganizationID != "" {
+		task["requester"] = map[string]any{"reference": "Organization/" + src.OrganizationID}
+	}
+	return task
 }
