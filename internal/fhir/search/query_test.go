@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -218,6 +219,14 @@ func FuzzEscapeSearchValue(f *testing.F) {
 		}
 		q := fhir.IdentifierQuery(system, value)
 		parsed, err := search.ParseString("Patient", q)
+		if !holdable(system) || !holdable(value) {
+			// Text no FHIR value can hold (not UTF-8, control characters) is
+			// refused, never searched for.
+			if err == nil {
+				t.Fatalf("ParseString(%q) accepted text no FHIR value can hold", q)
+			}
+			return
+		}
 		if err != nil {
 			t.Fatalf("ParseString(%q) = %v", q, err)
 		}
@@ -229,4 +238,18 @@ func FuzzEscapeSearchValue(f *testing.F) {
 			t.Fatalf("SplitToken of %q = %q, %q, %v; want %q, %q, true", q, sys, code, has, system, value)
 		}
 	})
+}
+
+// holdable reports whether s is text a FHIR value can hold: UTF-8 without control
+// characters other than tab, CR and LF.
+func holdable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 && r != '\t' && r != '\r' && r != '\n' {
+			return false
+		}
+	}
+	return true
 }
