@@ -99,7 +99,7 @@ func (s Scope) Narrow(o Scope) Scope {
 	}
 	return Scope{
 		Sources:      intersect(s.Sources, o.Sources),
-		Compartments: intersectCompartments(s, o),
+		Compartments: intersect(s.Compartments, o.Compartments),
 		Shared:       (s.Compartments == nil || s.Shared) && (o.Compartments == nil || o.Shared),
 		Types:        intersect(s.Types, o.Types),
 	}
@@ -121,10 +121,6 @@ func intersect(a, b []string) []string {
 		}
 	}
 	return out
-}
-
-func intersectCompartments(s, o Scope) []string {
-	return intersect(s.Compartments, o.Compartments)
 }
 
 type scopeKey struct{}
