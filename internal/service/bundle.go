@@ -122,18 +122,15 @@ func (s *Service) run(ctx context.Context, changes []ehr.Change, opts ehr.ApplyO
 	}
 	outs := make([]ehr.Outcome, len(changes))
 	entries := make([]*pending, len(changes))
-	var scope ehr.Scope
 	local := fullURLs(changes)
 	for i := range changes {
 		c := changes[i]
 		if err := c.Check(); err != nil {
 			return nil, fail(i, err)
 		}
-		sctx, err := s.begin(ctx, actionOf(c.Method), c.Type)
-		if err != nil {
+		if err := s.policy.Authorize(ctx, ehr.PrincipalFrom(ctx), actionOf(c.Method), c.Type); err != nil {
 			return nil, fail(i, err)
 		}
-		scope = ehr.ScopeFrom(sctx)
 		if c.Method == "POST" || c.Method == "PUT" {
 			if issues := s.model.Validate(c.Resource); len(issues) > 0 {
 				return nil, fail(i, ehr.InvalidIssues("the resource is not valid R4 "+c.Type, issues))
@@ -147,18 +144,22 @@ func (s *Service) run(ctx context.Context, changes []ehr.Change, opts ehr.ApplyO
 		}
 		entries[i] = &pending{index: i, c: c, out: &outs[i]}
 	}
-	if len(changes) > 0 {
-		ctx = ehr.WithScope(ctx, scope)
-	} else if sctx, err := s.begin(ctx, ehr.ActionWrite, ""); err != nil {
-		return nil, err
-	} else {
-		ctx = sctx
+	// The scope is the principal's, whatever each change does: asked once.
+	if len(changes) == 0 {
+		if err := s.policy.Authorize(ctx, ehr.PrincipalFrom(ctx), ehr.ActionWrite, ""); err != nil {
+			return nil, err
+		}
 	}
+	scope, err := s.policy.Scope(ctx, ehr.PrincipalFrom(ctx))
+	if err != nil {
+		return nil, err
+	}
+	ctx = ehr.WithScope(ctx, scope)
 	ordered := append([]*pending(nil), entries...)
 	sort.SliceStable(ordered, func(i, j int) bool { return methodOrder[ordered[i].c.Method] < methodOrder[ordered[j].c.Method] })
 	s.prepareWrites(ctx, ordered, opts.Base)
 
-	err := s.transaction(ctx, changes, opts, fail, func(ctx context.Context, tx ehr.Tx) error {
+	err = s.transaction(ctx, changes, opts, fail, func(ctx context.Context, tx ehr.Tx) error {
 		if opts.IfNoneExist != "" {
 			typ, criteria, _ := strings.Cut(opts.IfNoneExist, "?")
 			found, err := match(ctx, tx, typ, criteria, 1)
