@@ -58,7 +58,7 @@ type pipeline struct {
 
 // openPipeline opens the store named by db, or, when server is set, targets the
 // FHIR API at that base URL instead.
-func openPipeline(ctx context.Context, db, server string) (*pipeline, error) {
+func openPipeline(ctx context.Context, db, server string, opts service.Options) (*pipeline, error) {
 	var target ingest.Target
 	closeFn := func() error { return nil }
 	var local *store.Store
@@ -72,7 +72,7 @@ func openPipeline(ctx context.Context, db, server string) (*pipeline, error) {
 		if err != nil {
 			return nil, err
 		}
-		target = ingest.ServiceTarget{Service: service.New(st, service.Options{})}
+		target = ingest.ServiceTarget{Service: service.New(st, opts)}
 		closeFn = st.Close
 		local = st
 	}

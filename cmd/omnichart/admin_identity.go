@@ -38,7 +38,7 @@ func adminIdentity(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := parseFlags(fs, args[1:], stdout); err != nil {
 		return err
 	}
-	p, err := openPipeline(ctx, *db, *server)
+	p, err := openPipeline(ctx, *db, *server, service.Options{})
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/ingest"
+	"omnichart/internal/service"
 )
 
 const quarantineUsage = `usage: omnichart admin quarantine <command> [flags]
@@ -52,7 +53,7 @@ func adminQuarantine(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	pos = append(pos, fs.Args()...)
-	p, err := openPipeline(ctx, *db, *server)
+	p, err := openPipeline(ctx, *db, *server, service.Options{})
 	if err != nil {
 		return err
 	}

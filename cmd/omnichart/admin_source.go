@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"omnichart/internal/ingest"
+	"omnichart/internal/service"
 )
 
 const sourceUsage = `usage: omnichart admin source <command> [flags]
@@ -65,7 +66,7 @@ func adminSource(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	pos = append(pos, fs.Args()...)
-	p, err := openPipeline(ctx, *db, *server)
+	p, err := openPipeline(ctx, *db, *server, service.Options{})
 	if err != nil {
 		return err
 	}

@@ -124,6 +124,12 @@ func TestImportMemoryStaysBounded(t *testing.T) {
 		{name: "an HL7 v2 message of 50,000 segments is refused before it is parsed", path: "huge.hl7",
 			file:     func() []byte { return ehrtest.HL7v2Message(50000) },
 			wantExit: 1, want: "max-hl7v2-segments", stored: map[string]int{"Task": 1, "Binary": 1}, maxRSS: 128 * mib, maxTime: time.Minute},
+		{name: "a transaction Bundle of more entries than the limit is refused", path: "over-entries.json",
+			file:     func() []byte { return ehrtest.ObservationBundle(service.DefaultMaxBundleEntries) },
+			wantExit: 1, want: "max-bundle-entries", stored: map[string]int{"Task": 1, "Binary": 1}, maxRSS: 384 * mib, maxTime: 2 * time.Minute},
+		{name: "a transaction Bundle at the entry limit is imported", path: "at-entries.json", heavy: true,
+			file:     func() []byte { return ehrtest.ObservationBundle(service.DefaultMaxBundleEntries - 1) },
+			wantExit: 0, want: "1 new", stored: map[string]int{"Patient": 1, "Observation": service.DefaultMaxBundleEntries - 1, "Binary": 1, "DocumentReference": 1, "Provenance": 1}, maxRSS: 1024 * mib, maxTime: 5 * time.Minute},
 		{name: "a C-CDA of 60 MB stops at the node limit of the C-CDA reader", path: "nodes-ccd.xml", heavy: true,
 			file: func() []byte {
 				r, _ := ehrtest.LargeCCDA(60 * mib)

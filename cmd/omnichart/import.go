@@ -14,6 +14,7 @@ import (
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/ingest"
+	"omnichart/internal/service"
 	"omnichart/internal/store"
 )
 
@@ -58,12 +59,16 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	verbose := fs.Bool("verbose", false, "name every original that was skipped, failed or imported with a remark, not only the first few of each group")
 	report := fs.String("report", "", "write the full summary, naming every such original, to this file (default: a new file in the temporary directory, only when the summary on screen leaves some out)")
 	limits := importLimitFlags(fs)
+	maxEntries := bundleEntriesFlag(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	lim := limits()
 	if err := validLimits(lim); err != nil {
 		return err
+	}
+	if *maxEntries <= 0 {
+		return fmt.Errorf("--max-bundle-entries must be positive")
 	}
 	if *deferIndex && *server != "" {
 		return fmt.Errorf("import: --defer-index works on a local store (--db), not through --server")
@@ -84,7 +89,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	p, err := openPipeline(ctx, *db, *server)
+	p, err := openPipeline(ctx, *db, *server, service.Options{MaxBundleEntries: *maxEntries})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"omnichart/internal/fhirapi"
 	"omnichart/internal/ingest"
 	"omnichart/internal/ingest/mllp"
+	"omnichart/internal/service"
 )
 
 // importLimitFlags registers the limits of the import pipeline on fs (serve and
@@ -23,6 +24,12 @@ func importLimitFlags(fs *flag.FlagSet) func() ingest.Limits {
 	return func() ingest.Limits {
 		return ingest.Limits{MaxDecompressedBytes: *maxDecompressed, MaxDocumentBytes: *maxDocument, MaxHL7v2Segments: *maxSegments}
 	}
+}
+
+// bundleEntriesFlag registers the most entries of one transaction or batch Bundle
+// on fs (serve and import share it).
+func bundleEntriesFlag(fs *flag.FlagSet) *int {
+	return fs.Int("max-bundle-entries", service.DefaultMaxBundleEntries, "most entries of one transaction or batch Bundle, sent to the API or imported; more are refused whole (413)")
 }
 
 // validLimits refuses limits that are not positive: 0 would not mean "no limit".

@@ -35,12 +35,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	mllpAddr := fs.String("mllp", "", "also receive HL7 v2 messages over MLLP at this address, e.g. 127.0.0.1:2575")
 	mllpSource := fs.String("mllp-source", "", "source system of MLLP messages: a registered slug, or a URI")
 	limits := serveLimitFlags(fs)
+	maxEntries := bundleEntriesFlag(fs)
 	storeOptions := searchFlags(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if err := limits.resolve(); err != nil {
 		return err
+	}
+	if *maxEntries <= 0 {
+		return fmt.Errorf("--max-bundle-entries must be positive")
 	}
 	opts, err := storeOptions()
 	if err != nil {
@@ -53,7 +57,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	svc := service.New(st, service.Options{Events: ehr.LogEvents{Log: log}, Log: log})
+	svc := service.New(st, service.Options{Events: ehr.LogEvents{Log: log}, Log: log, MaxBundleEntries: *maxEntries})
 	api := fhirapi.New(svc, fhirapi.Config{BaseURL: *baseURL, MaxBodyBytes: *maxBody, Version: version, MaxRequestsPerClient: limits.perClient}, log)
 
 	mux := http.NewServeMux()

@@ -65,6 +65,10 @@ type ApplyOptions struct {
 	// transactions with the same condition exactly one writes. Importers use it to
 	// apply one original document or message once.
 	IfNoneExist string
+	// Bookkeeping is how many of the entries the writer added on its own behalf
+	// (an importer's original, its DocumentReference and Provenance): the limit on
+	// entries bounds what a client sends, and does not count them.
+	Bookkeeping int
 }
 
 // ParseBundle reads a transaction or batch Bundle into its kind and its changes.

@@ -129,3 +129,22 @@ func UnstructuredCCDA(n int) []byte {
 	b.WriteString(closing)
 	return b.Bytes()
 }
+
+// ObservationBundle returns a FHIR transaction Bundle of one Patient and n
+// laboratory Observations of it, each with its own fullUrl, as an EMR's export of a
+// long lab history would send it.
+func ObservationBundle(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:6f1c8a52-0000-4000-8000-000000000000",` +
+		`"resource":{"resourceType":"Patient","name":[{"family":"Longhistory","given":["Ada"]}],"birthDate":"1950-03-04"},"request":{"method":"POST","url":"Patient"}}`)
+	for i := range n {
+		fmt.Fprintf(&b, `,{"fullUrl":"urn:uuid:6f1c8a52-0001-4000-8000-%012d","resource":{"resourceType":"Observation","status":"final",`+
+			`"category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],`+
+			`"code":{"coding":[{"system":"http://loinc.org","code":"4548-4","display":"Hemoglobin A1c/Hemoglobin.total in Blood"}]},`+
+			`"subject":{"reference":"urn:uuid:6f1c8a52-0000-4000-8000-000000000000"},"effectiveDateTime":"20%02d-%02d-%02dT08:30:00Z",`+
+			`"valueQuantity":{"value":%d.%d,"unit":"%%","system":"http://unitsofmeasure.org","code":"%%"}},"request":{"method":"POST","url":"Observation"}}`,
+			i, i%25, 1+i%12, 1+i%28, 5+i%4, i%10)
+	}
+	b.WriteString(`]}`)
+	return b.Bytes()
+}

@@ -236,6 +236,8 @@ func TestHostileValuesAreRefusedAndChangeNothing(t *testing.T) {
 
 			// Bodies over the limit.
 			{"a body over the limit is 413", "POST", "/Patient", `{"resourceType":"Patient","name":[{"text":"` + strings.Repeat("x", hostileMaxBody) + `"}]}`, nil, 413, "", "larger than the limit"},
+			{"a transaction of more entries than max-bundle-entries is 413", "POST", "", tx(manyDeletes(service.DefaultMaxBundleEntries + 1)...), nil, 413, "", "max-bundle-entries"},
+			{"a batch of more entries than max-bundle-entries is 413", "POST", "", strings.Replace(tx(manyDeletes(service.DefaultMaxBundleEntries+1)...), `"transaction"`, `"batch"`, 1), nil, 413, "", "max-bundle-entries"},
 			{"a form body over the limit is 413", "POST", "/Patient/_search", "name=" + strings.Repeat("x", hostileMaxBody), []string{"Content-Type", "application/x-www-form-urlencoded"}, 413, "", "larger than the limit"},
 		}
 		for _, tt := range tests {
@@ -253,6 +255,15 @@ func TestHostileValuesAreRefusedAndChangeNothing(t *testing.T) {
 			t.Errorf("refused requests were logged as errors:\n%s", logs)
 		}
 	})
+}
+
+// manyDeletes returns n small transaction entries, each deleting a Patient.
+func manyDeletes(n int) []string {
+	entries := make([]string, n)
+	for i := range entries {
+		entries[i] = fmt.Sprintf(`{"request":{"method":"DELETE","url":"Patient/gone-%d"}}`, i)
+	}
+	return entries
 }
 
 func typeOf(resource string) string {

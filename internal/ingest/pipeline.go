@@ -531,8 +531,9 @@ func (im *Importer) write(ctx context.Context, src Source, u *Unit, bundle fhir.
 	if kind == "batch" {
 		return im.writeBatch(ctx, src, u, bundle)
 	}
-	bundle["entry"] = append(entries, im.bookkeeping(src, u, targets, subject)...)
-	_, outs, err := applyBundle(ctx, im.target, bundle)
+	book := im.bookkeeping(src, u, targets, subject)
+	bundle["entry"] = append(entries, book...)
+	_, outs, err := applyBundleWith(ctx, im.target, bundle, len(book))
 	if err != nil {
 		return err
 	}

@@ -53,11 +53,17 @@ func onlyOnce(ctx context.Context, condition string) context.Context {
 
 // applyBundle runs a transaction or batch Bundle built by the pipeline.
 func applyBundle(ctx context.Context, t Target, bundle fhir.Resource) ([]ehr.Change, []ehr.Outcome, error) {
+	return applyBundleWith(ctx, t, bundle, 0)
+}
+
+// applyBundleWith runs a Bundle whose last book entries are the pipeline's own
+// bookkeeping, not counted against the limit on entries.
+func applyBundleWith(ctx context.Context, t Target, bundle fhir.Resource, book int) ([]ehr.Change, []ehr.Outcome, error) {
 	kind, changes, err := ehr.ParseBundle(bundle, "")
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := ehr.ApplyOptions{}
+	opts := ehr.ApplyOptions{Bookkeeping: book}
 	if kind == "transaction" {
 		opts.IfNoneExist, _ = ctx.Value(onlyOnceKey{}).(string)
 	}

@@ -64,6 +64,9 @@ func (s *Service) Apply(ctx context.Context, kind string, changes []ehr.Change, 
 		}
 		s.record(ctx, kind, "", "", nil, recs, err)
 	}()
+	if n := len(changes) - max(opts.Bookkeeping, 0); n > s.maxBundleEntries {
+		return nil, ehr.Errorf(ehr.TooLarge, "the Bundle has %d entries, more than the limit of %d (max-bundle-entries)", n, s.maxBundleEntries)
+	}
 	if err := checkFullURLs(changes); err != nil {
 		return nil, err
 	}

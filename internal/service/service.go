@@ -20,7 +20,16 @@ type Options struct {
 	Log *slog.Logger
 	// Now is the clock of access events and review tasks; time.Now by default.
 	Now func() time.Time
+	// MaxBundleEntries is the most entries one transaction or batch may have;
+	// DefaultMaxBundleEntries when 0.
+	MaxBundleEntries int
 }
+
+// DefaultMaxBundleEntries bounds the entries of one transaction or batch. Every
+// entry of a transaction is held, decoded, encoded and indexed, until it commits
+// (about 14 KB for a small Observation), so the bound is what keeps the memory of
+// one request within reach whatever a client sends.
+const DefaultMaxBundleEntries = 10000
 
 // Service runs FHIR interactions against a ResourceStore under a Policy. It is safe
 // for concurrent use.
@@ -31,6 +40,8 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	model  *fhir.Model
+
+	maxBundleEntries int
 }
 
 // New returns a Service over store.
@@ -47,7 +58,11 @@ func New(store ehr.ResourceStore, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{store: store, policy: opts.Policy, events: opts.Events, log: opts.Log, now: opts.Now, model: fhir.R4()}
+	if opts.MaxBundleEntries <= 0 {
+		opts.MaxBundleEntries = DefaultMaxBundleEntries
+	}
+	return &Service{store: store, policy: opts.Policy, events: opts.Events, log: opts.Log, now: opts.Now, model: fhir.R4(),
+		maxBundleEntries: opts.MaxBundleEntries}
 }
 
 // SearchParameters lists the search parameters of typ the store supports, for the
