@@ -17,6 +17,7 @@ const maxIncludedFlag = 10000
 // store options.
 func searchFlags(fs *flag.FlagSet) func() (store.Options, error) {
 	timeout := fs.Duration(store.LimitSearchTimeout, store.DefaultSearchTimeout, "longest time one search, or the criteria search of a conditional write, may run")
+	lockWait := fs.Duration(store.LimitWriteLockTimeout, store.DefaultWriteLockTimeout, "longest time a write waits for other writes to finish (SQLite's one writer, PostgreSQL's row locks); then it is answered 503 with Retry-After")
 	var l search.Limits
 	d := search.DefaultLimits
 	fs.IntVar(&l.Depth, search.LimitDepth, d.Depth, "most links of a chain and levels of _has in one search parameter")
@@ -32,6 +33,9 @@ func searchFlags(fs *flag.FlagSet) func() (store.Options, error) {
 		if *timeout <= 0 {
 			return store.Options{}, fmt.Errorf("--%s must be more than 0, got %s", store.LimitSearchTimeout, *timeout)
 		}
+		if *lockWait <= 0 {
+			return store.Options{}, fmt.Errorf("--%s must be more than 0, got %s", store.LimitWriteLockTimeout, *lockWait)
+		}
 		for name, v := range map[string]int{search.LimitDepth: l.Depth, search.LimitParams: l.Params, search.LimitValues: l.Values,
 			search.LimitTotalValues: l.TotalValues, search.LimitJoins: l.Joins, search.LimitSortKeys: l.SortKeys,
 			search.LimitIncludes: l.Includes, search.LimitIncluded: l.Included, search.LimitValueLength: l.ValueLength} {
@@ -42,6 +46,6 @@ func searchFlags(fs *flag.FlagSet) func() (store.Options, error) {
 		if l.Included > maxIncludedFlag {
 			return store.Options{}, fmt.Errorf("--%s must be at most %d, got %d", search.LimitIncluded, maxIncludedFlag, l.Included)
 		}
-		return store.Options{SearchTimeout: *timeout, SearchLimits: l}, nil
+		return store.Options{SearchTimeout: *timeout, SearchLimits: l, WriteLockWait: *lockWait}, nil
 	}
 }

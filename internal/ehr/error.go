@@ -22,7 +22,10 @@ const (
 	Forbidden          Code = "forbidden"
 	NotSupported       Code = "not-supported"
 	TooLarge           Code = "too-large"
-	Internal           Code = "internal"
+	// Unavailable: the server could not take the request on now (it waited too
+	// long for a lock); the same request may succeed when tried again.
+	Unavailable Code = "unavailable"
+	Internal    Code = "internal"
 )
 
 // issueTypes is the one table from error codes to OperationOutcome issue types
@@ -38,6 +41,7 @@ var issueTypes = map[Code]string{
 	Forbidden:          "forbidden",
 	NotSupported:       "not-supported",
 	TooLarge:           "too-costly",
+	Unavailable:        "lock-error",
 	Internal:           "exception",
 }
 
@@ -51,7 +55,7 @@ func IssueType(code Code) string {
 
 // Codes lists every error code, for tables that must cover them all.
 func Codes() []Code {
-	return []Code{Invalid, NotFound, Gone, Conflict, PreconditionFailed, Unauthorized, Forbidden, NotSupported, TooLarge, Internal}
+	return []Code{Invalid, NotFound, Gone, Conflict, PreconditionFailed, Unauthorized, Forbidden, NotSupported, TooLarge, Unavailable, Internal}
 }
 
 // Error is the one domain error type. Message is safe to show to the caller (it never

@@ -1,6 +1,7 @@
 package fhirapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -69,13 +70,46 @@ func (c Connections) WithDefaults() Connections {
 func NewHTTPServer(h http.Handler, c Connections) *http.Server {
 	c = c.WithDefaults()
 	return &http.Server{
-		Handler:           h,
+		Handler:           writeDeadline{h: h, d: c.WriteTimeout},
 		ReadHeaderTimeout: min(ReadHeaderTimeout, c.ReadTimeout),
 		ReadTimeout:       c.ReadTimeout,
 		WriteTimeout:      c.WriteTimeout,
 		IdleTimeout:       c.IdleTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
 	}
+}
+
+// errWriteTimeout is the cause of a request context that outlived the write
+// timeout.
+var errWriteTimeout = errors.New("write timeout")
+
+// writeDeadline gives each request's context the write timeout as its deadline.
+// The server abandons a response not written in time, but only the context stops
+// the work behind it: a write still waiting for a lock, or a transaction still
+// running, is rolled back instead of committing after its client was given up on.
+type writeDeadline struct {
+	h http.Handler
+	d time.Duration
+}
+
+func (w writeDeadline) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeoutCause(r.Context(), w.d, errWriteTimeout)
+	defer cancel()
+	w.h.ServeHTTP(rw, r.WithContext(ctx))
+}
+
+// pastWriteTimeout answers a request whose work was stopped at the write timeout:
+// logged as a warning, with 503 and an OperationOutcome that names the limit for
+// a client that still reads.
+func (a *API) pastWriteTimeout(w http.ResponseWriter, r *http.Request, err error) bool {
+	if context.Cause(r.Context()) != errWriteTimeout {
+		return false
+	}
+	a.log.WarnContext(r.Context(), "request stopped at the write timeout", "request_id", requestID(r), "method", r.Method, "path", r.URL.Path, "error", err)
+	w.Header().Set("Connection", "close")
+	a.writeResource(w, r, http.StatusServiceUnavailable, fhir.OperationOutcome([]fhir.Issue{{Severity: "error", Code: "timeout",
+		Diagnostics: "the request was not done within the write timeout (write-timeout) and was stopped; a write still in progress was rolled back"}}))
+	return true
 }
 
 // Listen returns ln with at most c.MaxConnections connections open at once. A

@@ -3,6 +3,7 @@ package fhirapi
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/fhir"
@@ -20,6 +21,7 @@ var statuses = map[ehr.Code]int{
 	ehr.Forbidden:          http.StatusForbidden,
 	ehr.NotSupported:       http.StatusNotImplemented,
 	ehr.TooLarge:           http.StatusRequestEntityTooLarge,
+	ehr.Unavailable:        http.StatusServiceUnavailable,
 	ehr.Internal:           http.StatusInternalServerError,
 }
 
@@ -37,7 +39,7 @@ const statusClientClosedRequest = 499
 
 // writeError answers err as an OperationOutcome with the status of its code.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	if a.writeTimeoutError(w, r, err) {
+	if a.writeTimeoutError(w, r, err) || a.pastWriteTimeout(w, r, err) {
 		return
 	}
 	if r.Context().Err() != nil && ehr.ErrorCode(err) == ehr.Internal {
@@ -70,6 +72,9 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	severity := "error"
 	if code == ehr.Internal {
 		severity = "fatal"
+	}
+	if code == ehr.Unavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 	}
 	all := append([]fhir.Issue{{Severity: severity, Code: ehr.IssueType(code), Diagnostics: msg}}, issues...)
 	a.writeResource(w, r, status, fhir.OperationOutcome(all))

@@ -30,6 +30,9 @@ type Dialect interface {
 	// engine's planner may otherwise pick a value index and scan it (SQLite without
 	// statistics does, for min/max and range terms); "" where it plans well.
 	OwnerIndex(table string) string
+	// LockWaitExpired reports an error of a statement that waited for a lock
+	// longer than the engine was told to (PostgreSQL's lock_timeout).
+	LockWaitExpired(err error) bool
 	// LockMigrations is run inside the migration transaction to keep two starting
 	// servers from applying the same migration; empty when the engine needs none.
 	LockMigrations() string

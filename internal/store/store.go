@@ -44,6 +44,8 @@ type Store struct {
 	// limits and searchTimeout bound every search; see limits.go.
 	limits        search.Limits
 	searchTimeout time.Duration
+	// writeLockTimeout bounds the wait for the locks of a write; see writewait.go.
+	writeLockTimeout time.Duration
 }
 
 // Options configure a Store. Now and NewID default to the wall clock and UUIDv7,
@@ -57,13 +59,16 @@ type Options struct {
 	SearchLimits search.Limits
 	// SearchTimeout bounds how long one search may run.
 	SearchTimeout time.Duration
+	// WriteLockWait bounds how long a write waits for the locks it needs;
+	// DefaultWriteLockTimeout when zero (see Options.WriteLockTimeout).
+	WriteLockWait time.Duration
 }
 
 // New returns a Store over write (used for every transaction) and read (used for reads
 // outside transactions; it may be the same pool).
 func New(write, read *sql.DB, d Dialect, opts Options) *Store {
 	s := &Store{write: write, read: read, dialect: d, now: opts.Now, newID: opts.NewID, registry: opts.Registry,
-		limits: opts.SearchLimits.WithDefaults(), searchTimeout: opts.SearchTimeout}
+		limits: opts.SearchLimits.WithDefaults(), searchTimeout: opts.SearchTimeout, writeLockTimeout: opts.WriteLockTimeout()}
 	if s.searchTimeout <= 0 {
 		s.searchTimeout = DefaultSearchTimeout
 	}
@@ -124,8 +129,16 @@ func (s *Store) runTx(ctx context.Context, fn func(t *tx) error) error {
 }
 
 func (s *Store) runOnce(ctx context.Context, fn func(t *tx) error) error {
-	sqlTx, err := s.write.BeginTx(ctx, s.dialect.TxOptions())
+	conn, err := s.writeConn(ctx)
 	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	sqlTx, err := conn.BeginTx(ctx, s.dialect.TxOptions())
+	if err != nil {
+		if s.dialect.LockWaitExpired(err) {
+			return s.writeLockError()
+		}
 		return fmt.Errorf("begin: %w", err)
 	}
 	t := &tx{s: s, q: sqlTx, now: s.now().UTC().Truncate(time.Microsecond), writable: true}
@@ -135,6 +148,9 @@ func (s *Store) runOnce(ctx context.Context, fn func(t *tx) error) error {
 	}
 	if err != nil {
 		sqlTx.Rollback()
+		if s.dialect.LockWaitExpired(err) {
+			return s.writeLockError()
+		}
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -60,12 +61,25 @@ func (dialect) Retryable(err error) bool {
 	return false
 }
 
+// LockWaitExpired recognises lock_not_available, what a statement that waited
+// longer than lock_timeout fails with.
+func (dialect) LockWaitExpired(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == "55P03"
+}
+
 // Open connects to the PostgreSQL server named by dsn (a postgres:// URL or key=value
 // string), applies migrations and returns the store.
 func Open(ctx context.Context, dsn string, opts store.Options) (*store.Store, error) {
 	cfg, err := pgxConfig(dsn)
 	if err != nil {
 		return nil, err
+	}
+	// Row and named locks wait no longer than a write may wait for them; past it
+	// the statement fails with lock_not_available (see store.writeConn). A
+	// lock_timeout in the address takes precedence.
+	if _, set := cfg.RuntimeParams["lock_timeout"]; !set {
+		cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(opts.WriteLockTimeout().Milliseconds(), 10)
 	}
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(32)

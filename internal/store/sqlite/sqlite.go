@@ -87,6 +87,11 @@ func mustSub(f fs.FS, dir string) fs.FS {
 	return sub
 }
 
+// LockWaitExpired is false: SQLite's one writer is waited for in the connection
+// pool (store.writeConn), and another process's lock through busy_timeout, after
+// which the transaction is retried.
+func (dialect) LockWaitExpired(error) bool { return false }
+
 // VersionOrder numbers resource_versions rows in commit order (see
 // store.SearchMarked): one writer, and a new row's rowid is one more than the
 // largest, as rows are never deleted from that table.
