@@ -535,8 +535,19 @@ func (t *tx) VRead(ctx context.Context, typ, id string, version int64) (*ehr.Rec
 
 // History implements ehr.Tx. Pages are ordered newest first by (last_updated, type, id,
 // version) and continue from a keyset cursor, so writes made while a client pages
-// never shift or repeat entries.
+// never shift or repeat entries. Like a search, it runs for at most the search
+// timeout and stops when ctx ends.
 func (t *tx) History(ctx context.Context, q ehr.HistoryQuery) (*ehr.Page, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, t.s.searchTimeout, errSearchTimeout)
+	defer cancel()
+	page, err := t.history(ctx, q)
+	if err != nil {
+		return nil, t.s.searchError(ctx, err)
+	}
+	return page, nil
+}
+
+func (t *tx) history(ctx context.Context, q ehr.HistoryQuery) (*ehr.Page, error) {
 	if q.ID != "" && !fhir.ValidID(q.ID) {
 		return nil, noSuchID(q.Type)
 	}
