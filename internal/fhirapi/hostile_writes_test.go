@@ -110,6 +110,14 @@ func TestHostileWritesLargeWriteDoesNotHoldUpOtherWrites(t *testing.T) {
 			status: 200,
 		},
 		{
+			name: "a PATCH of a 20 MB QuestionnaireResponse", method: "PATCH", path: "/QuestionnaireResponse/large-patch",
+			body: func(t *testing.T, c *client) string {
+				c.must(201, "PUT", "/QuestionnaireResponse/large-patch", largeQuestionnaireResponse("large-patch", largeBodyBytes))
+				return `[{"op":"replace","path":"/status","value":"amended"}]`
+			},
+			status: 200,
+		},
+		{
 			name: "a transaction Bundle with a 20 MB entry that refers to another entry", method: "POST", path: "",
 			body: func(*testing.T, *client) string {
 				qr := largeQuestionnaireResponse("", largeBodyBytes)
@@ -185,6 +193,9 @@ func (c *client) raceLargeWrite(method, path, body string) (timedResponse, []tim
 	}
 	req.ContentLength = int64(len(body))
 	req.Header.Set("Content-Type", "application/fhir+json")
+	if method == "PATCH" {
+		req.Header.Set("Content-Type", "application/json-patch+json")
+	}
 	largeDone := make(chan timedResponse, 1)
 	go func() {
 		var out timedResponse

@@ -406,7 +406,7 @@ func (s *Service) entryPatch(ctx context.Context, tx ehr.Tx, e *pending) error {
 			return ehr.Errorf(ehr.PreconditionFailed, "the criteria match more than one %s", e.c.Type)
 		}
 	}
-	rec, err := s.patch(ctx, tx, e.c.Type, id, data, e.c.IfMatch)
+	rec, err := s.patch(ctx, tx, e.c.Type, id, data, e.c.IfMatch, e.pre)
 	if err != nil {
 		return err
 	}
@@ -414,7 +414,10 @@ func (s *Service) entryPatch(ctx context.Context, tx ehr.Tx, e *pending) error {
 	return nil
 }
 
-func (s *Service) patch(ctx context.Context, tx ehr.Tx, typ, id string, patch []byte, ifMatch int64) (*ehr.Record, error) {
+// patch applies a JSON Patch to the current version of typ/id inside tx. A patch
+// prepared before the transaction (preparePatch) is written as prepared when the
+// resource is still at the version it was applied to.
+func (s *Service) patch(ctx context.Context, tx ehr.Tx, typ, id string, patch []byte, ifMatch int64, pre *preparedWrite) (*ehr.Record, error) {
 	cur, err := tx.Read(ctx, typ, id)
 	if err != nil {
 		return nil, err
@@ -422,6 +425,24 @@ func (s *Service) patch(ctx context.Context, tx ehr.Tx, typ, id string, patch []
 	if ifMatch != 0 && cur.Version != ifMatch {
 		return nil, ehr.Errorf(ehr.PreconditionFailed, "%s/%s is at version %d, not %d", typ, id, cur.Version, ifMatch)
 	}
+	if w, ok := tx.(ehr.PreparedWriter); ok && pre != nil && pre.p != nil && pre.id == id && pre.base == cur.Version {
+		rec, _, err := w.UpdatePrepared(ctx, pre.p, ehr.WriteOptions{IfMatch: cur.Version, Patch: true})
+		return rec, err
+	}
+	res, err := s.applyPatch(ctx, typ, id, cur, patch)
+	if err != nil {
+		return nil, err
+	}
+	if err := resolvePatched(ctx, tx, res); err != nil {
+		return nil, err
+	}
+	rec, _, err := tx.Update(ctx, typ, id, res, ehr.WriteOptions{IfMatch: cur.Version, Patch: true})
+	return rec, err
+}
+
+// applyPatch applies patch to the resource of cur, and checks and stamps the
+// result as a write of typ/id.
+func (s *Service) applyPatch(ctx context.Context, typ, id string, cur *ehr.Record, patch []byte) (map[string]any, error) {
 	doc, err := fhir.Decode(cur.Resource)
 	if err != nil {
 		return nil, err
@@ -437,11 +458,7 @@ func (s *Service) patch(ctx context.Context, tx ehr.Tx, typ, id string, patch []
 	if err := s.prepare(ctx, typ, res); err != nil {
 		return nil, err
 	}
-	if err := resolvePatched(ctx, tx, res); err != nil {
-		return nil, err
-	}
-	rec, _, err := tx.Update(ctx, typ, id, res, ehr.WriteOptions{IfMatch: cur.Version, Patch: true})
-	return rec, err
+	return res, nil
 }
 
 func (s *Service) entryRead(ctx context.Context, tx ehr.Tx, e *pending) error {

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/base64"
 	"maps"
 	"strings"
 
@@ -34,6 +35,8 @@ type preparedWrite struct {
 	// refs are the fullUrls of other entries its references named, with the
 	// "Type/id" they were rewritten to.
 	refs map[string]string
+	// base is, for a PATCH, the version the patch was applied to.
+	base int64
 }
 
 // prepareWrites chooses, before the transaction, the likely id of every POST and
@@ -47,6 +50,10 @@ func (s *Service) prepareWrites(ctx context.Context, entries []*pending, base st
 	targets := map[string]string{} // fullUrl -> "Type/id", as resolveIdentity fills ids
 	for _, e := range entries {
 		c := &e.c
+		if c.Method == "PATCH" {
+			s.preparePatch(ctx, pr, e)
+			continue
+		}
 		if (c.Method != "POST" && c.Method != "PUT") || c.Resource == nil {
 			continue
 		}
@@ -67,7 +74,7 @@ func (s *Service) prepareWrites(ctx context.Context, entries []*pending, base st
 	}
 	for _, e := range entries {
 		w := e.pre
-		if w == nil {
+		if w == nil || e.c.Method == "PATCH" {
 			continue
 		}
 		res := e.c.Resource
@@ -85,6 +92,37 @@ func (s *Service) prepareWrites(ctx context.Context, entries []*pending, base st
 		}
 		w.p = p
 	}
+}
+
+// preparePatch applies a PATCH entry's patch, before the transaction, to the
+// version it can read now, and prepares the result: decoding, patching,
+// validating, encoding and indexing are the costly part of a patch, and none of
+// them needs the write lock. The transaction writes what was prepared when the
+// resource is still at that version, and patches again otherwise. A conditional
+// patch, and a result holding a reference the transaction must resolve or refuse,
+// are left to the transaction whole.
+func (s *Service) preparePatch(ctx context.Context, pr ehr.Preparer, e *pending) {
+	c := &e.c
+	if c.Query != "" || c.ID == "" {
+		return
+	}
+	patch, err := base64.StdEncoding.DecodeString(fhir.String(c.Resource, "data"))
+	if err != nil {
+		return
+	}
+	cur, err := s.store.Read(ctx, c.Type, c.ID)
+	if err != nil || (c.IfMatch != 0 && cur.Version != c.IfMatch) {
+		return
+	}
+	res, err := s.applyPatch(ctx, c.Type, c.ID, cur, patch)
+	if err != nil || checkLocalReferences(res, nil) != nil || !plannedReferences(res, nil, "", map[string]string{}) {
+		return
+	}
+	p, err := pr.Prepare(ctx, c.Type, c.ID, res)
+	if err != nil {
+		return
+	}
+	e.pre = &preparedWrite{p: p, id: c.ID, base: cur.Version}
 }
 
 // plannedReferences adds to refs the references in node to other entries'
