@@ -18,6 +18,37 @@ import (
 	"omnichart/internal/store"
 )
 
+// heldBody is a Patient/held with the family name given.
+func heldBody(family string) string {
+	return fmt.Sprintf(`{"resourceType":"Patient","id":"held","name":[{"family":%q}]}`, family)
+}
+
+// holdPatient updates Patient/id in a transaction it keeps open, as a slow writer
+// would, and returns once the update holds its locks. release commits it and
+// fails t if the commit fails.
+func holdPatient(t *testing.T, st ehr.ResourceStore, id string) (release func()) {
+	t.Helper()
+	holding, done := make(chan struct{}), make(chan error, 1)
+	proceed := make(chan struct{})
+	go func() {
+		done <- st.Transaction(context.Background(), func(tx ehr.Tx) error {
+			_, _, err := tx.Update(context.Background(), "Patient", id,
+				map[string]any{"resourceType": "Patient", "id": id, "name": []any{map[string]any{"family": "Slow"}}}, ehr.WriteOptions{})
+			close(holding)
+			<-proceed
+			return err
+		})
+	}()
+	<-holding
+	return func() {
+		t.Helper()
+		close(proceed)
+		if err := <-done; err != nil {
+			t.Fatalf("the held transaction: %v", err)
+		}
+	}
+}
+
 // TestWritesWaitForLocksAtMostTheWriteLockTimeout holds a write transaction open
 // on Patient/held, as a slow writer would, and checks that a write that needs the
 // same lock (on SQLite any write: it has one writer; on PostgreSQL one of the same
@@ -32,24 +63,11 @@ func TestWritesWaitForLocksAtMostTheWriteLockTimeout(t *testing.T) {
 			srv := httptest.NewServer(api)
 			t.Cleanup(srv.Close)
 			c := &client{t: t, base: srv.URL + "/fhir"}
-			body := func(family string) string {
-				return fmt.Sprintf(`{"resourceType":"Patient","id":"held","name":[{"family":%q}]}`, family)
-			}
-			c.must(201, "PUT", "/Patient/held", body("Before"))
+			c.must(201, "PUT", "/Patient/held", heldBody("Before"))
 
-			holding, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-			go func() {
-				done <- st.Transaction(context.Background(), func(tx ehr.Tx) error {
-					_, _, err := tx.Update(context.Background(), "Patient", "held",
-						map[string]any{"resourceType": "Patient", "id": "held", "name": []any{map[string]any{"family": "Slow"}}}, ehr.WriteOptions{})
-					close(holding)
-					<-release
-					return err
-				})
-			}()
-			<-holding
+			release := holdPatient(t, st, "held")
 			start := time.Now()
-			r := c.do("PUT", "/Patient/held", body("Waiting"))
+			r := c.do("PUT", "/Patient/held", heldBody("Waiting"))
 			took := time.Since(start)
 			if r.status != 503 || r.header.Get("Retry-After") == "" {
 				t.Fatalf("a write behind a held lock: %d (Retry-After %q) %s, want 503 with Retry-After", r.status, r.header.Get("Retry-After"), r.body)
@@ -60,15 +78,12 @@ func TestWritesWaitForLocksAtMostTheWriteLockTimeout(t *testing.T) {
 			if took < wait || took > wait+5*time.Second {
 				t.Errorf("the write was answered after %v, want soon after the %v limit", took, wait)
 			}
-			close(release)
-			if err := <-done; err != nil {
-				t.Fatalf("the held transaction: %v", err)
-			}
+			release()
 			got := c.must(200, "GET", "/Patient/held", "")
 			if v := got.json["meta"].(map[string]any)["versionId"]; v != "2" {
 				t.Fatalf("after the refused write the Patient is at version %v, want 2 (the held transaction's)", v)
 			}
-			c.must(200, "PUT", "/Patient/held", body("After"))
+			c.must(200, "PUT", "/Patient/held", heldBody("After"))
 		})
 	}
 }
@@ -92,23 +107,10 @@ func TestTheWriteTimeoutStopsTheWork(t *testing.T) {
 			srv.Start()
 			t.Cleanup(srv.Close)
 			c := &client{t: t, base: srv.URL + "/fhir"}
-			body := func(family string) string {
-				return fmt.Sprintf(`{"resourceType":"Patient","id":"held","name":[{"family":%q}]}`, family)
-			}
-			c.must(201, "PUT", "/Patient/held", body("Before"))
+			c.must(201, "PUT", "/Patient/held", heldBody("Before"))
 
-			holding, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-			go func() {
-				done <- st.Transaction(context.Background(), func(tx ehr.Tx) error {
-					_, _, err := tx.Update(context.Background(), "Patient", "held",
-						map[string]any{"resourceType": "Patient", "id": "held", "name": []any{map[string]any{"family": "Slow"}}}, ehr.WriteOptions{})
-					close(holding)
-					<-release
-					return err
-				})
-			}()
-			<-holding
-			req, _ := http.NewRequest("PUT", c.base+"/Patient/held", strings.NewReader(body("Late")))
+			release := holdPatient(t, st, "held")
+			req, _ := http.NewRequest("PUT", c.base+"/Patient/held", strings.NewReader(heldBody("Late")))
 			req.Header.Set("Content-Type", "application/fhir+json")
 			resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 			if err == nil {
@@ -119,10 +121,7 @@ func TestTheWriteTimeoutStopsTheWork(t *testing.T) {
 			}
 			// The waiting write has given up: releasing the lock must not let it through.
 			time.Sleep(writeTimeout)
-			close(release)
-			if err := <-done; err != nil {
-				t.Fatalf("the held transaction: %v", err)
-			}
+			release()
 			time.Sleep(100 * time.Millisecond)
 			got := c.must(200, "GET", "/Patient/held", "")
 			if v := got.json["meta"].(map[string]any)["versionId"]; v != "2" {
