@@ -41,6 +41,7 @@ commands:
   import    import FHIR bundles, NDJSON, C-CDA and HL7 v2 files
   admin     source directory and import quarantine
   gen       write a synthetic multi-source population and its truth
+  directory load the EMR software directory (certified products and their endpoints)
   version   print the version
 
 Run "omnichart <command> -h" for the flags of a command.
@@ -70,6 +71,8 @@ func command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return admin(ctx, args[1:], stdout, stderr)
 	case "gen":
 		return genCmd(ctx, args[1:], stdout, stderr)
+	case "directory":
+		return directoryCmd(ctx, args[1:], stdout, stderr)
 	case "version":
 		fs := flag.NewFlagSet("version", flag.ContinueOnError)
 		fs.SetOutput(stderr)
