@@ -135,8 +135,14 @@ const includeRounds = 5
 // the resources it refers to; complete is false when there were more.
 func (t *tx) includeOne(ctx context.Context, s includeSpec, from []*ehr.Record, room int) (recs []*ehr.Record, complete bool, err error) {
 	byType := map[string][]any{}
+	compartments := map[string][]any{} // of the resources of each type, once each
+	seenCompartment := map[[2]string]bool{}
 	for _, r := range from {
 		byType[r.Type] = append(byType[r.Type], r.ID)
+		if k := [2]string{r.Type, r.Compartment}; !seenCompartment[k] {
+			seenCompartment[k] = true
+			compartments[r.Type] = append(compartments[r.Type], r.Compartment)
+		}
 	}
 	var targets [][2]string
 	dup := map[[2]string]bool{}
@@ -155,8 +161,11 @@ func (t *tx) includeOne(ctx context.Context, s includeSpec, from []*ehr.Record, 
 			if s.param != "*" && s.source != typ {
 				continue
 			}
-			query = `SELECT DISTINCT i.ref_type, i.ref_id FROM index_reference i WHERE i.res_type = ? AND i.res_id IN (` + marks + `) AND i.ref_id <> ''`
-			args = append([]any{typ}, ids...)
+			// Naming the resources' compartments lets the engines find their
+			// rows by the owner index, instead of every row of the parameter.
+			cmarks := strings.TrimSuffix(strings.Repeat("?, ", len(compartments[typ])), ", ")
+			query = `SELECT DISTINCT i.ref_type, i.ref_id FROM index_reference i` + t.s.dialect.OwnerIndex("index_reference") + ` WHERE i.compartment IN (` + cmarks + `) AND i.res_type = ? AND i.res_id IN (` + marks + `) AND i.ref_id <> ''`
+			args = append(append(append([]any{}, compartments[typ]...), typ), ids...)
 			if s.param != "*" {
 				query += " AND i.param = ?"
 				args = append(args, s.param)
