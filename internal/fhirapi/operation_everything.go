@@ -65,6 +65,8 @@ func (a *API) patientEverything(w http.ResponseWriter, r *http.Request, id strin
 			a.writeError(w, r, err)
 			return
 		}
+		a.integratedEverything(w, r, "Patient/"+id, q, in)
+		return
 	default:
 		a.errorf(w, r, ehr.Invalid, "_mdm must be true or false, got %q", in.Get("_mdm"))
 		return
@@ -87,11 +89,15 @@ func (a *API) personEverything(w http.ResponseWriter, r *http.Request, id string
 	q.Patients = patients
 	// The Person is in the compartment of each Patient it links, and so is
 	// listed with the first; a Person that links none is listed alone.
-	var lead *ehr.Record
-	if len(patients) == 0 && q.Cursor == "" && (q.Types == nil || slices.Contains(q.Types, "Person")) {
-		lead = person
+	if len(patients) == 0 {
+		var lead *ehr.Record
+		if q.Cursor == "" && (q.Types == nil || slices.Contains(q.Types, "Person")) {
+			lead = person
+		}
+		a.everything(w, r, "Person/"+id, q, lead, in)
+		return
 	}
-	a.everything(w, r, "Person/"+id, q, lead, in)
+	a.integratedEverything(w, r, "Person/"+id, q, in)
 }
 
 // everythingQuery reads the shared parameters of $everything.
