@@ -49,7 +49,7 @@ type opParam struct {
 
 // operations lists every operation the server offers.
 func operations() []*operation {
-	return []*operation{patientEverything, personEverything}
+	return []*operation{patientEverything, personEverything, patientSummary, personSummary}
 }
 
 // routeOperations registers the routes of every operation: GET (when it does not

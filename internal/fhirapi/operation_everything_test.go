@@ -164,9 +164,10 @@ func TestEverythingRefusesWhatItCannotDo(t *testing.T) {
 
 func TestOperationsAreDefinedAndDeclared(t *testing.T) {
 	forRecordEngines(t, func(t *testing.T, c *client) {
-		for _, id := range []string{"Patient-everything", "Person-everything"} {
+		for _, id := range []string{"Patient-everything", "Person-everything", "Patient-summary", "Person-summary"} {
 			def := c.must(200, "GET", "/OperationDefinition/"+id, "").json
-			if def["resourceType"] != "OperationDefinition" || def["code"] != "everything" || def["instance"] != true {
+			_, code, _ := strings.Cut(id, "-")
+			if def["resourceType"] != "OperationDefinition" || def["code"] != code || def["instance"] != true {
 				t.Errorf("OperationDefinition/%s = %v", id, def)
 			}
 			// What is served must be valid R4: store it as a resource.
@@ -182,7 +183,7 @@ func TestOperationsAreDefinedAndDeclared(t *testing.T) {
 				found[rm["type"].(string)+"/$"+om["name"].(string)] = om["definition"].(string)
 			}
 		}
-		for _, want := range []string{"Patient/$everything", "Person/$everything"} {
+		for _, want := range []string{"Patient/$everything", "Person/$everything", "Patient/$summary", "Person/$summary"} {
 			if !strings.HasSuffix(found[want], "/OperationDefinition/"+strings.ReplaceAll(want, "/$", "-")) {
 				t.Errorf("CapabilityStatement operation %s = %q", want, found[want])
 			}

@@ -8,6 +8,7 @@ import (
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/fhir/search"
+	"omnichart/internal/integrate"
 	"omnichart/internal/service"
 )
 
@@ -77,10 +78,7 @@ func (a *API) integratedEverything(w http.ResponseWriter, r *http.Request, path 
 // integratedEntries lays out the integrated record as Bundle entries.
 func integratedEntries(base string, rec *service.Integrated) []any {
 	// Each DetectedIssue follows the later of the two facts it implicates.
-	position := map[string]int{}
-	for i, f := range rec.Facts {
-		position[f.Record.Ref] = i
-	}
+	position := integrate.Result{Facts: rec.Facts}.FactIndex()
 	after := map[int][]int{}
 	for k, c := range rec.Conflicts {
 		at := max(position[c.Records[0].Ref], position[c.Records[1].Ref])

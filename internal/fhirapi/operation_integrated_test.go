@@ -13,12 +13,14 @@ import (
 func oneHumanAtThreeSources(c *client) {
 	const at = "2024-03-01T08:30:00Z"
 	lab := func(code, subject, value, unit string) string {
-		return fmt.Sprintf(`{"status":"final","code":{"coding":[{"system":"http://loinc.org","code":%q}]},"subject":{"reference":%q},"effectiveDateTime":%q,`+
+		return fmt.Sprintf(`{"status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],`+
+			`"code":{"coding":[{"system":"http://loinc.org","code":%q}]},"subject":{"reference":%q},"effectiveDateTime":%q,`+
 			`"valueQuantity":{"value":%s,"unit":%q,"system":"http://unitsofmeasure.org","code":%q}}`, code, subject, at, value, unit, unit)
 	}
+	// The text of a's asthma is markup a narrative must escape.
 	condition := func(subject string) string {
 		return `{"clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]},` +
-			`"code":{"coding":[{"system":"http://snomed.info/sct","code":"195967001"}]},"subject":{"reference":"` + subject + `"},"onsetDateTime":"2010-05-01"}`
+			`"code":{"coding":[{"system":"http://snomed.info/sct","code":"195967001"}],"text":"<script>alert(1)</script> asthma & wheeze"},"subject":{"reference":"` + subject + `"},"onsetDateTime":"2010-05-01"}`
 	}
 	allergy := func(subject, status string) string {
 		return `{"clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical","code":"` + status + `"}]},` +

@@ -120,3 +120,16 @@ func Integrate(recs []Record) Result {
 	}
 	return res
 }
+
+// FactIndex maps the reference of every record in r, shown or not, to the index
+// of its fact.
+func (r Result) FactIndex() map[string]int {
+	out := map[string]int{}
+	for i, f := range r.Facts {
+		out[f.Record.Ref] = i
+		for _, o := range f.Also {
+			out[o.Ref] = i
+		}
+	}
+	return out
+}
