@@ -45,11 +45,13 @@ type opParam struct {
 	min  int
 	max  string // "1" or "*"
 	doc  string
+	// parts are the parts of a parameter without a type.
+	parts []opParam
 }
 
 // operations lists every operation the server offers.
 func operations() []*operation {
-	return []*operation{patientEverything, personEverything, patientSummary, personSummary}
+	return []*operation{patientEverything, personEverything, patientSummary, personSummary, patientReconcile, patientReconcileDecide}
 }
 
 // routeOperations registers the routes of every operation: GET (when it does not
@@ -68,7 +70,13 @@ func (a *API) routeOperations(m *http.ServeMux) {
 			m.HandleFunc("POST "+p, h)
 			if !op.affects {
 				m.HandleFunc("GET "+p, h)
+				continue
 			}
+			m.HandleFunc("GET "+p, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Allow", "POST")
+				a.writeResource(w, r, http.StatusMethodNotAllowed, fhir.OperationOutcome([]fhir.Issue{{Severity: "error", Code: "not-supported",
+					Diagnostics: fmt.Sprintf("$%s changes data and is invoked with POST only", op.code)}}))
+			})
 		}
 	}
 }
@@ -213,11 +221,7 @@ func (a *API) builtinDefinition(w http.ResponseWriter, r *http.Request, typ, id 
 // definition is the OperationDefinition of op, its url under base.
 // See https://hl7.org/fhir/R4/operationdefinition.html.
 func (op *operation) definition(base string) fhir.Resource {
-	var params []any
-	for _, p := range op.params {
-		params = append(params, map[string]any{"name": p.name, "use": p.use, "min": p.min, "max": p.max,
-			"documentation": p.doc, "type": p.typ})
-	}
+	params := definitionParams(op.params)
 	def := fhir.Resource{
 		"resourceType": "OperationDefinition",
 		"id":           op.id,
@@ -238,6 +242,21 @@ func (op *operation) definition(base string) fhir.Resource {
 		def["base"] = op.base
 	}
 	return def
+}
+
+func definitionParams(ps []opParam) []any {
+	var out []any
+	for _, p := range ps {
+		d := map[string]any{"name": p.name, "use": p.use, "min": p.min, "max": p.max, "documentation": p.doc}
+		if p.typ != "" {
+			d["type"] = p.typ
+		}
+		if len(p.parts) > 0 {
+			d["part"] = definitionParams(p.parts)
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // capabilityOperations lists, per resource type, the operations entries of the
