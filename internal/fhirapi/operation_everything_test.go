@@ -92,6 +92,10 @@ func TestEverythingPagesSinceAndTypes(t *testing.T) {
 		sameSet(t, "_type=Observation,Patient", refs, []string{"Patient/pa", "Observation/oa", "Patient/pb", "Observation/ob"})
 		refs, _, _ = c.pages("/Person/h1/$everything?_type=Observation&_type=Practitioner")
 		sameSet(t, "_type=Observation&_type=Practitioner", refs, []string{"Observation/oa", "Observation/ob", "Practitioner/dr-a"})
+		refs, _, _ = c.pages("/Person/h1/$everything?_type=Practitioner,Medication")
+		sameSet(t, "_type=Practitioner,Medication", refs, []string{"Practitioner/dr-a", "Medication/med-b"})
+		refs, _, _ = c.pages("/Patient/pa/$everything?_type=Organization&_count=1")
+		sameSet(t, "_type=Organization, paged", refs, []string{"Organization/org-a", "Organization/org-a"})
 
 		// _since: only what changed from then on.
 		r := c.must(200, "GET", "/Observation/ob", "")

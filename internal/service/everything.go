@@ -112,31 +112,34 @@ func (s *Service) Everything(ctx context.Context, q EverythingQuery) (page *ehr.
 	}
 	page.Records = uniqueRecords(page.Records)
 	page.Included, err = s.referenced(sctx, page.Records, q.Types)
+	if q.Types != nil {
+		// Records walked only for what they refer to are not listed.
+		page.Records = slices.DeleteFunc(page.Records, func(r *ehr.Record) bool { return !slices.Contains(q.Types, r.Type) })
+	}
 	return page, err
 }
 
-// everythingTypes is the order in which Everything lists types: Patient first, then
-// the other types of the Patient compartment alphabetically, kept to only when it is
-// not nil.
+// everythingTypes is the order in which Everything walks types: Patient first,
+// then the other types of the Patient compartment alphabetically. With only (not
+// nil) it walks the compartment types in only, or every compartment type when only
+// names a shared type too, since those are found through what refers to them.
 func everythingTypes(only []string) ([]string, error) {
+	compartment := fhir.PatientCompartmentTypes()
+	shared := false
 	for _, t := range only {
 		if err := ehr.CheckType(t); err != nil {
 			return nil, err
 		}
+		shared = shared || !slices.Contains(compartment, t)
 	}
 	var out []string
-	if only == nil || slices.Contains(only, "Patient") {
-		out = append(out, "Patient")
-	}
-	for _, t := range fhir.PatientCompartmentTypes() {
-		if t != "Patient" && (only == nil || slices.Contains(only, t)) {
+	for _, t := range append([]string{"Patient"}, compartment...) {
+		if slices.Contains(out, t) {
+			continue
+		}
+		if only == nil || shared || slices.Contains(only, t) {
 			out = append(out, t)
 		}
-	}
-	if len(out) == 0 {
-		// Only shared types were asked for: they come as referenced resources, so
-		// the compartment is still walked, but for nothing else.
-		out = append(out, "Patient")
 	}
 	return out, nil
 }
