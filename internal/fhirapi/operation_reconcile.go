@@ -18,6 +18,7 @@ var patientReconcile = &operation{
 			{name: "item", use: "out", typ: "Resource", min: 1, max: "1", doc: "The other source's record."},
 			{name: "state", use: "out", typ: "code", min: 1, max: "1", doc: "new, same, accepted or reviewed."},
 			{name: "same-as", use: "out", typ: "Reference", min: 0, max: "*", doc: "A record of the caller's source that states the same fact."},
+			{name: "disagrees-with", use: "out", typ: "Reference", min: 0, max: "*", doc: "A record of the caller's source about the same fact that says otherwise (a disagreement of the integrated record)."},
 			{name: "decision", use: "out", typ: "Reference", min: 0, max: "1", doc: "The Provenance of the accept or review."},
 		}},
 	},
@@ -54,6 +55,9 @@ func (a *API) reconcileList(w http.ResponseWriter, r *http.Request, id string, _
 		}
 		for _, ref := range item.SameAs {
 			parts = append(parts, map[string]any{"name": "same-as", "valueReference": map[string]any{"reference": ref}})
+		}
+		for _, ref := range item.DisagreesWith {
+			parts = append(parts, map[string]any{"name": "disagrees-with", "valueReference": map[string]any{"reference": ref}})
 		}
 		if item.Decision != nil {
 			parts = append(parts, map[string]any{"name": "decision", "valueReference": map[string]any{"reference": item.Decision.Reference()}})

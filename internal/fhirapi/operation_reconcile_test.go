@@ -30,6 +30,8 @@ func reconciliation(t *testing.T, c *client, headers ...string) (own, received [
 					state = pp["valueCode"].(string)
 				case "same-as":
 					same = append(same, pp["valueReference"].(map[string]any)["reference"].(string))
+				case "disagrees-with":
+					same = append(same, "≠"+pp["valueReference"].(map[string]any)["reference"].(string))
 				case "decision":
 					decisions[item] = pp["valueReference"].(map[string]any)["reference"].(string)
 				}
@@ -52,7 +54,8 @@ func TestReconcileListsAcceptsAndReviews(t *testing.T) {
 		asA := []string{"X-Test-Source", srcA}
 		own, received, _ := reconciliation(t, c, asA...)
 		sameSet(t, "own", own, []string{"AllergyIntolerance/pen-a", "Condition/asthma-a", "MedicationRequest/aml-a"})
-		sameSet(t, "received", received, []string{"AllergyIntolerance/pen-b new", "Condition/asthma-b same Condition/asthma-a", "MedicationStatement/aml-b new"})
+		sameSet(t, "received", received, []string{"AllergyIntolerance/pen-b new ≠AllergyIntolerance/pen-a", "Condition/asthma-b same Condition/asthma-a",
+			"MedicationStatement/aml-b new ≠MedicationRequest/aml-a"})
 
 		// Malformed or misdirected decisions are refused and change nothing.
 		before := c.versions()
@@ -109,8 +112,8 @@ func TestReconcileListsAcceptsAndReviews(t *testing.T) {
 		c.must(200, "POST", "/Patient/p1/$reconcile-decide", decide("AllergyIntolerance/pen-b", "review"), asA...)
 		own, received, decisions := reconciliation(t, c, asA...)
 		sameSet(t, "own after accepting", own, []string{"AllergyIntolerance/pen-a", "Condition/asthma-a", "MedicationRequest/aml-a", written[0]})
-		sameSet(t, "received after deciding", received, []string{"AllergyIntolerance/pen-b reviewed", "Condition/asthma-b same Condition/asthma-a",
-			"MedicationStatement/aml-b accepted " + written[0]})
+		sameSet(t, "received after deciding", received, []string{"AllergyIntolerance/pen-b reviewed ≠AllergyIntolerance/pen-a", "Condition/asthma-b same Condition/asthma-a",
+			"MedicationStatement/aml-b accepted " + written[0] + " ≠MedicationRequest/aml-a"})
 		if decisions["MedicationStatement/aml-b"] != written[1] || !strings.HasPrefix(decisions["AllergyIntolerance/pen-b"], "Provenance/") {
 			t.Errorf("decisions %v", decisions)
 		}

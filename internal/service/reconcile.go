@@ -39,6 +39,9 @@ type ReceivedItem struct {
 	State  string
 	// SameAs are the enterprise's own records of the same fact.
 	SameAs []string
+	// DisagreesWith are the enterprise's own records of the same fact that say
+	// otherwise about it (see integrate.Conflict).
+	DisagreesWith []string
 	// Decision is the Provenance of an accept or review.
 	Decision *ehr.Record
 }
@@ -86,6 +89,16 @@ func (s *Service) Reconciliation(ctx context.Context, id string) (*Reconciliatio
 		return nil, err
 	}
 	out := &Reconciliation{Source: src, Patients: patients}
+	disagree := map[string][]string{}
+	for _, c := range rec.Conflicts {
+		a, b := c.Records[0], c.Records[1]
+		switch {
+		case a.Source == src && b.Source != src:
+			disagree[b.Ref] = append(disagree[b.Ref], a.Ref)
+		case b.Source == src && a.Source != src:
+			disagree[a.Ref] = append(disagree[a.Ref], b.Ref)
+		}
+	}
 	var received []string
 	for _, f := range rec.Facts {
 		members := append([]integrate.Record{f.Record}, f.Also...)
@@ -101,7 +114,7 @@ func (s *Service) Reconciliation(ctx context.Context, id string) (*Reconciliatio
 				out.Own = append(out.Own, r)
 				continue
 			}
-			item := ReceivedItem{Record: r, State: ItemNew, SameAs: own}
+			item := ReceivedItem{Record: r, State: ItemNew, SameAs: own, DisagreesWith: disagree[m.Ref]}
 			if len(own) > 0 {
 				item.State = ItemSame
 			}
