@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/fhir/search"
@@ -94,7 +95,7 @@ func integratedEntries(base string, rec *service.Integrated) []any {
 		for _, k := range after[i] {
 			c := rec.Conflicts[k]
 			patient := ""
-			if stored := rec.Records[c.Records[0].Ref]; stored != nil && len(stored.Compartment) > len("Patient/") && stored.Compartment[:8] == "Patient/" {
+			if stored := rec.Records[c.Records[0].Ref]; stored != nil && strings.HasPrefix(stored.Compartment, "Patient/") {
 				patient = stored.Compartment
 			}
 			entries = append(entries, map[string]any{"fullUrl": "urn:uuid:" + c.ID(), "resource": c.DetectedIssue(patient), "search": map[string]any{"mode": "include"}})
