@@ -140,6 +140,9 @@ func TestEverythingRefusesWhatItCannotDo(t *testing.T) {
 			{"/Patient/pa/$everything?colour=red", 400, "colour"},
 			{"/Patient/pa/$everything?start=2020-01-01", 501, "start"},
 			{"/Patient/pa/$everything?_page=bogus", 400, "_page"},
+			{"/Person/h1/$everything?_page=bogus", 400, "_page"},
+			{"/Person/h1/$everything?_page=-1", 400, "_page"},
+			{"/Person/h1/$everything?_page=100000", 400, "_page"},
 			{"/Patient/nobody/$everything", 404, ""},
 			{"/Person/nobody/$everything", 404, ""},
 		} {
