@@ -171,7 +171,7 @@ func TestEverythingRefusesWhatItCannotDo(t *testing.T) {
 
 func TestOperationsAreDefinedAndDeclared(t *testing.T) {
 	forRecordEngines(t, func(t *testing.T, c *client) {
-		for _, id := range []string{"Patient-everything", "Person-everything", "Patient-summary", "Person-summary"} {
+		for _, id := range []string{"Patient-everything", "Person-everything", "Patient-summary", "Person-summary", "Patient-reconcile", "Patient-reconcile-decide"} {
 			def := c.must(200, "GET", "/OperationDefinition/"+id, "").json
 			_, code, _ := strings.Cut(id, "-")
 			if def["resourceType"] != "OperationDefinition" || def["code"] != code || def["instance"] != true {
@@ -190,7 +190,7 @@ func TestOperationsAreDefinedAndDeclared(t *testing.T) {
 				found[rm["type"].(string)+"/$"+om["name"].(string)] = om["definition"].(string)
 			}
 		}
-		for _, want := range []string{"Patient/$everything", "Person/$everything", "Patient/$summary", "Person/$summary"} {
+		for _, want := range []string{"Patient/$everything", "Person/$everything", "Patient/$summary", "Person/$summary", "Patient/$reconcile", "Patient/$reconcile-decide"} {
 			if !strings.HasSuffix(found[want], "/OperationDefinition/"+strings.ReplaceAll(want, "/$", "-")) {
 				t.Errorf("CapabilityStatement operation %s = %q", want, found[want])
 			}
