@@ -1,6 +1,7 @@
 package fhirapi
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -54,10 +55,10 @@ func operations() []*operation {
 	return []*operation{patientEverything, personEverything, patientSummary, personSummary, patientReconcile, patientReconcileDecide}
 }
 
-// routeOperations registers the routes of every operation: GET (when it does not
-// affect state) and POST at each level it is offered.
-func (a *API) routeOperations(m *http.ServeMux) {
-	for _, op := range operations() {
+// routeOperations registers the routes of ops: GET (when it does not affect
+// state) and POST at each level it is offered.
+func (a *API) routeOperations(m *http.ServeMux, ops []*operation) {
+	for _, op := range ops {
 		var paths []string
 		if op.typeLevel {
 			paths = append(paths, "/fhir/"+op.resource+"/$"+op.code)
@@ -190,6 +191,8 @@ func parameterValue(p map[string]any) (string, error) {
 			return x, nil
 		case bool:
 			return strconv.FormatBool(x), nil
+		case json.Number:
+			return x.String(), nil
 		case float64:
 			return strconv.FormatFloat(x, 'f', -1, 64), nil
 		case map[string]any:
