@@ -41,6 +41,7 @@ func (a *API) capabilityStatement(r *http.Request) map[string]any {
 			}
 		}
 	}
+	ops := capabilityOperations(a.base(r))
 	var resources []any
 	for _, typ := range fhir.R4().ResourceTypes() {
 		res := map[string]any{
@@ -73,6 +74,9 @@ func (a *API) capabilityStatement(r *http.Request) map[string]any {
 		}
 		if rev := revIncludes[typ]; len(rev) > 0 {
 			res["searchRevInclude"] = rev
+		}
+		if o := ops[typ]; len(o) > 0 {
+			res["operation"] = o
 		}
 		resources = append(resources, res)
 	}

@@ -13,6 +13,9 @@ func (a *API) read(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	typ, id := r.PathValue("type"), r.PathValue("id")
+	if a.builtinDefinition(w, r, typ, id) {
+		return
+	}
 	rec, err := a.svc.Read(r.Context(), typ, id)
 	if err != nil {
 		if rec != nil && ehr.ErrorCode(err) == ehr.Gone {

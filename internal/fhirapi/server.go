@@ -85,6 +85,7 @@ func (a *API) routes() {
 	m.HandleFunc("GET /fhir/{type}/{id}/_history", a.historyInstance)
 	m.HandleFunc("GET /fhir/{type}/{id}/_history/{vid}", a.vread)
 	m.HandleFunc("GET /fhir/{type}/{id}/{comp}", a.searchCompartment)
+	a.routeOperations(m, operations())
 	m.HandleFunc("/fhir/", a.unknownRoute)
 }
 

@@ -295,6 +295,9 @@ func (s *Service) Search(ctx context.Context, q *search.Query) (page *ehr.Page, 
 	if err != nil {
 		return nil, err
 	}
+	if hasMDM(q) {
+		return s.searchMDM(sctx, q)
+	}
 	return s.store.Search(sctx, q)
 }
 

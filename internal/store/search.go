@@ -394,6 +394,8 @@ func (b *sqlBuilder) param(typ string, p search.Param, r string) (string, []any,
 	param := p.Name
 	negate := false
 	switch p.Modifier {
+	case search.ModifierMDM:
+		return "", nil, ehr.Errorf(ehr.NotSupported, "the :mdm modifier of %q is expanded by the interaction engine before a search; it cannot be used here", p.Name)
 	case "not":
 		negate = true
 	case "of-type":

@@ -10,7 +10,7 @@ import (
 var modifiers = map[string]map[string]bool{
 	"string":    {"exact": true, "contains": true, "missing": true},
 	"token":     {"text": true, "not": true, "above": true, "below": true, "in": true, "not-in": true, "of-type": true, "missing": true},
-	"reference": {"identifier": true, "missing": true},
+	"reference": {"identifier": true, "missing": true, ModifierMDM: true},
 	"date":      {"missing": true},
 	"number":    {"missing": true},
 	"quantity":  {"missing": true},
@@ -18,6 +18,13 @@ var modifiers = map[string]map[string]bool{
 	"composite": {"missing": true},
 	"special":   {"missing": true},
 }
+
+// ModifierMDM is the :mdm modifier of reference parameters (after HAPI FHIR's
+// MDM expansion): subject:mdm=Patient/X matches what refers to X or to any source
+// Patient the master patient index links with X. The parameter is resolved into a
+// plain reference parameter by the interaction engine, under the caller's scope,
+// before a store sees it; only Patient references can be expanded.
+const ModifierMDM = "mdm"
 
 // Key is the parameter as written in the query ("subject:Patient.name").
 func (p Param) Key() string {

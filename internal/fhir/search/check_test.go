@@ -20,6 +20,8 @@ func TestCheckRecordsWhyItIgnoredAParameter(t *testing.T) {
 		{"an unknown parameter is ignored with the reason", "gender=female&colour=red", "colour", `unknown search parameter "colour"`},
 		{"an unknown modifier is ignored under its full key", "gender:sounds-like=f", "gender:sounds-like", "modifier :sounds-like"},
 		{"a chain through a parameter that is no reference is ignored", "gender.name=x", "gender.name", "not a reference parameter"},
+		{":mdm is a modifier of reference parameters", "general-practitioner:mdm=Patient/1", "", ""},
+		{":mdm on a token parameter is ignored", "gender:mdm=female", "gender:mdm", "modifier :mdm"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
