@@ -14,6 +14,7 @@ import (
 )
 
 const directoryUsage = `usage: omnichart directory load [flags] [PATH]
+       omnichart directory connected [flags]
 
 Loads the EMR software directory: every certified EMR product (ONC CHPL), its
 certification criteria, and the FHIR endpoints of the organizations that run it,
@@ -25,6 +26,11 @@ newer one changes only what differs. The load reports what was added, changed an
 removed, and the products whose certification was withdrawn. See docs/directory.md.
 Omnichart never contacts the listed endpoints.
 
+"connected" lists the registered sources with the directory's product and
+endpoint each runs (admin source add --directory-product, --directory-endpoint)
+and their health: when each last sent something, and how many originals were
+accepted, are quarantined and were replayed.
+
 flags:
 `
 
@@ -32,10 +38,13 @@ func directoryCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if len(args) == 0 || isHelp(args[0]) {
 		if len(args) == 0 {
 			fmt.Fprint(stderr, directoryUsage)
-			return fmt.Errorf("directory: give a subcommand (load)")
+			return fmt.Errorf("directory: give a subcommand (load or connected)")
 		}
 		fmt.Fprint(stdout, directoryUsage)
 		return nil
+	}
+	if args[0] == "connected" {
+		return directoryConnected(ctx, args[1:], stdout, stderr)
 	}
 	if args[0] != "load" {
 		fmt.Fprint(stderr, directoryUsage)

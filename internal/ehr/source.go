@@ -41,6 +41,10 @@ type Source struct {
 	Name string
 	// Vendor and Product name the EMR software ("Epic", "Bridges").
 	Vendor, Product string
+	// DirectoryProduct and DirectoryEndpoint name, when known, the certified
+	// product the source runs ("DeviceDefinition/chpl-10964") and its published
+	// endpoint ("Endpoint/ep-…") in the EMR software directory.
+	DirectoryProduct, DirectoryEndpoint string
 	Interfaces      []Interface
 	Contact         Contact
 	// Active is false for a disabled source.

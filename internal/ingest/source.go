@@ -25,6 +25,9 @@ const (
 
 	vendorExtension  = "urn:omnichart:extension:source-vendor"
 	productExtension = "urn:omnichart:extension:source-product"
+	// The source's product and endpoint in the EMR software directory.
+	directoryProductExtension  = "urn:omnichart:extension:source-directory-product"
+	directoryEndpointExtension = "urn:omnichart:extension:source-directory-endpoint"
 
 	connectionTypeSystem = "http://terminology.hl7.org/CodeSystem/endpoint-connection-type"
 	payloadTypeSystem    = "http://terminology.hl7.org/CodeSystem/endpoint-payload-type"
@@ -159,6 +162,12 @@ func organization(s Source) fhir.Resource {
 	if s.Product != "" {
 		ext = append(ext, map[string]any{"url": productExtension, "valueString": s.Product})
 	}
+	if s.DirectoryProduct != "" {
+		ext = append(ext, map[string]any{"url": directoryProductExtension, "valueReference": map[string]any{"reference": s.DirectoryProduct}})
+	}
+	if s.DirectoryEndpoint != "" {
+		ext = append(ext, map[string]any{"url": directoryEndpointExtension, "valueReference": map[string]any{"reference": s.DirectoryEndpoint}})
+	}
 	if len(ext) > 0 {
 		org["extension"] = ext
 	}
@@ -291,6 +300,10 @@ func (d *Directory) read(ctx context.Context, org fhir.Resource) (Source, error)
 			s.Vendor = fhir.String(e, "valueString")
 		case productExtension:
 			s.Product = fhir.String(e, "valueString")
+		case directoryProductExtension:
+			s.DirectoryProduct = fhir.String(fhir.Object(e, "valueReference"), "reference")
+		case directoryEndpointExtension:
+			s.DirectoryEndpoint = fhir.String(fhir.Object(e, "valueReference"), "reference")
 		}
 	}
 	for _, v := range fhir.Array(org, "contact") {
