@@ -45,8 +45,8 @@ type Source struct {
 	// product the source runs ("DeviceDefinition/chpl-10964") and its published
 	// endpoint ("Endpoint/ep-…") in the EMR software directory.
 	DirectoryProduct, DirectoryEndpoint string
-	Interfaces      []Interface
-	Contact         Contact
+	Interfaces                          []Interface
+	Contact                             Contact
 	// Active is false for a disabled source.
 	Active bool
 	// OrganizationID is the id of the owning Organization, set when read from the
