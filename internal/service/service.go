@@ -20,6 +20,14 @@ type Options struct {
 	Log *slog.Logger
 	// Now is the clock of access events and review tasks; time.Now by default.
 	Now func() time.Time
+	// AfterCommit, when set, is called after every committed write request
+	// (a single interaction, a transaction, or each entry of a batch) with the
+	// records it wrote, in the order of its changes: deletions as their Deleted
+	// versions. It runs in the caller's goroutine before the interaction returns,
+	// so what it derives is in place when the caller sees the result; it cannot
+	// fail the write, which is already committed. Derived indexes (the patient
+	// matcher) keep in step through it whatever path a write took.
+	AfterCommit func(ctx context.Context, committed []*ehr.Record)
 }
 
 // Service runs FHIR interactions against a ResourceStore under a Policy. It is safe
@@ -31,6 +39,7 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	model  *fhir.Model
+	after  func(context.Context, []*ehr.Record)
 }
 
 // New returns a Service over store.
@@ -47,7 +56,7 @@ func New(store ehr.ResourceStore, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{store: store, policy: opts.Policy, events: opts.Events, log: opts.Log, now: opts.Now, model: fhir.R4()}
+	return &Service{store: store, policy: opts.Policy, events: opts.Events, log: opts.Log, now: opts.Now, model: fhir.R4(), after: opts.AfterCommit}
 }
 
 // SearchParameters lists the search parameters of typ the store supports, for the
