@@ -74,6 +74,7 @@ func (a *API) capabilityStatement(r *http.Request) map[string]any {
 		if rev := revIncludes[typ]; len(rev) > 0 {
 			res["searchRevInclude"] = rev
 		}
+		a.declareOperations(typ, res)
 		resources = append(resources, res)
 	}
 	return map[string]any{
