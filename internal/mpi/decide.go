@@ -260,7 +260,7 @@ func (m *MPI) Decide(ctx context.Context, taskID string, v Verdict, reason strin
 		m.constrain(w, p)
 		if code == ReviewCode && rec.Source == SourceURI {
 			view := m.tasks[rec.ID]
-			view.status, view.score, view.a, view.b = fhir.String(task, "status"), "", ids[0], other
+			view.status, view.score, view.a, view.b, view.decidedOnce = fhir.String(task, "status"), "", ids[0], other, true
 			m.tasks[rec.ID] = view
 		}
 	}
@@ -295,9 +295,11 @@ func decisionRecord(v Verdict, reviewer, reason, stamp string, bySource bool) []
 // sourceLinks records the links a source made between its records: a
 // Patient.link of type replaced-by or replaces (a merge, as HL7 v2 ADT^A40
 // does) says the two records are one human. The link is recorded as the
-// source's decision on a completed review task, unless the pair is decided
-// already: a person's decision stands.
-func (m *MPI) sourceLinks(ctx context.Context, w *work, rec match.Record) {
+// source's decision on a completed review task, unless the pair's task was
+// ever decided: a person's decision stands, and so does a person's undo of
+// the source's. It returns the pairs it decided.
+func (m *MPI) sourceLinks(ctx context.Context, rec match.Record) []pairIDs {
+	var out []pairIDs
 	for _, l := range fhir.Array(rec.Patient, "link") {
 		lm, _ := l.(map[string]any)
 		typ := fhir.String(lm, "type")
@@ -309,29 +311,31 @@ func (m *MPI) sourceLinks(ctx context.Context, w *work, rec match.Record) {
 			continue
 		}
 		p := pairOf(rec.ID, other)
-		if m.decisions[p] != nil {
+		id := ReviewTaskID(rec.ID, other)
+		if m.decisions[p] != nil || m.tasks[id].decidedOnce {
 			continue
 		}
 		now := m.now().UTC()
 		stamp := now.Format(time.RFC3339)
-		id := ReviewTaskID(rec.ID, other)
 		reason := fmt.Sprintf("the source's record Patient/%s says it %s Patient/%s", rec.ID, strings.ReplaceAll(typ, "-", " "), other)
 		task := map[string]any{
 			"resourceType": "Task", "id": id, "status": "completed", "intent": "proposal", "priority": "routine",
 			"code":           map[string]any{"coding": []any{map[string]any{"system": TaskSystem, "code": ReviewCode}}},
-			"description":    "Linked by the source that owns both records.",
+			"description":    "Linked by the source that owns the records.",
 			"businessStatus": map[string]any{"text": businessText(VerdictLink)},
 			"focus":          map[string]any{"reference": "Patient/" + rec.ID}, "for": map[string]any{"reference": "Patient/" + rec.ID},
 			"authoredOn": stamp, "lastModified": stamp,
 			"input":  []any{map[string]any{"type": map[string]any{"text": "other record"}, "valueReference": map[string]any{"reference": "Patient/" + other}}},
 			"output": decisionRecord(VerdictLink, rec.Source, reason, stamp, true),
+			"note":   []any{map[string]any{"authorString": rec.Source, "time": stamp, "text": "decision link: " + reason}},
 		}
 		if _, err := m.eng.Apply(asMPI(ctx), "transaction", []ehr.Change{{Method: "PUT", Type: "Task", ID: id, Resource: task}}, ehr.ApplyOptions{}); err != nil {
 			m.log.ErrorContext(ctx, "mpi: record a source's link", "patient", rec.ID, "error", err)
 			continue
 		}
 		m.setDecision(&Decision{Task: id, A: rec.ID, B: other, Verdict: VerdictLink, Reviewer: rec.Source, Reason: reason, Decided: now, BySource: true})
-		m.tasks[id] = taskView{status: "completed", authored: stamp, a: rec.ID, b: other}
-		m.constrain(w, p)
+		m.tasks[id] = taskView{status: "completed", authored: stamp, a: rec.ID, b: other, decidedOnce: true}
+		out = append(out, p)
 	}
+	return out
 }

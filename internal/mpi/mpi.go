@@ -114,6 +114,9 @@ type link struct {
 type taskView struct {
 	status, score, authored string
 	a, b                    string // the Patients, focus first
+	// decidedOnce is set when a decision was ever recorded on the task (it
+	// has notes): a source's link then no longer decides the pair.
+	decidedOnce bool
 }
 
 // New returns an empty MPI over eng; Load fills it from the store.
@@ -217,7 +220,9 @@ func (m *MPI) Committed(ctx context.Context, recs []*ehr.Record) {
 				m.constrain(w, p)
 			}
 		}
-		m.sourceLinks(ctx, w, rec)
+		for _, p := range m.sourceLinks(ctx, rec) {
+			m.constrain(w, p)
+		}
 	}
 	if err := m.sync(ctx, w); err != nil {
 		m.log.ErrorContext(ctx, "mpi: write persons and review tasks; run omnichart admin mpi rematch", "error", err)

@@ -2,6 +2,7 @@ package mpi_test
 
 import (
 	"context"
+	"encoding/json"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -431,4 +432,13 @@ func (c clerkPolicy) Scope(_ context.Context, p ehr.Principal) (ehr.Scope, error
 		return ehr.Unrestricted(), nil
 	}
 	return c.scope, nil
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

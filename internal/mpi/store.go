@@ -67,6 +67,13 @@ func (m *MPI) Rematch(ctx context.Context) (*Report, error) {
 			m.setDecision(d)
 		}
 	}
+	if err := m.loadStored(sys); err != nil {
+		return nil, err
+	}
+	// Links the sources made while the index was not running.
+	for _, r := range records {
+		m.sourceLinks(ctx, r)
+	}
 	cfg := m.cfg
 	cfg.Constraints = nil
 	for p, d := range m.decisions {
@@ -78,9 +85,6 @@ func (m *MPI) Rematch(ctx context.Context) (*Report, error) {
 	}
 	m.ix, err = match.NewIndex(records, cfg)
 	if err != nil {
-		return nil, err
-	}
-	if err := m.loadStored(sys); err != nil {
 		return nil, err
 	}
 	w := m.newWork()
@@ -151,7 +155,7 @@ func (m *MPI) loadStored(ctx context.Context) error {
 			continue
 		}
 		m.tasks[r.ID] = taskView{status: fhir.String(res, "status"), score: normalScore(inputString(res, "score")),
-			authored: fhir.String(res, "authoredOn"), a: ids[0], b: ids[1]}
+			authored: fhir.String(res, "authoredOn"), a: ids[0], b: ids[1], decidedOnce: len(fhir.Array(res, "note")) > 0}
 	}
 	return nil
 }
@@ -242,7 +246,8 @@ func (m *MPI) sync(ctx context.Context, w *work) error {
 			}
 			task := pr.ReviewTask()
 			task["id"], task["authoredOn"], task["lastModified"] = id, authored, now
-			nv := taskView{status: "requested", score: score, authored: authored, a: pr.A.ID, b: pr.B.ID}
+			m.keepNotes(ctx, task, view)
+			nv := taskView{status: "requested", score: score, authored: authored, a: pr.A.ID, b: pr.B.ID, decidedOnce: view.decidedOnce}
 			writes = append(writes, write{ehr.Change{Method: "PUT", Type: "Task", ID: id, Resource: task},
 				func() { m.tasks[id] = nv }, "Task/" + id + " open: " + pr.A.Reference() + " ~ " + pr.B.Reference() + " score " + score})
 			if w.report != nil {
@@ -254,6 +259,7 @@ func (m *MPI) sync(ctx context.Context, w *work) error {
 			continue
 		}
 		task := closedTask(id, view, pr, compared, now)
+		m.keepNotes(ctx, task, view)
 		nv := view
 		nv.status, nv.score = "cancelled", ""
 		writes = append(writes, write{ehr.Change{Method: "PUT", Type: "Task", ID: id, Resource: task},
@@ -280,6 +286,21 @@ func (m *MPI) sync(ctx context.Context, w *work) error {
 		}
 	}
 	return nil
+}
+
+// keepNotes carries the notes of a task that was decided once (who decided,
+// who undid it, and why) into the version the automatic pass writes.
+func (m *MPI) keepNotes(ctx context.Context, task map[string]any, view taskView) {
+	if !view.decidedOnce {
+		return
+	}
+	rec, err := m.eng.Read(asSystem(ctx), "Task", fhir.String(task, "id"))
+	if err != nil {
+		return
+	}
+	if old, err := fhir.Decode(rec.Resource); err == nil && len(fhir.Array(old, "note")) > 0 {
+		task["note"] = fhir.Array(old, "note")
+	}
 }
 
 // pairNow returns the compared pair of Patients p as the index has it.
