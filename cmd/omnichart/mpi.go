@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 
 	"omnichart/internal/ehr"
-	"omnichart/internal/ingest"
 	"omnichart/internal/mpi"
 	"omnichart/internal/service"
 )
@@ -23,14 +22,11 @@ func (h *mpiHook) committed(ctx context.Context, recs []*ehr.Record) {
 	}
 }
 
-// attach registers the MPI's source, loads the index from the store (and
-// writes what differs from it), and from then on matches every write of svc.
+// attach loads the index from the store (and writes what differs from it;
+// the MPI registers its source before its first write), and from then on
+// matches every write of svc.
 func (h *mpiHook) attach(ctx context.Context, svc *service.Service, log *slog.Logger) (*mpi.MPI, *mpi.Report, error) {
-	actx := adminContext(ctx)
-	if err := mpi.EnsureSource(actx, ingest.NewDirectory(ingest.ServiceTarget{Service: svc})); err != nil {
-		return nil, nil, fmt.Errorf("register the source of the patient index: %w", err)
-	}
-	m, rep, err := mpi.Open(actx, svc, mpi.Options{Log: log})
+	m, rep, err := mpi.Open(adminContext(ctx), svc, mpi.Options{Log: log})
 	if err != nil {
 		return nil, nil, fmt.Errorf("load the patient index: %w", err)
 	}

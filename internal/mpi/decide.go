@@ -8,6 +8,7 @@ import (
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/fhir"
+	"omnichart/internal/ingest"
 	"omnichart/internal/match"
 )
 
@@ -328,6 +329,13 @@ func (m *MPI) sourceLinks(ctx context.Context, rec match.Record) []pairIDs {
 			"input":  []any{map[string]any{"type": map[string]any{"text": "other record"}, "valueReference": map[string]any{"reference": "Patient/" + other}}},
 			"output": decisionRecord(VerdictLink, rec.Source, reason, stamp, true),
 			"note":   []any{map[string]any{"authorString": rec.Source, "time": stamp, "text": "decision link: " + reason}},
+		}
+		if !m.registered {
+			if err := EnsureSource(asSystem(ctx), ingest.NewDirectory(ingest.ServiceTarget{Service: m.eng})); err != nil {
+				m.log.ErrorContext(ctx, "mpi: register the source", "error", err)
+				continue
+			}
+			m.registered = true
 		}
 		if _, err := m.eng.Apply(asMPI(ctx), "transaction", []ehr.Change{{Method: "PUT", Type: "Task", ID: id, Resource: task}}, ehr.ApplyOptions{}); err != nil {
 			m.log.ErrorContext(ctx, "mpi: record a source's link", "patient", rec.ID, "error", err)

@@ -92,6 +92,10 @@ type MPI struct {
 	// review Tasks the automatic passes manage (by Task id).
 	persons map[string][]link
 	tasks   map[string]taskView
+	// registered is set once the MPI's source is in the directory; it is
+	// registered before the first write, so that a store the MPI never wrote
+	// to holds nothing of it.
+	registered bool
 }
 
 // pairIDs are two Patient ids, in order.
@@ -146,15 +150,27 @@ func Open(ctx context.Context, eng Engine, opts Options) (*MPI, *Report, error) 
 	return m, rep, nil
 }
 
-// asMPI is ctx with the MPI's principal: system, owner of what it writes.
+// asMPI is a context of the MPI's principal (system, owner of what it
+// writes) for work done for the request of ctx. It keeps the request id and
+// nothing else of ctx: what the request carries for its own writes (the
+// import's once-only condition, a scope) is not the MPI's.
 func asMPI(ctx context.Context) context.Context {
-	return ehr.WithPrincipal(context.WithoutCancel(ctx), ehr.Principal{Subject: "system/mpi", Source: SourceURI, System: true})
+	return ehr.WithPrincipal(clean(ctx), ehr.Principal{Subject: "system/mpi", Source: SourceURI, System: true})
 }
 
-// asSystem is ctx with a system principal of no source: it reads everything
-// and may complete a task another source owns, which stays that source's.
+// asSystem is like asMPI with a system principal of no source: it reads
+// everything and may complete a task another source owns, which stays that
+// source's.
 func asSystem(ctx context.Context) context.Context {
-	return ehr.WithPrincipal(context.WithoutCancel(ctx), ehr.Principal{Subject: "system/mpi", System: true})
+	return ehr.WithPrincipal(clean(ctx), ehr.Principal{Subject: "system/mpi", System: true})
+}
+
+func clean(ctx context.Context) context.Context {
+	out := context.Background()
+	if id := ehr.RequestID(ctx); id != "" {
+		out = ehr.WithRequestID(out, id)
+	}
+	return out
 }
 
 // PersonID is the id of the Person whose first record (in the matcher's

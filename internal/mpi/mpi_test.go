@@ -12,6 +12,7 @@ import (
 	"omnichart/internal/ehrtest"
 	"omnichart/internal/fhir"
 	"omnichart/internal/fhir/search"
+	"omnichart/internal/ingest"
 	"omnichart/internal/mpi"
 	"omnichart/internal/service"
 	"omnichart/internal/store"
@@ -165,6 +166,9 @@ func TestEveryPatientHasOnePersonAndChangesFollow(t *testing.T) {
 			william := f.patient(t, "a", "William", "Wilson", "1961-08-09", "male")
 			bill := f.patient(t, "b", "Bill", "Wilson", "1961-08-09", "male")
 			emma := f.patient(t, "a", "Emma", "Novak", "2010-04-04", "female")
+			if src, err := ingest.NewDirectory(ingest.ServiceTarget{Service: f.svc}).Find(system, mpi.SourceURI); err != nil || src.Slug != mpi.SourceSlug {
+				t.Errorf("the MPI's source in the directory: %+v, %v", src, err)
+			}
 			links := f.links(t)
 			if len(links) != 3 {
 				t.Fatalf("%d Patients linked, want 3: %v", len(links), links)

@@ -10,6 +10,7 @@ import (
 	"omnichart/internal/ehr"
 	"omnichart/internal/fhir"
 	"omnichart/internal/fhir/search"
+	"omnichart/internal/ingest"
 	"omnichart/internal/match"
 )
 
@@ -267,6 +268,12 @@ func (m *MPI) sync(ctx context.Context, w *work) error {
 		if w.report != nil {
 			w.report.TasksClosed++
 		}
+	}
+	if len(writes) > 0 && !m.registered {
+		if err := EnsureSource(asSystem(ctx), ingest.NewDirectory(ingest.ServiceTarget{Service: m.eng})); err != nil {
+			return fmt.Errorf("register the source %s: %w", SourceURI, err)
+		}
+		m.registered = true
 	}
 	mctx := asMPI(ctx)
 	for start := 0; start < len(writes); start += writeChunk {
