@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/mpi"
@@ -97,6 +98,7 @@ func printRematch(w io.Writer, rep *mpi.Report, verbose bool) {
 	fmt.Fprintf(w, "%d patients, %d persons, %d pairs in review, %d decided pairs\n", rep.Patients, rep.Persons, rep.Reviews, rep.Decisions)
 	fmt.Fprintf(w, "persons written %d, deleted %d; review tasks opened or updated %d, closed %d\n",
 		rep.PersonsWritten, rep.PersonsDeleted, rep.TasksOpened, rep.TasksClosed)
+	fmt.Fprintf(w, "read %s, matched %s, written %s\n", rep.Read.Round(time.Millisecond), rep.Matched.Round(time.Millisecond), rep.Written.Round(time.Millisecond))
 	for i, line := range rep.Changes {
 		if i == 50 && !verbose {
 			fmt.Fprintf(w, "... and %d more (--verbose lists them all)\n", len(rep.Changes)-50)

@@ -121,3 +121,49 @@ func (m *MPI) loadMatched(b *testing.B, records []match.Record) {
 		m.persons[PersonID(p.Key)] = m.desiredPerson(p.Key)
 	}
 }
+
+// BenchmarkRematch measures a rematch of a store of Patients that have no
+// Persons yet, as the first start over an existing store does: read every
+// Patient through the engine, match them in one batch, write a Person for
+// each person. Writing the Patients is not timed. Each operation runs on a
+// new store.
+//
+//	go test ./internal/mpi/ -run '^$' -bench Rematch/sqlite -benchtime 1x -mpi.records 100000
+func BenchmarkRematch(b *testing.B) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		b.Run(engine, func(b *testing.B) {
+			if engine == "postgres" {
+				ehrtest.PostgresURL(b)
+			}
+			var rep *Report
+			for b.Loop() {
+				b.StopTimer()
+				st := ehrtest.MustOpen(b, engine, store.Options{})
+				svc := service.New(st, service.Options{})
+				r := rand.New(rand.NewPCG(1, 2))
+				src := ehr.WithPrincipal(context.Background(), ehr.Principal{Subject: "source/bench-a", Source: "urn:omnichart:source:bench-a", System: true})
+				for done := 0; done < *benchRecords; {
+					var changes []ehr.Change
+					for ; done < *benchRecords && len(changes) < 1000; done++ {
+						changes = append(changes, ehr.Change{Method: "POST", Type: "Patient", Resource: benchPatient(r)})
+					}
+					if _, err := svc.Apply(src, "transaction", changes, ehr.ApplyOptions{}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				runtime.GC()
+				b.StartTimer()
+				var err error
+				if _, rep, err = Open(ehr.WithPrincipal(context.Background(), ehr.SystemPrincipal), svc, Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(rep.Patients), "records")
+			b.ReportMetric(float64(rep.Persons), "persons")
+			b.ReportMetric(float64(rep.PersonsWritten), "persons-written")
+			b.ReportMetric(rep.Read.Seconds(), "read-s")
+			b.ReportMetric(rep.Matched.Seconds(), "match-s")
+			b.ReportMetric(rep.Written.Seconds(), "write-s")
+		})
+	}
+}

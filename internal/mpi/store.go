@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/fhir"
@@ -24,6 +25,10 @@ type Report struct {
 	PersonsWritten, PersonsDeleted, TasksOpened, TasksClosed int
 	// Changes names every write, one line each ("Person/mpi-… written: …").
 	Changes []string
+	// Read, Matched and Written are the time spent reading the Patients,
+	// decisions and stored Persons and tasks; matching in one batch; and
+	// writing what differs.
+	Read, Matched, Written time.Duration
 }
 
 // writeChunk bounds the writes of one transaction of a large rematch.
@@ -38,6 +43,7 @@ const writeChunk = 500
 func (m *MPI) Rematch(ctx context.Context) (*Report, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	start := time.Now()
 	sys := asSystem(ctx)
 	patients, err := m.searchAll(sys, "Patient", "")
 	if err != nil {
@@ -75,6 +81,7 @@ func (m *MPI) Rematch(ctx context.Context) (*Report, error) {
 	for _, r := range records {
 		m.sourceLinks(ctx, r)
 	}
+	read := time.Since(start)
 	cfg := m.cfg
 	cfg.Constraints = nil
 	for p, d := range m.decisions {
@@ -106,12 +113,13 @@ func (m *MPI) Rematch(ctx context.Context) (*Report, error) {
 			w.pairs[pairOf(v.a, v.b)] = true
 		}
 	}
-	rep := &Report{Patients: len(records), Persons: len(res.Persons), Reviews: len(res.Reviews()), Decisions: len(m.decisions)}
+	rep := &Report{Patients: len(records), Persons: len(res.Persons), Reviews: len(res.Reviews()), Decisions: len(m.decisions),
+		Read: read, Matched: time.Since(start) - read}
 	w.report = rep
-	if err := m.sync(ctx, w); err != nil {
-		return rep, err
-	}
-	return rep, nil
+	written := time.Now()
+	err = m.sync(ctx, w)
+	rep.Written = time.Since(written)
+	return rep, err
 }
 
 // loadStored reads the Persons and review tasks the MPI owns into its mirror.
