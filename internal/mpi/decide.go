@@ -326,7 +326,7 @@ func (m *MPI) sourceLinks(ctx context.Context, rec match.Record) []pairIDs {
 			"businessStatus": map[string]any{"text": businessText(VerdictLink)},
 			"focus":          map[string]any{"reference": "Patient/" + rec.ID}, "for": map[string]any{"reference": "Patient/" + rec.ID},
 			"authoredOn": stamp, "lastModified": stamp,
-			"input":  []any{map[string]any{"type": map[string]any{"text": "other record"}, "valueReference": map[string]any{"reference": "Patient/" + other}}},
+			"input":  pairInputs(rec.ID, other),
 			"output": decisionRecord(VerdictLink, rec.Source, reason, stamp, true),
 			"note":   []any{map[string]any{"authorString": rec.Source, "time": stamp, "text": "decision link: " + reason}},
 		}

@@ -357,7 +357,7 @@ func closedTask(id string, view taskView, pr match.Pair, compared bool, now stri
 		task = map[string]any{"resourceType": "Task", "intent": "proposal", "priority": "routine",
 			"code":  map[string]any{"coding": []any{map[string]any{"system": TaskSystem, "code": ReviewCode}}},
 			"focus": map[string]any{"reference": "Patient/" + view.a}, "for": map[string]any{"reference": "Patient/" + view.a},
-			"input": []any{map[string]any{"type": map[string]any{"text": "other record"}, "valueReference": map[string]any{"reference": "Patient/" + view.b}}}}
+			"input": pairInputs(view.a, view.b)}
 	}
 	task["id"], task["status"], task["lastModified"] = id, "cancelled", now
 	if view.authored != "" {
@@ -414,4 +414,12 @@ func normalScore(s string) string {
 		return s
 	}
 	return strconv.FormatFloat(f, 'f', 2, 64)
+}
+
+// pairInputs are the task inputs naming the two records of a pair.
+func pairInputs(a, b string) []any {
+	return []any{
+		map[string]any{"type": map[string]any{"text": "record"}, "valueReference": map[string]any{"reference": "Patient/" + a}},
+		map[string]any{"type": map[string]any{"text": "other record"}, "valueReference": map[string]any{"reference": "Patient/" + b}},
+	}
 }
