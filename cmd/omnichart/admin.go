@@ -19,6 +19,7 @@ commands:
   quarantine list|show|replay        documents and messages that failed to import
   reindex [--pending] [--restart]    rebuild search indexes (resumable)
   identity list [--all]              identity conflicts waiting for review
+  mpi rematch|review|decide          the master patient index: persons and review tasks
 
 Run "omnichart admin <command> -h" for the flags of a command.
 `
@@ -38,6 +39,8 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return adminReindex(ctx, args[1:], stdout, stderr)
 	case "identity":
 		return adminIdentity(ctx, args[1:], stdout, stderr)
+	case "mpi":
+		return adminMPI(ctx, args[1:], stdout, stderr)
 	}
 	if isHelp(args[0]) {
 		fmt.Fprint(stdout, adminUsage)
@@ -54,6 +57,20 @@ type pipeline struct {
 	close    func() error
 	// store is the local store, nil when writing to a remote server.
 	store *store.Store
+	// svc and hook are the local interaction engine and its patient index
+	// hook (see match); nil when writing to a remote server.
+	svc  *service.Service
+	hook *mpiHook
+}
+
+// match attaches the master patient index to a local pipeline, so that what
+// it imports is matched; a remote server matches what it receives itself.
+func (p *pipeline) match(ctx context.Context) error {
+	if p.svc == nil {
+		return nil
+	}
+	_, _, err := p.hook.attach(ctx, p.svc, nil)
+	return err
 }
 
 // openPipeline opens the store named by db, or, when server is set, targets the
@@ -62,6 +79,8 @@ func openPipeline(ctx context.Context, db, server string, opts service.Options) 
 	var target ingest.Target
 	closeFn := func() error { return nil }
 	var local *store.Store
+	var svc *service.Service
+	var hook *mpiHook
 	if server != "" {
 		if !strings.HasPrefix(server, "http://") && !strings.HasPrefix(server, "https://") {
 			return nil, fmt.Errorf("--server %q: give the FHIR base URL, e.g. http://127.0.0.1:8080/fhir", server)
@@ -72,11 +91,15 @@ func openPipeline(ctx context.Context, db, server string, opts service.Options) 
 		if err != nil {
 			return nil, err
 		}
-		target = ingest.ServiceTarget{Service: service.New(st, opts)}
+		hook = &mpiHook{}
+		opts.AfterCommit = hook.committed
+		svc = service.New(st, opts)
+		target = ingest.ServiceTarget{Service: svc}
 		closeFn = st.Close
 		local = st
 	}
-	return &pipeline{importer: ingest.New(target, ingest.Options{}), dir: ingest.NewDirectory(target), close: closeFn, store: local}, nil
+	return &pipeline{importer: ingest.New(target, ingest.Options{}), dir: ingest.NewDirectory(target), close: closeFn, store: local,
+		svc: svc, hook: hook}, nil
 }
 
 // adminContext is the context of maintenance work run from the command line.

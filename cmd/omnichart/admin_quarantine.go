@@ -58,6 +58,11 @@ func adminQuarantine(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer p.close()
+	if cmd == "replay" {
+		if err := p.match(ctx); err != nil {
+			return err
+		}
+	}
 	ctx = adminContext(ctx)
 	im := p.importer
 	switch cmd {

@@ -94,6 +94,9 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer p.close()
+	if err := p.match(ctx); err != nil {
+		return err
+	}
 	p.importer = ingest.New(p.importer.Target(), ingest.Options{Limits: lim})
 	// Writes run to completion even after an interrupt: the file being imported
 	// finishes, then the loop stops.

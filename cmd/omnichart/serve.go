@@ -57,8 +57,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	svc := service.New(st, service.Options{Events: ehr.LogEvents{Log: log}, Log: log, MaxBundleEntries: *maxEntries})
-	api := fhirapi.New(svc, fhirapi.Config{BaseURL: *baseURL, MaxBodyBytes: *maxBody, Version: version, MaxRequestsPerClient: limits.perClient}, log)
+	hook := &mpiHook{}
+	svc := service.New(st, service.Options{Events: ehr.LogEvents{Log: log}, Log: log, AfterCommit: hook.committed, MaxBundleEntries: *maxEntries})
+	index, indexReport, err := hook.attach(ctx, svc, log)
+	if err != nil {
+		return err
+	}
+	log.Info("patient index loaded", "patients", indexReport.Patients, "persons", indexReport.Persons, "reviews", indexReport.Reviews, "writes", len(indexReport.Changes))
+	api := fhirapi.New(svc, fhirapi.Config{BaseURL: *baseURL, MaxBodyBytes: *maxBody, Version: version, MaxRequestsPerClient: limits.perClient,
+		PatientIndex: index}, log)
 
 	mux := http.NewServeMux()
 	mux.Handle("/fhir", api)

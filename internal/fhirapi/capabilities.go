@@ -78,6 +78,7 @@ func (a *API) capabilityStatement(r *http.Request) map[string]any {
 		if o := ops[typ]; len(o) > 0 {
 			res["operation"] = o
 		}
+		a.declareOperations(typ, res)
 		resources = append(resources, res)
 	}
 	return map[string]any{

@@ -29,6 +29,9 @@ type Config struct {
 	// one IPv6 /64) in progress at once; more get 429. 0 means
 	// DefaultMaxRequestsPerClient, a negative value no limit.
 	MaxRequestsPerClient int
+	// PatientIndex serves Patient/$match and Task/{id}/$decide; nil leaves
+	// them out.
+	PatientIndex PatientIndex
 }
 
 // API is the FHIR REST handler.
@@ -86,6 +89,7 @@ func (a *API) routes() {
 	m.HandleFunc("GET /fhir/{type}/{id}/_history/{vid}", a.vread)
 	m.HandleFunc("GET /fhir/{type}/{id}/{comp}", a.searchCompartment)
 	a.routeOperations(m, operations())
+	a.mpiRoutes()
 	m.HandleFunc("/fhir/", a.unknownRoute)
 }
 

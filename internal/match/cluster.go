@@ -39,7 +39,7 @@ func (ix *Index) cluster(set []int32) {
 			if h < m || !in[m] {
 				ps.final, ps.rule, ps.clash = ps.s.decision, ps.s.rule, 0
 			}
-			if h < m && ps.s.decision == Link {
+			if h < m && ps.s.decision == Link && ix.cons.get(ix.nodes[h].ref, ix.nodes[m].ref) != CannotLink {
 				a, b := h, m
 				if ix.nodes[b].ref.Less(ix.nodes[a].ref) {
 					a, b = b, a
@@ -62,15 +62,7 @@ func (ix *Index) cluster(set []int32) {
 	for _, h := range set {
 		of[h] = &cluster{members: []int32{h}}
 	}
-	for _, e := range edges {
-		ca, cb := of[e.a], of[e.b]
-		if ca == cb {
-			continue
-		}
-		if x, y, ok := ix.clash(ca, cb); ok {
-			e.ps.final, e.ps.rule, e.ps.clash = Review, RuleSplit, pairKey(x, y)
-			continue
-		}
+	join := func(ca, cb *cluster) {
 		if len(ca.members) < len(cb.members) {
 			ca, cb = cb, ca
 		}
@@ -78,6 +70,28 @@ func (ix *Index) cluster(set []int32) {
 		for _, h := range cb.members {
 			of[h] = ca
 		}
+	}
+	// Decisions first: a must-link joins whatever the fields say, unless a
+	// cannot-link keeps the two persons apart.
+	for _, e := range ix.mustLinkEdges(set, in) {
+		if ca, cb := of[e[0]], of[e[1]]; ca != cb && !ix.cannotLink(ca, cb) {
+			join(ca, cb)
+		}
+	}
+	for _, e := range edges {
+		ca, cb := of[e.a], of[e.b]
+		if ca == cb {
+			continue
+		}
+		if ix.cannotLink(ca, cb) {
+			e.ps.final, e.ps.rule, e.ps.clash = Review, RuleSplit, ix.cannotPair(ca, cb)
+			continue
+		}
+		if x, y, ok := ix.clash(ca, cb); ok {
+			e.ps.final, e.ps.rule, e.ps.clash = Review, RuleSplit, pairKey(x, y)
+			continue
+		}
+		join(ca, cb)
 	}
 	for _, h := range set {
 		c := of[h]
@@ -98,6 +112,16 @@ func (ix *Index) cluster(set []int32) {
 				} else {
 					ps.final, ps.rule = Link, ps.s.rule
 				}
+			}
+			switch ix.cons.get(ix.nodes[h].ref, ix.nodes[m].ref) {
+			case MustLink:
+				ps.final, ps.rule, ps.clash = Link, RuleDecided, 0
+				if in[m] && of[m] != c {
+					// Another decision keeps them apart.
+					ps.final = Review
+				}
+			case CannotLink:
+				ps.final, ps.rule, ps.clash = Distinct, RuleDecided, 0
 			}
 		}
 	}
@@ -148,4 +172,17 @@ func (ix *Index) mergeMembers(a, b []int32) []int32 {
 	}
 	out = append(out, a[i:]...)
 	return append(out, b[j:]...)
+}
+
+// cannotPair returns the key of the first cannot-link pair between a and b;
+// both ends are compared records' handles, which need not be a compared pair.
+func (ix *Index) cannotPair(a, b *cluster) uint64 {
+	for _, x := range a.members {
+		for _, y := range b.members {
+			if ix.cons.get(ix.nodes[x].ref, ix.nodes[y].ref) == CannotLink {
+				return pairKey(x, y)
+			}
+		}
+	}
+	return 0
 }

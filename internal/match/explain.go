@@ -108,7 +108,7 @@ const ReviewTaskCode = "match-review"
 // ReviewTask returns the FHIR Task that asks a person to decide a pair sent
 // to review, in the shape of the identity-conflict tasks of the interaction
 // engine: code urn:omnichart:task|match-review, focus and for the first
-// record, and as inputs the second record, the score and the explanation
+// record, and as inputs both records, the score and the explanation
 // (which names fields and levels, never values). The caller sets authoredOn
 // and stores it.
 func (p Pair) ReviewTask() map[string]any {
@@ -120,6 +120,7 @@ func (p Pair) ReviewTask() map[string]any {
 		"focus":       map[string]any{"reference": p.A.Reference()},
 		"for":         map[string]any{"reference": p.A.Reference()},
 		"input": []any{
+			map[string]any{"type": map[string]any{"text": "record"}, "valueReference": map[string]any{"reference": p.A.Reference()}},
 			map[string]any{"type": map[string]any{"text": "other record"}, "valueReference": map[string]any{"reference": p.B.Reference()}},
 			map[string]any{"type": map[string]any{"text": "score"}, "valueDecimal": json.Number(strconv.FormatFloat(p.Score, 'f', 2, 64))},
 			map[string]any{"type": map[string]any{"text": "explanation"}, "valueString": e.String()},

@@ -73,7 +73,7 @@ func TestReviewTask(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Marshal(ReviewTask()) error = %v", err)
 	}
-	for _, want := range []string{`"code":"match-review"`, `"focus":{"reference":"Patient/1"}`, `"valueReference":{"reference":"Patient/2"}`, `"valueDecimal":`} {
+	for _, want := range []string{`"code":"match-review"`, `"focus":{"reference":"Patient/1"}`, `"valueReference":{"reference":"Patient/1"}`, `"valueReference":{"reference":"Patient/2"}`, `"valueDecimal":`} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("ReviewTask() = %s, want it to contain %s", data, want)
 		}

@@ -21,6 +21,7 @@ type Index struct {
 	pairs   map[uint64]*pairState
 	persons map[*cluster]bool
 	skipped int
+	cons    constraints
 }
 
 // node is one record in the index.
@@ -63,6 +64,11 @@ func NewIndex(records []Record, cfg Config) (*Index, error) {
 	sort.Slice(recs, func(i, j int) bool { return recs[i].Ref().Less(recs[j].Ref()) })
 	ix := &Index{cfg: cfg, byRef: make(map[Ref]int32, len(recs)), blocks: map[uint64][]int32{},
 		pairs: map[uint64]*pairState{}, persons: map[*cluster]bool{}}
+	for _, c := range cfg.Constraints {
+		if c.A != c.B {
+			ix.cons.set(c.A, c.B, c.Kind)
+		}
+	}
 	profiles := make([]*profile, len(recs))
 	parallel(len(recs), func(i int) { profiles[i] = prepare(recs[i], cfg.Registry) })
 	for i, r := range recs {
@@ -258,6 +264,11 @@ func (ix *Index) reach(set map[int32]bool) map[int32]bool {
 		n := ix.nodes[h]
 		if n.person != nil {
 			for _, m := range n.person.members {
+				push(m)
+			}
+		}
+		for _, o := range ix.cons.of[n.ref] {
+			if m, ok := ix.byRef[o]; ok && ix.cons.get(n.ref, o) == MustLink {
 				push(m)
 			}
 		}

@@ -26,6 +26,9 @@ type Config struct {
 	// NameFrequencies adjusts exact agreement on a given or family name by how
 	// common the name is.
 	NameFrequencies bool
+	// Constraints are decisions about pairs that the scores never override
+	// (see Constraint); Index.Constrain changes them later.
+	Constraints []PairConstraint
 }
 
 // DefaultConfig returns the configuration the tests measure.
@@ -40,6 +43,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("match: lower threshold %v is above upper %v", c.Lower, c.Upper)
 	case c.MaxBlock < 2:
 		return fmt.Errorf("match: max block %d compares nothing", c.MaxBlock)
+	}
+	for _, k := range c.Constraints {
+		if k.Kind != MustLink && k.Kind != CannotLink {
+			return fmt.Errorf("match: constraint %q on %s and %s is not must-link or cannot-link", k.Kind, k.A, k.B)
+		}
 	}
 	for _, o := range c.Overrides {
 		if fieldIndex(o.Field) < 0 || levelIndex(fieldIndex(o.Field), o.Level) < 0 {
@@ -102,6 +110,9 @@ const (
 	// RuleCluster: the pair's records were linked through other records of
 	// the same person, whatever its own score.
 	RuleCluster Rule = "cluster"
+	// RuleDecided: a constraint decided the pair (a person's review, or the
+	// source's own link), whatever its score.
+	RuleDecided Rule = "decided"
 )
 
 // scored is the decision of a pair from its own comparison, before clustering.

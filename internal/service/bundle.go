@@ -243,7 +243,29 @@ func (s *Service) run(ctx context.Context, changes []ehr.Change, opts ehr.ApplyO
 	if err != nil {
 		return nil, err
 	}
+	s.committed(ctx, entries)
 	return outs, nil
+}
+
+// committed hands the records a committed request wrote to the AfterCommit hook.
+// A conditional create that found its match wrote nothing, nor did reads.
+func (s *Service) committed(ctx context.Context, entries []*pending) {
+	if s.after == nil {
+		return
+	}
+	var recs []*ehr.Record
+	for _, e := range entries {
+		rec := e.out.Record
+		switch {
+		case rec == nil, e.c.Method == "GET", e.c.Method == "HEAD":
+		case e.c.Method == "POST" && !e.out.Created:
+		default:
+			recs = append(recs, rec)
+		}
+	}
+	if len(recs) > 0 {
+		s.after(ctx, recs)
+	}
 }
 
 // resolveIdentity fixes the id a POST or PUT entry will have.

@@ -23,6 +23,14 @@ type Options struct {
 	// MaxBundleEntries is the most entries one transaction or batch may have;
 	// DefaultMaxBundleEntries when 0.
 	MaxBundleEntries int
+	// AfterCommit, when set, is called after every committed write request
+	// (a single interaction, a transaction, or each entry of a batch) with the
+	// records it wrote, in the order of its changes: deletions as their Deleted
+	// versions. It runs in the caller's goroutine before the interaction returns,
+	// so what it derives is in place when the caller sees the result; it cannot
+	// fail the write, which is already committed. Derived indexes (the patient
+	// matcher) keep in step through it whatever path a write took.
+	AfterCommit func(ctx context.Context, committed []*ehr.Record)
 }
 
 // DefaultMaxBundleEntries bounds the entries of one transaction or batch. Every
@@ -42,6 +50,7 @@ type Service struct {
 	model  *fhir.Model
 
 	maxBundleEntries int
+	after            func(context.Context, []*ehr.Record)
 }
 
 // New returns a Service over store.
@@ -62,7 +71,7 @@ func New(store ehr.ResourceStore, opts Options) *Service {
 		opts.MaxBundleEntries = DefaultMaxBundleEntries
 	}
 	return &Service{store: store, policy: opts.Policy, events: opts.Events, log: opts.Log, now: opts.Now, model: fhir.R4(),
-		maxBundleEntries: opts.MaxBundleEntries}
+		maxBundleEntries: opts.MaxBundleEntries, after: opts.AfterCommit}
 }
 
 // SearchParameters lists the search parameters of typ the store supports, for the
