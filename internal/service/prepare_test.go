@@ -260,3 +260,61 @@ func TestWritesPreparedBeforeTheTransactionStoreTheSame(t *testing.T) {
 		})
 	}
 }
+
+// patchRaceStore is a loggedStore whose Prepare of a Patient first writes the Patient
+// itself, as a concurrent writer would between a patch's preparation and its
+// transaction.
+type patchRaceStore struct {
+	loggedStore
+	race func()
+}
+
+func (s patchRaceStore) Prepare(ctx context.Context, typ, id string, res map[string]any) (ehr.Prepared, error) {
+	if s.race != nil && typ == "Patient" {
+		s.race()
+	}
+	return s.Store.Prepare(ctx, typ, id, res)
+}
+
+// TestPatchIsPreparedAndRedoneWhenTheResourceMoved checks that a PATCH is written
+// as prepared before its transaction when the resource has not changed, and is
+// applied again to the current version when another write came between its
+// preparation and its transaction, keeping both changes.
+func TestPatchIsPreparedAndRedoneWhenTheResourceMoved(t *testing.T) {
+	for _, engine := range ehrtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			st := ehrtest.MustOpen(t, engine, store.Options{})
+			log := &writeLog{writes: map[string]string{}}
+			rs := patchRaceStore{loggedStore: loggedStore{Store: st, log: log}}
+			svc := service.New(&rs, service.Options{})
+			rec, _, err := svc.Create(ctx, map[string]any{"resourceType": "Patient", "name": []any{map[string]any{"family": "Chalmers"}}}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			patched, err := svc.Patch(ctx, "Patient", rec.ID, []byte(`[{"op":"add","path":"/gender","value":"male"}]`), 0)
+			if err != nil || patched.Version != 2 || log.how("Patient") != "prepared" {
+				t.Fatalf("a patch of an unchanged Patient: version %v, written %q, %v; want version 2 written as prepared", patched, log.how("Patient"), err)
+			}
+			rs.race = func() {
+				rs.race = nil
+				if _, _, err := st.Update(ctx, "Patient", rec.ID, map[string]any{"resourceType": "Patient", "id": rec.ID, "gender": "male",
+					"name": []any{map[string]any{"family": "Chalmers"}}, "birthDate": "1974-12-25"}, ehr.WriteOptions{}); err != nil {
+					t.Error(err)
+				}
+			}
+			patched, err = svc.Patch(ctx, "Patient", rec.ID, []byte(`[{"op":"add","path":"/active","value":true}]`), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got map[string]any
+			if err := json.Unmarshal(patched.Resource, &got); err != nil {
+				t.Fatal(err)
+			}
+			if patched.Version != 4 || got["active"] != true || got["birthDate"] != "1974-12-25" || log.how("Patient") != "inline" {
+				t.Fatalf("a patch racing another write: version %d, %v, written %q; want version 4 with both the patch and the other write, patched inline",
+					patched.Version, got, log.how("Patient"))
+			}
+		})
+	}
+}
