@@ -2,6 +2,7 @@ package smart_test
 
 import (
 	"context"
+	"database/sql"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -42,6 +43,8 @@ type harness struct {
 	svc    *service.Service
 	clock  *clock
 	client *http.Client
+	db     *sql.DB
+	engine string
 }
 
 func engines(t *testing.T) []string {
@@ -71,6 +74,7 @@ func newHarness(t *testing.T, engine string) *harness {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	h := &harness{t: t, url: srv.URL, auth: auth, svc: svc, clock: clk,
+		db: st.DB(), engine: engine,
 		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	ctx := context.Background()
 	must(t, auth.AddOrgSource(ctx, "org-a", sourceA))
