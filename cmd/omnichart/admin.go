@@ -19,6 +19,11 @@ commands:
   quarantine list|show|replay        documents and messages that failed to import
   reindex [--pending] [--restart]    rebuild search indexes (resumable)
   identity list [--all]              identity conflicts waiting for review
+  org add ORG --source SLUG|URI...   the sources an organization's users see
+  user add|reset|disable             users who sign in (clinicians, administrators)
+  client add                         applications that ask for tokens
+  token --scope S [--user U] [--patient ID]
+                                     print a bearer token (last line) for scripts
 
 Run "omnichart admin <command> -h" for the flags of a command.
 `
@@ -38,6 +43,8 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return adminReindex(ctx, args[1:], stdout, stderr)
 	case "identity":
 		return adminIdentity(ctx, args[1:], stdout, stderr)
+	case "org", "user", "client", "token":
+		return adminSecurity(ctx, args[0], args[1:], stdout, stderr)
 	}
 	if isHelp(args[0]) {
 		fmt.Fprint(stdout, adminUsage)
@@ -58,7 +65,7 @@ type pipeline struct {
 
 // openPipeline opens the store named by db, or, when server is set, targets the
 // FHIR API at that base URL instead.
-func openPipeline(ctx context.Context, db, server string, opts service.Options) (*pipeline, error) {
+func openPipeline(ctx context.Context, db, server, token string, opts service.Options) (*pipeline, error) {
 	var target ingest.Target
 	closeFn := func() error { return nil }
 	var local *store.Store
@@ -66,7 +73,7 @@ func openPipeline(ctx context.Context, db, server string, opts service.Options) 
 		if !strings.HasPrefix(server, "http://") && !strings.HasPrefix(server, "https://") {
 			return nil, fmt.Errorf("--server %q: give the FHIR base URL, e.g. http://127.0.0.1:8080/fhir", server)
 		}
-		target = newRemoteTarget(server)
+		target = newRemoteTarget(server, token)
 	} else {
 		st, err := openStore(ctx, db)
 		if err != nil {

@@ -14,7 +14,16 @@ import (
 	"omnichart/internal/ehr"
 	"omnichart/internal/fhirapi"
 	"omnichart/internal/service"
+	"omnichart/internal/smart"
 )
+
+// insecureWarning is printed on start by a server without authorization.
+const insecureWarning = `
+************************************************************************
+*  WARNING: AUTHORIZATION IS OFF (--insecure-no-auth).                 *
+*  Anyone who can reach this port can read and change every record.    *
+*  Never use this with real patient data.                              *
+************************************************************************`
 
 const serveUsage = `usage: omnichart serve [flags]
 
@@ -37,6 +46,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	limits := serveLimitFlags(fs)
 	maxEntries := bundleEntriesFlag(fs)
 	storeOptions := searchFlags(fs)
+	insecure := fs.Bool("insecure-no-auth", false, "serve without authorization: anyone who reaches the port reads and changes every record (local experiments only)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
@@ -57,12 +67,28 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	svc := service.New(st, service.Options{Events: ehr.LogEvents{Log: log}, Log: log, MaxBundleEntries: *maxEntries})
-	api := fhirapi.New(svc, fhirapi.Config{BaseURL: *baseURL, MaxBodyBytes: *maxBody, Version: version, MaxRequestsPerClient: limits.perClient}, log)
+	var policy ehr.Policy = smart.Policy{}
+	if *insecure {
+		policy = ehr.AllowAll{}
+	}
+	svc := service.New(st, service.Options{Policy: policy, Events: ehr.LogEvents{Log: log}, Log: log, MaxBundleEntries: *maxEntries})
+	api := fhirapi.New(svc, fhirapi.Config{BaseURL: *baseURL, MaxBodyBytes: *maxBody, Version: version, MaxRequestsPerClient: limits.perClient,
+		InsecureNoAuth: *insecure, SMART: !*insecure}, log)
 
 	mux := http.NewServeMux()
-	mux.Handle("/fhir", api)
-	mux.Handle("/fhir/", api)
+	if *insecure {
+		fmt.Fprintln(stderr, insecureWarning)
+		log.Warn("authorization is off (--insecure-no-auth): every caller reads and changes every record")
+		mux.Handle("/fhir", api)
+		mux.Handle("/fhir/", api)
+	} else {
+		auth := smart.New(smart.Config{DB: st.DB(), Postgres: isPostgres(*db), BaseURL: *baseURL, Log: log})
+		protected := auth.RequireBearer(api)
+		mux.Handle("/fhir", protected)
+		mux.Handle("/fhir/", protected)
+		mux.Handle("/fhir/.well-known/", auth.Handler())
+		mux.Handle("/oauth/", auth.Handler())
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := st.DB().PingContext(r.Context()); err != nil {
 			http.Error(w, "store unavailable", http.StatusServiceUnavailable)

@@ -29,6 +29,12 @@ type Config struct {
 	// one IPv6 /64) in progress at once; more get 429. 0 means
 	// DefaultMaxRequestsPerClient, a negative value no limit.
 	MaxRequestsPerClient int
+	// InsecureNoAuth says that the server runs without authorization; the
+	// CapabilityStatement then says so.
+	InsecureNoAuth bool
+	// SMART says that SMART on FHIR authorization guards the API; the
+	// CapabilityStatement then declares its OAuth endpoints.
+	SMART bool
 }
 
 // API is the FHIR REST handler.
