@@ -207,6 +207,11 @@ func (s *Server) verifyAssertion(ctx context.Context, raw, endpoint string) (*Cl
 	if exp.Sub(now) > maxAssertionLifetime {
 		return nil, bad("the client assertion's exp is more than five minutes ahead")
 	}
+	// Ids of expired assertions can no longer be replayed (exp is checked
+	// first), so they are dropped to keep the table small.
+	if _, err := s.repo.exec(ctx, `DELETE FROM auth_assertions WHERE expires < ?`, micros(now)); err != nil {
+		return nil, err
+	}
 	n, err := s.repo.exec(ctx, `INSERT INTO auth_assertions (jti_hash, expires) VALUES (?, ?) ON CONFLICT (jti_hash) DO NOTHING`,
 		tokenHash(c.ID+"\x00"+claims.ID), micros(exp.Add(assertionSkew)))
 	if err != nil {
