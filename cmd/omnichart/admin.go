@@ -24,6 +24,8 @@ commands:
   client add                         applications that ask for tokens
   token --scope S [--user U] [--patient ID]
                                      print a bearer token (last line) for scripts
+  launch --patient ID [--encounter ID]
+                                     record an EHR launch context, print its launch value
 
 Run "omnichart admin <command> -h" for the flags of a command.
 `
@@ -43,7 +45,7 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return adminReindex(ctx, args[1:], stdout, stderr)
 	case "identity":
 		return adminIdentity(ctx, args[1:], stdout, stderr)
-	case "org", "user", "client", "token":
+	case "org", "user", "client", "token", "launch":
 		return adminSecurity(ctx, args[0], args[1:], stdout, stderr)
 	}
 	if isHelp(args[0]) {

@@ -24,18 +24,20 @@ const securityUsage = `usage:
         [--name N] [--id ID] [--redirect-uri URI]... [--source SLUG|URI|*]...
         [--jwks FILE | --jwks-url URL]
   omnichart admin token --scope "SCOPES" [--user USER] [--patient ID] [--ttl 1h]
+  omnichart admin launch --patient ID [--encounter ID]
 
 Passwords are read from --password-file, or from the first line of standard input
 ("-", the default); they need at least 12 characters. "client add" prints the
 client id and, for a symmetric client, its secret (shown once). "token" prints a
-bearer access token on its last line.
+bearer access token on its last line. "launch" records an EHR launch context and
+prints the launch value (valid five minutes) an app passes back as "launch".
 `
 
 // adminSecurity runs the user, client, organization and token commands; they work
 // on the database directly (--db), as the authorization server keeps its tables there.
 func adminSecurity(ctx context.Context, group string, args []string, stdout, stderr io.Writer) error {
 	cmd := ""
-	if group != "token" {
+	if group != "token" && group != "launch" {
 		if len(args) == 0 {
 			fmt.Fprint(stderr, securityUsage)
 			return fmt.Errorf("admin %s: no command given", group)
@@ -67,7 +69,8 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 	jwksFile := fs.String("jwks", "", "file with the client's JWK Set (public keys)")
 	jwksURL := fs.String("jwks-url", "", "URL of the client's JWK Set")
 	user := fs.String("user", "", "user the token is for")
-	patient := fs.String("patient", "", "launch patient id of the token (patient/ scopes)")
+	patient := fs.String("patient", "", "launch patient id (patient/ scopes of a token, or the patient of an EHR launch)")
+	encounter := fs.String("encounter", "", "encounter of an EHR launch")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime of the token")
 	var redirects, sources stringList
 	fs.Var(&redirects, "redirect-uri", "registered redirect URI; repeatable")
@@ -77,7 +80,7 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 	}
 	pos = append(pos, fs.Args()...)
 	wantArgs := 1
-	if group == "client" || group == "token" {
+	if group == "client" || group == "token" || group == "launch" {
 		wantArgs = 0
 	}
 	if len(pos) != wantArgs {
@@ -168,6 +171,13 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 		if secret != "" {
 			fmt.Fprintf(stdout, "client_secret: %s\n", secret)
 		}
+		return nil
+	case "launch ":
+		launch, err := auth.NewLaunch(ctx, *patient, *encounter)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, launch)
 		return nil
 	case "token ":
 		tok, err := auth.IssueToken(ctx, *scope, *user, *patient, *ttl)

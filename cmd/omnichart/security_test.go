@@ -96,7 +96,11 @@ func TestServeIsSecureByDefault(t *testing.T) {
 	if resp, _ := fetch(t, "GET", s.base+"/Patient", alice, ""); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("a disabled user's token: %d, want 401", resp.StatusCode)
 	}
-	out, code := omnichart(t, t.TempDir(), "admin", "client", "add", "--db", db, "--kind", "symmetric", "--scope", "system/*.rs", "--source", "*")
+	out, code := omnichart(t, t.TempDir(), "admin", "launch", "--db", db, "--patient", "pa", "--encounter", "e1")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || len(lines[len(lines)-1]) != 43 {
+		t.Errorf("admin launch: %d %q, want a launch value on the last line", code, out)
+	}
+	out, code = omnichart(t, t.TempDir(), "admin", "client", "add", "--db", db, "--kind", "symmetric", "--scope", "system/*.rs", "--source", "*")
 	if code != 0 || !strings.Contains(out, "client_id: ") || !strings.Contains(out, "client_secret: ") {
 		t.Errorf("admin client add: %d %s", code, out)
 	}

@@ -33,13 +33,13 @@ var (
 // authRequest is an authorization request (RFC 6749 section 4.1.1 with RFC 7636
 // and SMART's aud and launch).
 type authRequest struct {
-	ResponseType, ClientID, RedirectURI, Scope, State, Aud, Challenge, Method, Nonce string
+	ResponseType, ClientID, RedirectURI, Scope, State, Aud, Challenge, Method, Nonce, Launch string
 }
 
 func readAuthRequest(f url.Values) authRequest {
 	return authRequest{ResponseType: f.Get("response_type"), ClientID: f.Get("client_id"), RedirectURI: f.Get("redirect_uri"),
 		Scope: f.Get("scope"), State: f.Get("state"), Aud: f.Get("aud"), Challenge: f.Get("code_challenge"),
-		Method: f.Get("code_challenge_method"), Nonce: f.Get("nonce")}
+		Method: f.Get("code_challenge_method"), Nonce: f.Get("nonce"), Launch: f.Get("launch")}
 }
 
 var signInPage = template.Must(template.New("signin").Parse(`<!doctype html>
@@ -102,9 +102,20 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	case req.Aud != s.FHIRBase(r):
 		fail("invalid_request", "aud must be this server's FHIR base URL, "+s.FHIRBase(r))
 		return
-	case r.Form.Get("launch") != "":
-		fail("invalid_request", "EHR launch is not supported by this server yet")
-		return
+	}
+	var ehrLaunch *launchContext
+	if v := r.Form.Get("launch"); v != "" {
+		lc, ok, err := s.launch(ctx, v)
+		if err != nil {
+			s.cfg.Log.ErrorContext(ctx, "read launch", "error", err)
+			http.Error(w, "sign-in is unavailable", http.StatusInternalServerError)
+			return
+		}
+		if !ok {
+			fail("invalid_request", "the launch parameter names no current EHR launch")
+			return
+		}
+		ehrLaunch = &lc
 	}
 	scopes, err := grantable(client, req.Scope, "patient", "user")
 	if err != nil {
@@ -113,7 +124,11 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		fail("invalid_scope", oe.desc)
 		return
 	}
-	askPatient := scopes.Has("launch/patient")
+	if ehrLaunch != nil && !scopes.Has("launch") {
+		fail("invalid_scope", "an EHR launch needs the launch scope")
+		return
+	}
+	askPatient := scopes.Has("launch/patient") && ehrLaunch == nil
 	page := map[string]any{"ClientName": client.Name, "Scope": scopes.String(), "AskPatient": askPatient,
 		"AskEncounter": askPatient && scopes.Has("launch/encounter"), "Hidden": hiddenFields(req)}
 	if client.Name == "" {
@@ -135,12 +150,15 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	patient, encounter := r.PostForm.Get("patient"), r.PostForm.Get("encounter")
+	if ehrLaunch != nil {
+		patient, encounter = ehrLaunch.patient, ehrLaunch.encounter
+	}
 	if askPatient && !idSyntax.MatchString(patient) || encounter != "" && !idSyntax.MatchString(encounter) {
 		page["Error"] = "Enter a valid patient (and encounter) id."
 		renderSignIn(w, http.StatusBadRequest, page)
 		return
 	}
-	if !askPatient {
+	if !askPatient && ehrLaunch == nil {
 		patient, encounter = "", ""
 	}
 	code := randomToken()
@@ -161,7 +179,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 func hiddenFields(req authRequest) map[string]string {
 	out := map[string]string{}
 	for k, v := range map[string]string{"response_type": req.ResponseType, "client_id": req.ClientID, "redirect_uri": req.RedirectURI,
-		"scope": req.Scope, "state": req.State, "aud": req.Aud, "code_challenge": req.Challenge, "code_challenge_method": req.Method, "nonce": req.Nonce} {
+		"scope": req.Scope, "state": req.State, "aud": req.Aud, "code_challenge": req.Challenge, "code_challenge_method": req.Method, "nonce": req.Nonce, "launch": req.Launch} {
 		if v != "" {
 			out[k] = v
 		}

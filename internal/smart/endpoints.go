@@ -17,7 +17,7 @@ import (
 
 // Capabilities are the SMART capabilities this server implements, as listed in
 // its smart-configuration.
-var Capabilities = []string{"launch-standalone", "client-public", "client-confidential-symmetric",
+var Capabilities = []string{"launch-standalone", "launch-ehr", "context-ehr-patient", "context-ehr-encounter", "client-public", "client-confidential-symmetric",
 	"client-confidential-asymmetric", "sso-openid-connect", "context-standalone-patient", "permission-offline",
 	"permission-online", "permission-patient", "permission-user", "permission-v1", "permission-v2", "authorize-post"}
 
@@ -84,7 +84,7 @@ func (s *Server) smartConfiguration(w http.ResponseWriter, r *http.Request) {
 		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "client_credentials"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
 		"token_endpoint_auth_signing_alg_values_supported": []string{"RS384", "ES384"},
-		"scopes_supported": []string{"openid", "fhirUser", "launch/patient", "offline_access", "online_access",
+		"scopes_supported": []string{"openid", "fhirUser", "launch", "launch/patient", "offline_access", "online_access",
 			"patient/*.rs", "user/*.cruds", "system/*.rs", "patient/*.read", "user/*.read", "user/*.write", "system/*.read"},
 		"response_types_supported":         []string{"code"},
 		"code_challenge_methods_supported": []string{"S256"},

@@ -63,3 +63,9 @@ CREATE TABLE auth_keys (
   private_jwk TEXT NOT NULL,
   created BIGINT NOT NULL
 );
+CREATE TABLE auth_launches (
+  launch_hash TEXT PRIMARY KEY,
+  patient TEXT NOT NULL DEFAULT '',
+  encounter TEXT NOT NULL DEFAULT '',
+  expires BIGINT NOT NULL
+);
