@@ -8,8 +8,10 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,10 +64,14 @@ func TestPKCECodeFlow(t *testing.T) {
 				if !strings.Contains(string(search), `"id":"oa"`) || strings.Contains(string(search), `"id":"ob"`) {
 					t.Errorf("patient-scoped search returned %s; want oa and not ob", search)
 				}
-				// A code works once.
+				// A code works once; a second use revokes what the first gave.
+				access := body["access_token"].(string)
 				resp, body = h.post("/oauth/token", form, "", "")
 				if resp.StatusCode != http.StatusBadRequest || body["error"] != "invalid_grant" {
 					t.Errorf("second use of a code: %d %v, want invalid_grant", resp.StatusCode, body)
+				}
+				if r, _ := h.get("/fhir/Observation", access); r.StatusCode != http.StatusUnauthorized {
+					t.Errorf("the access token of a code used twice answers %d, want 401", r.StatusCode)
 				}
 			}
 			// The authorization endpoint refuses plain PKCE, no PKCE and a malformed challenge.
@@ -225,6 +231,38 @@ func TestBackendServicesAssertions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBackendServicesJWKSURL registers a client by the URL of its key set, which
+// the server fetches over HTTP.
+func TestBackendServicesJWKSURL(t *testing.T) {
+	h := newHarness(t, "sqlite")
+	key, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	must(t, err)
+	set, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "url-key", Algorithm: "ES384", Use: "sig"}}})
+	must(t, err)
+	var fetched atomic.Int32
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetched.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(set)
+	}))
+	defer jwks.Close()
+	client, _, err := h.auth.AddClient(context.Background(), smart.Client{Kind: smart.ClientAsymmetric, JWKSURL: jwks.URL, Scopes: "system/*.rs", Sources: []string{"*"}})
+	must(t, err)
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES384, Key: key}, (&jose.SignerOptions{}).WithHeader("kid", "url-key"))
+	must(t, err)
+	for i, jti := range []string{"u1", "u2"} {
+		a := assertion(t, sig, client, h.url+"/oauth/token", jti, h.clock.now(), time.Minute)
+		resp, body := h.post("/oauth/token", url.Values{"grant_type": {"client_credentials"}, "scope": {"system/Patient.rs"},
+			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {a}}, "", "")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("assertion %d with a key from the JWKS URL: %d %v", i, resp.StatusCode, body)
+		}
+	}
+	if fetched.Load() != 1 {
+		t.Errorf("the JWKS URL was fetched %d times for two assertions, want 1 (cached)", fetched.Load())
 	}
 }
 
