@@ -20,6 +20,7 @@ const securityUsage = `usage:
   omnichart admin user add USER --org ORG [--fhir-user Practitioner/ID] [--password-file FILE]
   omnichart admin user reset USER [--password-file FILE]
   omnichart admin user disable USER
+  omnichart admin user totp USER
   omnichart admin client add --kind public|symmetric|asymmetric --scope "SCOPES"
         [--name N] [--id ID] [--redirect-uri URI]... [--source SLUG|URI|*]...
         [--jwks FILE | --jwks-url URL]
@@ -47,7 +48,7 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 			fmt.Fprint(stdout, securityUsage)
 			return nil
 		}
-		valid := map[string][]string{"org": {"add"}, "user": {"add", "reset", "disable"}, "client": {"add"}}[group]
+		valid := map[string][]string{"org": {"add"}, "user": {"add", "reset", "disable", "totp"}, "client": {"add"}}[group]
 		if !contains(valid, cmd) {
 			fmt.Fprint(stderr, securityUsage)
 			return fmt.Errorf("admin %s: unknown command %q", group, cmd)
@@ -146,6 +147,13 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 			return err
 		}
 		fmt.Fprintf(stdout, "user %s disabled; the user's tokens no longer work\n", pos[0])
+		return nil
+	case "user totp":
+		u, err := auth.EnableTOTP(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %s now signs in with a one-time code; load this into an authenticator app (it holds the secret):\n%s\n", pos[0], u)
 		return nil
 	case "client add":
 		c := smart.Client{ID: *clientID, Name: *clientName, Kind: *kind, RedirectURIs: redirects, Scopes: *scope, JWKSURL: *jwksURL}

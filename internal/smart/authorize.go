@@ -52,6 +52,7 @@ var signInPage = template.Must(template.New("signin").Parse(`<!doctype html>
 {{range $k, $v := .Hidden}}<input type="hidden" name="{{$k}}" value="{{$v}}">
 {{end}}<label>Username <input name="username" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<label>One-time code (if you use one) <input name="otp" inputmode="numeric" autocomplete="one-time-code"></label>
 {{if .AskPatient}}<label>Patient id <input name="patient" required></label>
 {{end}}{{if .AskEncounter}}<label>Encounter id <input name="encounter"></label>
 {{end}}<button type="submit">Sign in</button>
@@ -138,7 +139,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		renderSignIn(w, http.StatusOK, page)
 		return
 	}
-	u, err := s.signIn(ctx, r.PostForm.Get("username"), r.PostForm.Get("password"))
+	u, err := s.signIn(ctx, r.PostForm.Get("username"), r.PostForm.Get("password"), r.PostForm.Get("otp"))
 	if err != nil {
 		if !errors.Is(err, errSignIn) {
 			s.cfg.Log.ErrorContext(ctx, "sign-in", "error", err)
@@ -211,11 +212,13 @@ func withQuery(uri string, q url.Values) string {
 
 var errSignIn = errors.New("sign-in failed")
 
-// signIn checks a password. Every failure is errSignIn, and an unknown user costs
-// the same PBKDF2 work as a known one, so the answer tells nothing about which
-// users exist. MaxSignInFailures wrong passwords in a row lock the account for
-// lockoutDuration; a locked account refuses even the right password.
-func (s *Server) signIn(ctx context.Context, username, password string) (*userRow, error) {
+// signIn checks a password and, for a user with TOTP, the one-time code. Every
+// failure is errSignIn, and an unknown user costs the same PBKDF2 work as a known
+// one, so the answer tells nothing about which users exist or use TOTP.
+// MaxSignInFailures failures in a row (a wrong password or a wrong, missing or
+// reused code) lock the account for lockoutDuration; a locked account refuses even
+// the right credentials.
+func (s *Server) signIn(ctx context.Context, username, password, code string) (*userRow, error) {
 	u, err := s.repo.user(ctx, username)
 	if err != nil {
 		passwordMatches(password, dummyHash, dummySalt, s.cfg.PasswordIterations)
@@ -225,6 +228,11 @@ func (s *Server) signIn(ctx context.Context, username, password string) (*userRo
 	ok := passwordMatches(password, u.hash, u.salt, u.iter)
 	if u.Disabled || u.lockedUntil > now.UnixMicro() {
 		return nil, errSignIn
+	}
+	if ok && u.totpSecret != "" {
+		if ok, err = s.totpAccepts(ctx, u, code); err != nil {
+			return nil, err
+		}
 	}
 	if !ok {
 		locked := int64(0)

@@ -139,14 +139,15 @@ type userRow struct {
 	iter        int
 	failures    int
 	lockedUntil int64
+	totpSecret  string
 }
 
 func (r repo) user(ctx context.Context, name string) (*userRow, error) {
 	u := &userRow{}
 	u.Username = name
 	var disabled int
-	err := r.row(ctx, `SELECT org, fhir_user, pw_hash, pw_salt, pw_iter, disabled, failures, locked_until FROM auth_users WHERE username = ?`, name).
-		Scan(&u.Org, &u.FHIRUser, &u.hash, &u.salt, &u.iter, &disabled, &u.failures, &u.lockedUntil)
+	err := r.row(ctx, `SELECT org, fhir_user, pw_hash, pw_salt, pw_iter, disabled, failures, locked_until, totp_secret FROM auth_users WHERE username = ?`, name).
+		Scan(&u.Org, &u.FHIRUser, &u.hash, &u.salt, &u.iter, &disabled, &u.failures, &u.lockedUntil, &u.totpSecret)
 	if err != nil {
 		return nil, err
 	}

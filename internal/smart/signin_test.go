@@ -9,9 +9,13 @@ import (
 
 // signInForm posts credentials to the authorization endpoint as the sign-in page does.
 func (h *harness) signInForm(client, user, pw string) (*http.Response, string) {
+	return h.signInFormOTP(client, user, pw, "")
+}
+
+func (h *harness) signInFormOTP(client, user, pw, otp string) (*http.Response, string) {
 	form := url.Values{"response_type": {"code"}, "client_id": {client}, "redirect_uri": {redirect}, "scope": {"user/*.rs"},
 		"aud": {h.url + "/fhir"}, "code_challenge": {challengeOf(goodVerifier)}, "code_challenge_method": {"S256"},
-		"username": {user}, "password": {pw}}
+		"username": {user}, "password": {pw}, "otp": {otp}}
 	req, err := http.NewRequest(http.MethodPost, h.url+"/oauth/authorize", strings.NewReader(form.Encode()))
 	must(h.t, err)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -14,6 +14,8 @@ CREATE TABLE auth_users (
   disabled INTEGER NOT NULL DEFAULT 0,
   failures INTEGER NOT NULL DEFAULT 0,
   locked_until BIGINT NOT NULL DEFAULT 0,
+  totp_secret TEXT NOT NULL DEFAULT '',
+  totp_last_step BIGINT NOT NULL DEFAULT 0,
   created BIGINT NOT NULL
 );
 CREATE TABLE auth_clients (
