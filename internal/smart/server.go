@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -44,6 +45,9 @@ type Server struct {
 	cfg  Config
 	keys *keyring
 	jwks *jwksCache
+	// iss caches the issuer, which never changes once stored.
+	issMu sync.Mutex
+	iss   string
 }
 
 // New returns a server over cfg.DB, whose auth_* tables the store's migrations made.
@@ -78,7 +82,17 @@ func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 // every server process on it (and "omnichart admin token") issues and accepts the
 // same tokens whatever URL they are reached by.
 func (s *Server) issuer(ctx context.Context) (string, error) {
-	return s.repo.setting(ctx, "issuer", func() string { return "urn:omnichart:issuer:" + uuid.NewString() })
+	s.issMu.Lock()
+	defer s.issMu.Unlock()
+	if s.iss != "" {
+		return s.iss, nil
+	}
+	iss, err := s.repo.setting(ctx, "issuer", func() string { return "urn:omnichart:issuer:" + uuid.NewString() })
+	if err != nil {
+		return "", err
+	}
+	s.iss = iss
+	return iss, nil
 }
 
 // audience is the aud of access tokens: the FHIR API of this installation.
