@@ -138,6 +138,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, err)
 		return
 	}
+	s.purgeExpired(r.Context())
 	var resp map[string]any
 	var err error
 	switch gt := r.PostForm.Get("grant_type"); gt {

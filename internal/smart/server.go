@@ -48,6 +48,9 @@ type Server struct {
 	// iss caches the issuer, which never changes once stored.
 	issMu sync.Mutex
 	iss   string
+	// lastPurge is when this process last deleted expired rows (purge.go).
+	purgeMu   sync.Mutex
+	lastPurge time.Time
 }
 
 // New returns a server over cfg.DB, whose auth_* tables the store's migrations made.
