@@ -82,7 +82,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		mux.Handle("/fhir", api)
 		mux.Handle("/fhir/", api)
 	} else {
-		auth := smart.New(smart.Config{DB: st.DB(), Postgres: isPostgres(*db), BaseURL: *baseURL, Log: log})
+		auth := smart.New(smart.Config{DB: st.DB(), Postgres: isPostgres(*db), BaseURL: *baseURL, Log: log,
+			PatientVisible: func(ctx context.Context, id string) (bool, error) {
+				_, err := svc.Read(ctx, "Patient", id)
+				if code := ehr.ErrorCode(err); code == ehr.NotFound || code == ehr.Gone {
+					return false, nil
+				}
+				return err == nil, err
+			}})
 		protected := auth.RequireBearer(api)
 		mux.Handle("/fhir", protected)
 		mux.Handle("/fhir/", protected)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"omnichart/internal/ehr"
 )
 
 // codeTTL is how long an authorization code may wait for its exchange.
@@ -159,6 +161,19 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		renderSignIn(w, http.StatusBadRequest, page)
 		return
 	}
+	if askPatient && s.cfg.PatientVisible != nil {
+		visible, err := s.patientVisible(ctx, u, patient)
+		if err != nil {
+			s.cfg.Log.ErrorContext(ctx, "check the picked patient", "error", err)
+			http.Error(w, "sign-in is unavailable", http.StatusInternalServerError)
+			return
+		}
+		if !visible {
+			page["Error"] = "No patient with that id is visible to you."
+			renderSignIn(w, http.StatusBadRequest, page)
+			return
+		}
+	}
 	if !askPatient && ehrLaunch == nil {
 		patient, encounter = "", ""
 	}
@@ -175,6 +190,23 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		q.Set("state", req.State)
 	}
 	http.Redirect(w, r, withQuery(req.RedirectURI, q), http.StatusFound)
+}
+
+// patientVisible asks PatientVisible, as the user with a read grant on Patients
+// of the user's organization.
+func (s *Server) patientVisible(ctx context.Context, u *userRow, id string) (bool, error) {
+	sources, err := s.repo.orgSources(ctx, u.Org)
+	if err != nil {
+		return false, err
+	}
+	scopes, err := ParseScopes("user/Patient.r")
+	if err != nil {
+		return false, err
+	}
+	g := Grant{Scopes: scopes, Username: u.Username, UserSources: sources}
+	ctx = WithGrant(ctx, g)
+	ctx = ehr.WithPrincipal(ctx, principalOf(g))
+	return s.cfg.PatientVisible(ctx, id)
 }
 
 func hiddenFields(req authRequest) map[string]string {

@@ -63,8 +63,15 @@ func newHarness(t *testing.T, engine string) *harness {
 	st := ehrtest.MustOpen(t, engine, store.Options{})
 	clk := &clock{t: time.Now().Truncate(time.Second)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	auth := smart.New(smart.Config{DB: st.DB(), Postgres: engine == "postgres", Now: clk.now, PasswordIterations: 1000, Log: log})
 	svc := service.New(st, service.Options{Policy: smart.Policy{}, Log: log})
+	auth := smart.New(smart.Config{DB: st.DB(), Postgres: engine == "postgres", Now: clk.now, PasswordIterations: 1000, Log: log,
+		PatientVisible: func(ctx context.Context, id string) (bool, error) {
+			_, err := svc.Read(ctx, "Patient", id)
+			if code := ehr.ErrorCode(err); code == ehr.NotFound || code == ehr.Gone {
+				return false, nil
+			}
+			return err == nil, err
+		}})
 	api := fhirapi.New(svc, fhirapi.Config{Version: "test"}, log)
 	mux := http.NewServeMux()
 	mux.Handle("/fhir", auth.RequireBearer(api))

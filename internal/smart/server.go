@@ -37,6 +37,11 @@ type Config struct {
 	// HTTPClient fetches clients' JWKS URLs; nil means a client with a 10 s timeout.
 	HTTPClient *http.Client
 	Log        *slog.Logger
+	// PatientVisible, when set, checks the patient a user picks on the sign-in
+	// form: it is called with a context carrying the user's principal and a grant
+	// to read Patients of the user's organization, and reports whether the
+	// patient exists there. Without it a picked id is checked for syntax only.
+	PatientVisible func(ctx context.Context, id string) (bool, error)
 }
 
 // Server is the authorization server.

@@ -102,3 +102,20 @@ func TestAuthorizeShowsTheSignInForm(t *testing.T) {
 		t.Errorf("wrong aud: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
+
+func TestPatientPickerOffersOnlyVisiblePatients(t *testing.T) {
+	h := newHarness(t, "sqlite")
+	client := h.publicClient("patient/*.rs")
+	for _, c := range []struct {
+		patient string
+		want    int
+	}{{"pa", http.StatusFound}, {"pb", http.StatusBadRequest}, {"missing", http.StatusBadRequest}, {"bad id!", http.StatusBadRequest}} {
+		form := url.Values{"response_type": {"code"}, "client_id": {client}, "redirect_uri": {redirect}, "scope": {"launch/patient patient/*.rs"},
+			"aud": {h.url + "/fhir"}, "code_challenge": {challengeOf(goodVerifier)}, "code_challenge_method": {"S256"},
+			"username": {"alice"}, "password": {password}, "patient": {c.patient}}
+		resp, _ := h.post("/oauth/authorize", form, "", "")
+		if resp.StatusCode != c.want {
+			t.Errorf("patient %q picked: %d, want %d", c.patient, resp.StatusCode, c.want)
+		}
+	}
+}
