@@ -19,7 +19,7 @@ import (
 // its smart-configuration.
 var Capabilities = []string{"launch-standalone", "launch-ehr", "context-ehr-patient", "context-ehr-encounter", "client-public", "client-confidential-symmetric",
 	"client-confidential-asymmetric", "sso-openid-connect", "context-standalone-patient", "permission-offline",
-	"permission-online", "permission-patient", "permission-user", "permission-v1", "permission-v2", "authorize-post"}
+	"permission-patient", "permission-user", "permission-v1", "permission-v2", "authorize-post"}
 
 // Handler serves the discovery documents, the OAuth endpoints and the JWKS.
 func (s *Server) Handler() http.Handler {
