@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -81,7 +82,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	if req.RedirectURI == "" && len(client.RedirectURIs) == 1 {
 		req.RedirectURI = client.RedirectURIs[0]
 	}
-	if !containsString(client.RedirectURIs, req.RedirectURI) {
+	if !slices.Contains(client.RedirectURIs, req.RedirectURI) {
 		http.Error(w, "redirect_uri is not registered for this client", http.StatusBadRequest)
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -356,20 +357,11 @@ func (s *Server) refreshGrant(r *http.Request) (map[string]any, error) {
 func narrowScopes(granted, asked string) (string, error) {
 	g := strings.Fields(granted)
 	for _, a := range strings.Fields(asked) {
-		if !containsString(g, a) {
+		if !slices.Contains(g, a) {
 			return "", oauthErr(400, "invalid_scope", "scope %q was not granted originally", a)
 		}
 	}
 	return strings.Join(strings.Fields(asked), " "), nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // grantable cuts requested scopes to those the client is registered for. It
@@ -385,7 +377,7 @@ func grantable(client *Client, requested string, contexts ...string) (Scopes, er
 	}
 	out := Scopes{Other: asked.Other}
 	for _, a := range asked.Resource {
-		if !containsString(contexts, a.Context) {
+		if !slices.Contains(contexts, a.Context) {
 			continue
 		}
 		for _, al := range allowed.Resource {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sort"
+	"strings"
 
 	"omnichart/internal/ehr"
 )
@@ -47,7 +48,7 @@ type Policy struct{}
 
 var _ ehr.Policy = Policy{}
 
-// letterOf maps an engine action to the SMART v2 permission it needs. A write is
+// lettersOf maps an engine action to the SMART v2 permission it needs. A write is
 // a create or an update, which the engine does not tell apart here, so it needs
 // both "c" and "u" (see docs/security.md).
 func lettersOf(action ehr.Action) string {
@@ -94,16 +95,7 @@ func (g Grant) allows(letter byte, typ string, anyType bool) bool {
 			// scope grants nothing rather than more than it says.
 			continue
 		}
-		if hasLetter(s.Perms, letter) && (anyType || s.Type == "*" || (typ != "" && s.Type == typ)) {
-			return true
-		}
-	}
-	return false
-}
-
-func hasLetter(s string, b byte) bool {
-	for i := range len(s) {
-		if s[i] == b {
+		if strings.IndexByte(s.Perms, letter) >= 0 && (anyType || s.Type == "*" || (typ != "" && s.Type == typ)) {
 			return true
 		}
 	}
