@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -253,5 +252,3 @@ func (s *Server) IssueToken(ctx context.Context, scope, user, patient string, tt
 
 // cliClientID is the client of tokens "omnichart admin token" makes.
 const cliClientID = "omnichart-admin-cli"
-
-func splitSpace(s string) []string { return strings.Fields(s) }
