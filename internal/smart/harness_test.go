@@ -37,7 +37,7 @@ type clock struct{ t time.Time }
 func (c *clock) now() time.Time { return c.t }
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	auth   *smart.Server
 	svc    *service.Service
@@ -58,7 +58,7 @@ func engines(t *testing.T) []string {
 // newHarness serves the FHIR API behind the bearer middleware and the
 // authorization server over loopback HTTP, on a fresh store of engine, with one
 // organization (org-a owns source a), a user of it, and records of two sources.
-func newHarness(t *testing.T, engine string) *harness {
+func newHarness(t testing.TB, engine string) *harness {
 	t.Helper()
 	st := ehrtest.MustOpen(t, engine, store.Options{})
 	clk := &clock{t: time.Now().Truncate(time.Second)}
