@@ -32,6 +32,7 @@ func (s *Server) RequireBearer(next http.Handler) http.Handler {
 		h := r.Header.Get("Authorization")
 		scheme, raw, _ := strings.Cut(h, " ")
 		if h == "" || !strings.EqualFold(scheme, "Bearer") {
+			s.cfg.Log.InfoContext(r.Context(), "request refused", "method", r.Method, "status", http.StatusUnauthorized, "reason", "no bearer token")
 			unauthorized(w, "", "this request needs a bearer access token (Authorization: Bearer ...)")
 			return
 		}
@@ -43,6 +44,8 @@ func (s *Server) RequireBearer(next http.Handler) http.Handler {
 				http.Error(w, "the token could not be checked", http.StatusInternalServerError)
 				return
 			}
+			// The reason, never the token or the path, which may identify a patient.
+			s.cfg.Log.InfoContext(r.Context(), "request refused", "method", r.Method, "status", http.StatusUnauthorized, "reason", err.Error())
 			unauthorized(w, "invalid_token", err.Error())
 			return
 		}
