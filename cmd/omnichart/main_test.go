@@ -76,7 +76,7 @@ func startSecure(t *testing.T, env []string, args ...string) *server {
 		t.Fatalf("omnichart serve printed nothing")
 	}
 	line := lines.Text()
-	i := strings.Index(line, "http://")
+	i := strings.Index(line, "http")
 	if i < 0 {
 		cmd.Process.Kill()
 		t.Fatalf("omnichart serve printed %q, want its address", line)

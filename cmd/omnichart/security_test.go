@@ -1,13 +1,24 @@
 package main_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // adminToken runs "omnichart admin token" and returns the last line it printed.
@@ -114,5 +125,64 @@ func TestInsecureServerSaysSo(t *testing.T) {
 	}
 	if resp, _ := fetch(t, "GET", s.base+"/Patient", "", ""); resp.StatusCode != 200 {
 		t.Errorf("an insecure server answers %d without a token", resp.StatusCode)
+	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key, and returns their
+// paths and a pool that trusts the certificate.
+func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+func TestServeHTTPS(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t)
+	s := startSecure(t, nil, "--db", "sqlite:"+filepath.Join(t.TempDir(), "o.db"), "--tls-cert", certFile, "--tls-key", keyFile)
+	if !strings.HasPrefix(s.base, "https://") {
+		t.Fatalf("serve with TLS prints %s, want an https URL", s.base)
+	}
+	client := func(max uint16) *http.Client {
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MaxVersion: max}}}
+	}
+	resp, err := client(tls.VersionTLS12).Get(s.base + "/.well-known/smart-configuration")
+	if err != nil {
+		t.Fatalf("TLS 1.2: %v", err)
+	}
+	var conf map[string]any
+	json.NewDecoder(resp.Body).Decode(&conf)
+	resp.Body.Close()
+	if !strings.HasPrefix(conf["token_endpoint"].(string), "https://") {
+		t.Errorf("the token endpoint over TLS is %v, want https", conf["token_endpoint"])
+	}
+	if resp, err := client(tls.VersionTLS11).Get(s.base + "/metadata"); err == nil {
+		resp.Body.Close()
+		t.Errorf("a TLS 1.1 client was served")
+	}
+	if out, code := omnichart(t, t.TempDir(), "serve", "--addr", "127.0.0.1:0", "--tls-cert", certFile); code == 0 || !strings.Contains(out, "--tls-key") {
+		t.Errorf("--tls-cert without --tls-key: %d %s", code, out)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -46,12 +47,25 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	limits := serveLimitFlags(fs)
 	maxEntries := bundleEntriesFlag(fs)
 	storeOptions := searchFlags(fs)
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS (TLS 1.2 or newer) with this PEM certificate chain; needs --tls-key")
+	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert")
 	insecure := fs.Bool("insecure-no-auth", false, "serve without authorization: anyone who reaches the port reads and changes every record (local experiments only)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if err := limits.resolve(); err != nil {
 		return err
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	var tlsConfig *tls.Config
+	if *tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
 	if *maxEntries <= 0 {
 		return fmt.Errorf("--max-bundle-entries must be positive")
@@ -110,9 +124,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv := fhirapi.NewHTTPServer(mux, limits.http)
-	fmt.Fprintf(stdout, "omnichart %s serving FHIR R4 at http://%s/fhir\n", version, ln.Addr())
+	scheme := "http"
+	served := fhirapi.Listen(ln, limits.http, log)
+	if tlsConfig != nil {
+		scheme = "https"
+		srv.TLSConfig = tlsConfig
+		served = tls.NewListener(served, tlsConfig)
+	}
+	fmt.Fprintf(stdout, "omnichart %s serving FHIR R4 at %s://%s/fhir\n", version, scheme, ln.Addr())
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(fhirapi.Listen(ln, limits.http, log)) }()
+	go func() { errc <- srv.Serve(served) }()
 	if *mllpAddr != "" {
 		mllpDone, err := startMLLP(ctx, svc, *mllpAddr, *mllpSource, limits, stdout, log)
 		if err != nil {
