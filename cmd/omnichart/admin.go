@@ -20,6 +20,13 @@ commands:
   reindex [--pending] [--restart]    rebuild search indexes (resumable)
   identity list [--all]              identity conflicts waiting for review
   mpi rematch|review|decide          the master patient index: persons and review tasks
+  org add ORG --source SLUG|URI...   the sources an organization's users see
+  user add|reset|disable             users who sign in (clinicians, administrators)
+  client add                         applications that ask for tokens
+  token --scope S [--user U] [--patient ID]
+                                     print a bearer token (last line) for scripts
+  launch --patient ID [--encounter ID]
+                                     record an EHR launch context, print its launch value
 
 Run "omnichart admin <command> -h" for the flags of a command.
 `
@@ -41,6 +48,8 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return adminIdentity(ctx, args[1:], stdout, stderr)
 	case "mpi":
 		return adminMPI(ctx, args[1:], stdout, stderr)
+	case "org", "user", "client", "token", "launch":
+		return adminSecurity(ctx, args[0], args[1:], stdout, stderr)
 	}
 	if isHelp(args[0]) {
 		fmt.Fprint(stdout, adminUsage)
@@ -75,7 +84,7 @@ func (p *pipeline) match(ctx context.Context) error {
 
 // openPipeline opens the store named by db, or, when server is set, targets the
 // FHIR API at that base URL instead.
-func openPipeline(ctx context.Context, db, server string, opts service.Options) (*pipeline, error) {
+func openPipeline(ctx context.Context, db, server, token string, opts service.Options) (*pipeline, error) {
 	var target ingest.Target
 	closeFn := func() error { return nil }
 	var local *store.Store
@@ -85,7 +94,7 @@ func openPipeline(ctx context.Context, db, server string, opts service.Options) 
 		if !strings.HasPrefix(server, "http://") && !strings.HasPrefix(server, "https://") {
 			return nil, fmt.Errorf("--server %q: give the FHIR base URL, e.g. http://127.0.0.1:8080/fhir", server)
 		}
-		target = newRemoteTarget(server)
+		target = newRemoteTarget(server, token)
 	} else {
 		st, err := openStore(ctx, db)
 		if err != nil {

@@ -34,11 +34,12 @@ func adminIdentity(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), identityUsage); fs.PrintDefaults() }
 	db := fs.String("db", defaultDB, "store: sqlite:PATH or postgres://user:pass@host/db")
 	server := fs.String("server", "", "FHIR base URL of a running server to work on instead of --db")
+	token := tokenFlag(fs)
 	all := fs.Bool("all", false, "also list conflicts already reviewed")
 	if err := parseFlags(fs, args[1:], stdout); err != nil {
 		return err
 	}
-	p, err := openPipeline(ctx, *db, *server, service.Options{})
+	p, err := openPipeline(ctx, *db, *server, *token, service.Options{})
 	if err != nil {
 		return err
 	}

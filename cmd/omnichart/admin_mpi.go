@@ -66,7 +66,7 @@ func adminMPI(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("admin mpi decide: --reviewer and --reason are required")
 		}
 	}
-	p, err := openPipeline(ctx, *db, "", service.Options{})
+	p, err := openPipeline(ctx, *db, "", "", service.Options{})
 	if err != nil {
 		return err
 	}

@@ -47,13 +47,14 @@ func adminQuarantine(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.Usage = func() { fmt.Fprint(fs.Output(), quarantineUsage+"\nflags:\n"); fs.PrintDefaults() }
 	db := fs.String("db", defaultDB, "store: sqlite:PATH or postgres://user:pass@host/db")
 	server := fs.String("server", "", "FHIR base URL of a running server to work on instead of --db")
+	token := tokenFlag(fs)
 	all := fs.Bool("all", false, "list: include resolved entries; replay: every failed entry")
 	raw := fs.String("raw", "", "show: write the original's bytes to this file (- for stdout)")
 	if err := parseFlags(fs, rest, stdout); err != nil {
 		return err
 	}
 	pos = append(pos, fs.Args()...)
-	p, err := openPipeline(ctx, *db, *server, service.Options{})
+	p, err := openPipeline(ctx, *db, *server, *token, service.Options{})
 	if err != nil {
 		return err
 	}

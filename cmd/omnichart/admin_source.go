@@ -52,6 +52,7 @@ func adminSource(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Usage = func() { fmt.Fprint(fs.Output(), sourceUsage+"\nflags:\n"); fs.PrintDefaults() }
 	db := fs.String("db", defaultDB, "store: sqlite:PATH or postgres://user:pass@host/db")
 	server := fs.String("server", "", "FHIR base URL of a running server to work on instead of --db")
+	token := tokenFlag(fs)
 	var src ingest.Source
 	var interfaces stringList
 	if cmd == "add" {
@@ -70,7 +71,7 @@ func adminSource(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	pos = append(pos, fs.Args()...)
-	p, err := openPipeline(ctx, *db, *server, service.Options{})
+	p, err := openPipeline(ctx, *db, *server, *token, service.Options{})
 	if err != nil {
 		return err
 	}

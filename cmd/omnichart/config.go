@@ -74,3 +74,8 @@ func openStoreWith(ctx context.Context, db string, opts store.Options) (*store.S
 		return sqlite.Open(ctx, db, opts)
 	}
 }
+
+// isPostgres reports whether a --db value names a PostgreSQL database.
+func isPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}

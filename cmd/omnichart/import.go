@@ -52,6 +52,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Usage = func() { fmt.Fprint(fs.Output(), importUsage); fs.PrintDefaults() }
 	db := fs.String("db", defaultDB, "store: sqlite:PATH or postgres://user:pass@host/db")
 	server := fs.String("server", "", "FHIR base URL of a running server to import into, instead of --db")
+	token := tokenFlag(fs)
 	source := fs.String("source", "", "the source system: a registered slug, or a URI")
 	format := fs.String("format", "", "skip detection: fhir-bundle, fhir-resource, ndjson, ccda or hl7v2")
 	progress := fs.String("progress", "auto", "progress display: auto, bar, lines or none")
@@ -89,7 +90,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	p, err := openPipeline(ctx, *db, *server, service.Options{MaxBundleEntries: *maxEntries})
+	p, err := openPipeline(ctx, *db, *server, *token, service.Options{MaxBundleEntries: *maxEntries})
 	if err != nil {
 		return err
 	}

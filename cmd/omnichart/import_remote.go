@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,10 +23,18 @@ import (
 type remoteTarget struct {
 	base   string
 	client *http.Client
+	// token is the bearer access token sent with every request, if any.
+	token string
 }
 
-func newRemoteTarget(base string) *remoteTarget {
-	return &remoteTarget{base: strings.TrimSuffix(base, "/"), client: &http.Client{Timeout: 10 * time.Minute}}
+func newRemoteTarget(base, token string) *remoteTarget {
+	return &remoteTarget{base: strings.TrimSuffix(base, "/"), client: &http.Client{Timeout: 10 * time.Minute}, token: token}
+}
+
+// tokenFlag adds --token (also OMNICHART_TOKEN) to a command that can talk to a
+// running server.
+func tokenFlag(fs *flag.FlagSet) *string {
+	return fs.String("token", "", "bearer access token for --server (see \"omnichart admin token\")")
 }
 
 func (t *remoteTarget) do(ctx context.Context, method, u string, body []byte) (fhir.Resource, error) {
@@ -34,6 +43,9 @@ func (t *remoteTarget) do(ctx context.Context, method, u string, body []byte) (f
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/fhir+json")
+	if t.token != "" {
+		req.Header.Set("Authorization", "Bearer "+t.token)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/fhir+json")
 		req.Header.Set("Prefer", "return=minimal")

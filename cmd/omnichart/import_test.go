@@ -102,12 +102,18 @@ func TestImportCommandLoadsADirectoryOnceAndReportsFailures(t *testing.T) {
 
 func TestImportCommandWritesThroughARunningServer(t *testing.T) {
 	dir := importDir(t)
-	s := start(t, nil, "--db", "sqlite:"+filepath.Join(t.TempDir(), "o.db"))
+	db := "sqlite:" + filepath.Join(t.TempDir(), "o.db")
+	s := startSecure(t, nil, "--db", db)
+	token := adminToken(t, db, "--scope", "system/*.cruds")
 	out, code := omnichart(t, t.TempDir(), "import", "--server", s.base, "--source", "urn:omnichart:source:remote", dir)
+	if code == 0 || !strings.Contains(out, "bearer access token") {
+		t.Fatalf("import --server without a token exited %d, want a failure asking for a bearer token:\n%s", code, out)
+	}
+	out, code = omnichart(t, t.TempDir(), "import", "--server", s.base, "--token", token, "--source", "urn:omnichart:source:remote", dir)
 	if code != 0 || !strings.Contains(out, "0 failed") || !strings.Contains(out, "Patient") {
 		t.Fatalf("import --server exited %d, want 0 with patients created:\n%s", code, out)
 	}
-	out, code = omnichart(t, t.TempDir(), "import", "--server", s.base, "--source", "urn:omnichart:source:remote", dir)
+	out, code = omnichartEnv(t, t.TempDir(), []string{"OMNICHART_TOKEN=" + token}, "import", "--server", s.base, "--source", "urn:omnichart:source:remote", dir)
 	if code != 0 || !strings.Contains(out, ": 0 new,") {
 		t.Fatalf("a second import --server exited %d, want 0 with nothing new:\n%s", code, out)
 	}

@@ -2,7 +2,7 @@
 //
 //	omnichart serve [--addr 127.0.0.1:8080] [--db sqlite:PATH | postgres://...]
 //	omnichart import [--db ... | --server URL] [--source SLUG|URI] PATH...
-//	omnichart admin source|quarantine|reindex ...
+//	omnichart admin source|quarantine|reindex|org|user|client|token|launch ...
 //	omnichart gen --people N --sources K --seed S --out DIR
 //	omnichart version
 //
@@ -39,7 +39,7 @@ const usage = `usage: omnichart <command> [flags]
 commands:
   serve     serve the FHIR R4 API
   import    import FHIR bundles, NDJSON, C-CDA and HL7 v2 files
-  admin     source directory and import quarantine
+  admin     source directory, import quarantine, users, clients and tokens
   gen       write a synthetic multi-source population and its truth
   directory load the EMR software directory (certified products and their endpoints)
   version   print the version

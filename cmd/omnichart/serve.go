@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,7 +15,16 @@ import (
 	"omnichart/internal/ehr"
 	"omnichart/internal/fhirapi"
 	"omnichart/internal/service"
+	"omnichart/internal/smart"
 )
+
+// insecureWarning is printed on start by a server without authorization.
+const insecureWarning = `
+************************************************************************
+*  WARNING: AUTHORIZATION IS OFF (--insecure-no-auth).                 *
+*  Anyone who can reach this port can read and change every record.    *
+*  Never use this with real patient data.                              *
+************************************************************************`
 
 const serveUsage = `usage: omnichart serve [flags]
 
@@ -37,11 +47,25 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	limits := serveLimitFlags(fs)
 	maxEntries := bundleEntriesFlag(fs)
 	storeOptions := searchFlags(fs)
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS (TLS 1.2 or newer) with this PEM certificate chain; needs --tls-key")
+	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert")
+	insecure := fs.Bool("insecure-no-auth", false, "serve without authorization: anyone who reaches the port reads and changes every record (local experiments only)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if err := limits.resolve(); err != nil {
 		return err
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	var tlsConfig *tls.Config
+	if *tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
 	if *maxEntries <= 0 {
 		return fmt.Errorf("--max-bundle-entries must be positive")
@@ -57,19 +81,41 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	var policy ehr.Policy = smart.Policy{}
+	if *insecure {
+		policy = ehr.AllowAll{}
+	}
 	hook := &mpiHook{}
-	svc := service.New(st, service.Options{Events: ehr.LogEvents{Log: log}, Log: log, AfterCommit: hook.committed, MaxBundleEntries: *maxEntries})
+	svc := service.New(st, service.Options{Policy: policy, Events: ehr.LogEvents{Log: log}, Log: log, AfterCommit: hook.committed, MaxBundleEntries: *maxEntries})
 	index, indexReport, err := hook.attach(ctx, svc, log)
 	if err != nil {
 		return err
 	}
 	log.Info("patient index loaded", "patients", indexReport.Patients, "persons", indexReport.Persons, "reviews", indexReport.Reviews, "writes", len(indexReport.Changes))
 	api := fhirapi.New(svc, fhirapi.Config{BaseURL: *baseURL, MaxBodyBytes: *maxBody, Version: version, MaxRequestsPerClient: limits.perClient,
-		PatientIndex: index}, log)
+		PatientIndex: index, InsecureNoAuth: *insecure, SMART: !*insecure}, log)
 
 	mux := http.NewServeMux()
-	mux.Handle("/fhir", api)
-	mux.Handle("/fhir/", api)
+	if *insecure {
+		fmt.Fprintln(stderr, insecureWarning)
+		log.Warn("authorization is off (--insecure-no-auth): every caller reads and changes every record")
+		mux.Handle("/fhir", api)
+		mux.Handle("/fhir/", api)
+	} else {
+		auth := smart.New(smart.Config{DB: st.DB(), Postgres: isPostgres(*db), BaseURL: *baseURL, Log: log,
+			PatientVisible: func(ctx context.Context, id string) (bool, error) {
+				_, err := svc.Read(ctx, "Patient", id)
+				if code := ehr.ErrorCode(err); code == ehr.NotFound || code == ehr.Gone {
+					return false, nil
+				}
+				return err == nil, err
+			}})
+		protected := auth.RequireBearer(api)
+		mux.Handle("/fhir", protected)
+		mux.Handle("/fhir/", protected)
+		mux.Handle("/fhir/.well-known/", auth.Handler())
+		mux.Handle("/oauth/", auth.Handler())
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := st.DB().PingContext(r.Context()); err != nil {
 			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
@@ -84,9 +130,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv := fhirapi.NewHTTPServer(mux, limits.http)
-	fmt.Fprintf(stdout, "omnichart %s serving FHIR R4 at http://%s/fhir\n", version, ln.Addr())
+	scheme := "http"
+	served := fhirapi.Listen(ln, limits.http, log)
+	if tlsConfig != nil {
+		scheme = "https"
+		srv.TLSConfig = tlsConfig
+		served = tls.NewListener(served, tlsConfig)
+	}
+	fmt.Fprintf(stdout, "omnichart %s serving FHIR R4 at %s://%s/fhir\n", version, scheme, ln.Addr())
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(fhirapi.Listen(ln, limits.http, log)) }()
+	go func() { errc <- srv.Serve(served) }()
 	if *mllpAddr != "" {
 		mllpDone, err := startMLLP(ctx, svc, *mllpAddr, *mllpSource, limits, stdout, log)
 		if err != nil {

@@ -2,6 +2,7 @@ package fhirapi
 
 import (
 	"net/http"
+	"strings"
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/fhir"
@@ -81,6 +82,24 @@ func (a *API) capabilityStatement(r *http.Request) map[string]any {
 		a.declareOperations(typ, res)
 		resources = append(resources, res)
 	}
+	rest := map[string]any{
+		"mode":     "server",
+		"resource": resources,
+		"interaction": []any{
+			map[string]any{"code": "transaction"},
+			map[string]any{"code": "batch"},
+			map[string]any{"code": "search-system"},
+			map[string]any{"code": "history-system"},
+		},
+	}
+	description := "Omnichart FHIR R4 server"
+	switch {
+	case a.cfg.InsecureNoAuth:
+		description = "Omnichart FHIR R4 server. WARNING: AUTHORIZATION IS OFF (--insecure-no-auth): every caller reads and changes every record."
+		rest["documentation"] = "Authorization is off: this server is for local experiments only."
+	case a.cfg.SMART:
+		rest["security"] = a.smartSecurity(r)
+	}
 	return map[string]any{
 		"resourceType": "CapabilityStatement",
 		"status":       "active",
@@ -88,21 +107,29 @@ func (a *API) capabilityStatement(r *http.Request) map[string]any {
 		"kind":         "instance",
 		"software":     map[string]any{"name": "Omnichart", "version": a.cfg.Version},
 		"implementation": map[string]any{
-			"description": "Omnichart FHIR R4 server",
+			"description": description,
 			"url":         a.base(r),
 		},
 		"fhirVersion": "4.0.1",
 		"format":      []any{"application/fhir+json", "json"},
 		"patchFormat": []any{jsonPatch},
-		"rest": []any{map[string]any{
-			"mode":     "server",
-			"resource": resources,
-			"interaction": []any{
-				map[string]any{"code": "transaction"},
-				map[string]any{"code": "batch"},
-				map[string]any{"code": "search-system"},
-				map[string]any{"code": "history-system"},
-			},
-		}},
+		"rest":        []any{rest},
+	}
+}
+
+// smartSecurity declares SMART on FHIR and its OAuth endpoints (the oauth-uris
+// extension of SMART App Launch).
+func (a *API) smartSecurity(r *http.Request) map[string]any {
+	root := strings.TrimSuffix(a.base(r), "/fhir")
+	var uris []any
+	for _, e := range []string{"authorize", "token", "introspect", "revoke"} {
+		uris = append(uris, map[string]any{"url": e, "valueUri": root + "/oauth/" + e})
+	}
+	return map[string]any{
+		"cors": false,
+		"service": []any{map[string]any{"coding": []any{map[string]any{
+			"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}}}},
+		"extension":   []any{map[string]any{"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris", "extension": uris}},
+		"description": "OAuth 2.0 bearer tokens (SMART App Launch 2.2, SMART Backend Services); see " + a.base(r) + "/.well-known/smart-configuration",
 	}
 }

@@ -32,6 +32,12 @@ type Config struct {
 	// PatientIndex serves Patient/$match and Task/{id}/$decide; nil leaves
 	// them out.
 	PatientIndex PatientIndex
+	// InsecureNoAuth says that the server runs without authorization; the
+	// CapabilityStatement then says so.
+	InsecureNoAuth bool
+	// SMART says that SMART on FHIR authorization guards the API; the
+	// CapabilityStatement then declares its OAuth endpoints.
+	SMART bool
 }
 
 // API is the FHIR REST handler.

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"omnichart/internal/service"
+	"omnichart/internal/smart"
+)
+
+const securityUsage = `usage:
+  omnichart admin org add ORG --source SLUG|URI [--source ...]
+  omnichart admin user add USER --org ORG [--fhir-user Practitioner/ID] [--password-file FILE]
+  omnichart admin user reset USER [--password-file FILE]
+  omnichart admin user disable USER
+  omnichart admin user totp USER
+  omnichart admin client add --kind public|symmetric|asymmetric --scope "SCOPES"
+        [--name N] [--id ID] [--redirect-uri URI]... [--source SLUG|URI|*]...
+        [--jwks FILE | --jwks-url URL]
+  omnichart admin token --scope "SCOPES" [--user USER] [--patient ID] [--ttl 1h]
+  omnichart admin launch --patient ID [--encounter ID]
+
+Passwords are read from --password-file, or from the first line of standard input
+("-", the default); they need at least 12 characters. "client add" prints the
+client id and, for a symmetric client, its secret (shown once). "token" prints a
+bearer access token on its last line. "launch" records an EHR launch context and
+prints the launch value (valid five minutes) an app passes back as "launch".
+`
+
+// adminSecurity runs the user, client, organization and token commands; they work
+// on the database directly (--db), as the authorization server keeps its tables there.
+func adminSecurity(ctx context.Context, group string, args []string, stdout, stderr io.Writer) error {
+	cmd := ""
+	if group != "token" && group != "launch" {
+		if len(args) == 0 {
+			fmt.Fprint(stderr, securityUsage)
+			return fmt.Errorf("admin %s: no command given", group)
+		}
+		cmd, args = args[0], args[1:]
+		if isHelp(cmd) {
+			fmt.Fprint(stdout, securityUsage)
+			return nil
+		}
+		valid := map[string][]string{"org": {"add"}, "user": {"add", "reset", "disable", "totp"}, "client": {"add"}}[group]
+		if !contains(valid, cmd) {
+			fmt.Fprint(stderr, securityUsage)
+			return fmt.Errorf("admin %s: unknown command %q", group, cmd)
+		}
+	}
+	name := strings.TrimSpace("admin " + group + " " + cmd)
+	pos, rest := splitPositional(args)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), securityUsage+"\nflags:\n"); fs.PrintDefaults() }
+	db := fs.String("db", defaultDB, "store: sqlite:PATH or postgres://user:pass@host/db")
+	org := fs.String("org", "", "organization (enterprise) of the user")
+	fhirUser := fs.String("fhir-user", "", "the user's FHIR resource, e.g. Practitioner/123 (the fhirUser claim)")
+	passwordFile := fs.String("password-file", "-", "file holding the password; - reads the first line of standard input")
+	kind := fs.String("kind", "", "client kind: public, symmetric (client secret) or asymmetric (private_key_jwt)")
+	scope := fs.String("scope", "", "scopes, space-separated (SMART v1 or v2 syntax)")
+	clientName := fs.String("name", "", "client name shown on the sign-in page")
+	clientID := fs.String("id", "", "client id (default: a new UUID)")
+	jwksFile := fs.String("jwks", "", "file with the client's JWK Set (public keys)")
+	jwksURL := fs.String("jwks-url", "", "URL of the client's JWK Set")
+	user := fs.String("user", "", "user the token is for")
+	patient := fs.String("patient", "", "launch patient id (patient/ scopes of a token, or the patient of an EHR launch)")
+	encounter := fs.String("encounter", "", "encounter of an EHR launch")
+	ttl := fs.Duration("ttl", time.Hour, "lifetime of the token")
+	var redirects, sources stringList
+	fs.Var(&redirects, "redirect-uri", "registered redirect URI; repeatable")
+	fs.Var(&sources, "source", "a source (slug or URI; * for all); repeatable")
+	if err := parseFlags(fs, rest, stdout); err != nil {
+		return err
+	}
+	pos = append(pos, fs.Args()...)
+	wantArgs := 1
+	if group == "client" || group == "token" || group == "launch" {
+		wantArgs = 0
+	}
+	if len(pos) != wantArgs {
+		fs.Usage()
+		return fmt.Errorf("%s: want %d argument(s), got %d", name, wantArgs, len(pos))
+	}
+	p, err := openPipeline(ctx, *db, "", "", service.Options{})
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	ctx = adminContext(ctx)
+	auth := smart.New(smart.Config{DB: p.store.DB(), Postgres: isPostgres(*db)})
+	resolve := func(s string) (string, error) {
+		if s == "*" || strings.Contains(s, ":") {
+			return s, nil
+		}
+		src, err := p.dir.Find(ctx, s)
+		if err != nil {
+			return "", fmt.Errorf("--source %s: %w", s, err)
+		}
+		return src.URI, nil
+	}
+	switch group + " " + cmd {
+	case "org add":
+		if len(sources) == 0 {
+			return errors.New("admin org add: give at least one --source")
+		}
+		for _, s := range sources {
+			uri, err := resolve(s)
+			if err != nil {
+				return err
+			}
+			if uri == "*" {
+				return errors.New("admin org add: an organization lists its sources; * is for backend clients")
+			}
+			if err := auth.AddOrgSource(ctx, pos[0], uri); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "organization %s: users see records of %s\n", pos[0], uri)
+		}
+		return nil
+	case "user add", "user reset":
+		if cmd == "add" && *org == "" {
+			return errors.New("admin user add: --org is required")
+		}
+		pw, err := readPassword(*passwordFile)
+		if err != nil {
+			return err
+		}
+		if cmd == "add" {
+			err = auth.AddUser(ctx, smart.User{Username: pos[0], Org: *org, FHIRUser: *fhirUser}, pw)
+		} else {
+			err = auth.ResetPassword(ctx, pos[0], pw)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %s: password set\n", pos[0])
+		return nil
+	case "user disable":
+		if err := auth.DisableUser(ctx, pos[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %s disabled; the user's tokens no longer work\n", pos[0])
+		return nil
+	case "user totp":
+		u, err := auth.EnableTOTP(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %s now signs in with a one-time code; load this into an authenticator app (it holds the secret):\n%s\n", pos[0], u)
+		return nil
+	case "client add":
+		c := smart.Client{ID: *clientID, Name: *clientName, Kind: *kind, RedirectURIs: redirects, Scopes: *scope, JWKSURL: *jwksURL}
+		if *jwksFile != "" {
+			raw, err := os.ReadFile(*jwksFile)
+			if err != nil {
+				return err
+			}
+			c.JWKS = string(raw)
+		}
+		for _, s := range sources {
+			uri, err := resolve(s)
+			if err != nil {
+				return err
+			}
+			c.Sources = append(c.Sources, uri)
+		}
+		id, secret, err := auth.AddClient(ctx, c)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "client_id: %s\n", id)
+		if secret != "" {
+			fmt.Fprintf(stdout, "client_secret: %s\n", secret)
+		}
+		return nil
+	case "launch ":
+		launch, err := auth.NewLaunch(ctx, *patient, *encounter)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, launch)
+		return nil
+	case "token ":
+		tok, err := auth.IssueToken(ctx, *scope, *user, *patient, *ttl)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, tok)
+		return nil
+	}
+	return fmt.Errorf("%s: not a command", name)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// readPassword reads the first line of file ("-": standard input).
+func readPassword(file string) (string, error) {
+	var r io.Reader = os.Stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		r = f
+	}
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}

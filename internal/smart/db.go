@@ -1,0 +1,195 @@
+package smart
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DB is what the authorization server needs of a database: the store's pool
+// (store.Store.DB), whose migrations created the auth_* tables. It never goes
+// through the FHIR service: these tables hold no FHIR resources.
+type DB interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// repo runs the authorization server's SQL, written with "?" placeholders and
+// rewritten to "$n" for PostgreSQL.
+type repo struct {
+	db       DB
+	numbered bool
+}
+
+func (r repo) q(query string) string {
+	if !r.numbered {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range query {
+		if c == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func (r repo) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := r.db.ExecContext(ctx, r.q(query), args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (r repo) row(ctx context.Context, query string, args ...any) *sql.Row {
+	return r.db.QueryRowContext(ctx, r.q(query), args...)
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// setting returns a stored setting, creating it with make() when absent; two
+// processes racing get the same value (the first insert wins).
+func (r repo) setting(ctx context.Context, name string, make func() string) (string, error) {
+	var v string
+	err := r.row(ctx, `SELECT value FROM auth_settings WHERE name = ?`, name).Scan(&v)
+	if err == nil {
+		return v, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", err
+	}
+	if _, err := r.exec(ctx, `INSERT INTO auth_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, make()); err != nil {
+		return "", err
+	}
+	err = r.row(ctx, `SELECT value FROM auth_settings WHERE name = ?`, name).Scan(&v)
+	return v, err
+}
+
+// User is a person who signs in: a clinician or administrator of an organization.
+type User struct {
+	Username string
+	Org      string
+	// FHIRUser is the user's FHIR resource, e.g. "Practitioner/123" (the
+	// fhirUser claim), or "".
+	FHIRUser string
+	Disabled bool
+}
+
+// Client is a registered application.
+type Client struct {
+	ID   string
+	Name string
+	// Kind is "public", "symmetric" (client secret) or "asymmetric"
+	// (private_key_jwt with a registered JWKS).
+	Kind         string
+	secretHash   string
+	RedirectURIs []string
+	JWKS         string
+	JWKSURL      string
+	// Scopes are the scopes the client may be granted.
+	Scopes string
+	// Sources are the sources a backend (system/) client may reach; "*" is all.
+	Sources  []string
+	Disabled bool
+}
+
+// Client kinds.
+const (
+	ClientPublic     = "public"
+	ClientSymmetric  = "symmetric"
+	ClientAsymmetric = "asymmetric"
+	// clientCLI is the row of tokens made by "omnichart admin token"; it cannot
+	// authenticate at the token endpoint.
+	clientCLI = "cli"
+)
+
+func (r repo) client(ctx context.Context, id string) (*Client, error) {
+	c := &Client{ID: id}
+	var uris, sources string
+	var disabled int
+	err := r.row(ctx, `SELECT name, kind, secret_hash, redirect_uris, jwks, jwks_url, scopes, sources, disabled FROM auth_clients WHERE client_id = ?`, id).
+		Scan(&c.Name, &c.Kind, &c.secretHash, &uris, &c.JWKS, &c.JWKSURL, &c.Scopes, &sources, &disabled)
+	if err != nil {
+		return nil, err
+	}
+	c.RedirectURIs, c.Sources, c.Disabled = strings.Fields(uris), strings.Fields(sources), disabled != 0
+	return c, nil
+}
+
+func (r repo) addClient(ctx context.Context, c *Client, now time.Time) error {
+	_, err := r.exec(ctx, `INSERT INTO auth_clients (client_id, name, kind, secret_hash, redirect_uris, jwks, jwks_url, scopes, sources, disabled, created)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`, c.ID, c.Name, c.Kind, c.secretHash, strings.Join(c.RedirectURIs, " "),
+		c.JWKS, c.JWKSURL, c.Scopes, strings.Join(c.Sources, " "), micros(now))
+	return err
+}
+
+// userRow is a user with the fields sign-in needs.
+type userRow struct {
+	User
+	hash, salt  string
+	iter        int
+	failures    int
+	lockedUntil int64
+	totpSecret  string
+}
+
+func (r repo) user(ctx context.Context, name string) (*userRow, error) {
+	u := &userRow{}
+	u.Username = name
+	var disabled int
+	err := r.row(ctx, `SELECT org, fhir_user, pw_hash, pw_salt, pw_iter, disabled, failures, locked_until, totp_secret FROM auth_users WHERE username = ?`, name).
+		Scan(&u.Org, &u.FHIRUser, &u.hash, &u.salt, &u.iter, &disabled, &u.failures, &u.lockedUntil, &u.totpSecret)
+	if err != nil {
+		return nil, err
+	}
+	u.Disabled = disabled != 0
+	return u, nil
+}
+
+func (r repo) orgSources(ctx context.Context, org string) ([]string, error) {
+	rows, err := r.db.QueryContext(ctx, r.q(`SELECT source FROM auth_org_sources WHERE org = ? ORDER BY source`), org)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// revoked reports whether any of ids (token ids, refresh families) is revoked.
+func (r repo) revoked(ctx context.Context, ids ...string) (bool, error) {
+	for _, id := range ids {
+		if id == "" {
+			continue
+		}
+		var n int
+		if err := r.row(ctx, `SELECT count(*) FROM auth_revoked WHERE id = ?`, id).Scan(&n); err != nil {
+			return false, err
+		}
+		if n > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (r repo) revoke(ctx context.Context, id string, until time.Time) error {
+	_, err := r.exec(ctx, `INSERT INTO auth_revoked (id, expires) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, id, micros(until))
+	return err
+}

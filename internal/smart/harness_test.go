@@ -1,0 +1,182 @@
+package smart_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"omnichart/internal/ehr"
+	"omnichart/internal/ehrtest"
+	"omnichart/internal/fhirapi"
+	"omnichart/internal/service"
+	"omnichart/internal/smart"
+	"omnichart/internal/store"
+)
+
+const (
+	sourceA  = "urn:omnichart:source:a"
+	sourceB  = "urn:omnichart:source:b"
+	password = "correct horse battery"
+	redirect = "http://127.0.0.1:1/callback"
+)
+
+// clock is a settable clock shared by the authorization server and the test.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+type harness struct {
+	t      testing.TB
+	url    string
+	auth   *smart.Server
+	svc    *service.Service
+	clock  *clock
+	client *http.Client
+	db     *sql.DB
+	engine string
+}
+
+func engines(t *testing.T) []string {
+	out := []string{"sqlite"}
+	if os.Getenv("OMNICHART_TEST_POSTGRES") != "" || os.Getenv("OMNICHART_REQUIRE_POSTGRES") != "" {
+		out = append(out, "postgres")
+	}
+	return out
+}
+
+// newHarness serves the FHIR API behind the bearer middleware and the
+// authorization server over loopback HTTP, on a fresh store of engine, with one
+// organization (org-a owns source a), a user of it, and records of two sources.
+func newHarness(t testing.TB, engine string) *harness {
+	t.Helper()
+	st := ehrtest.MustOpen(t, engine, store.Options{})
+	clk := &clock{t: time.Now().Truncate(time.Second)}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := service.New(st, service.Options{Policy: smart.Policy{}, Log: log})
+	auth := smart.New(smart.Config{DB: st.DB(), Postgres: engine == "postgres", Now: clk.now, PasswordIterations: 1000, Log: log,
+		PatientVisible: func(ctx context.Context, id string) (bool, error) {
+			_, err := svc.Read(ctx, "Patient", id)
+			if code := ehr.ErrorCode(err); code == ehr.NotFound || code == ehr.Gone {
+				return false, nil
+			}
+			return err == nil, err
+		}})
+	api := fhirapi.New(svc, fhirapi.Config{Version: "test"}, log)
+	mux := http.NewServeMux()
+	mux.Handle("/fhir", auth.RequireBearer(api))
+	mux.Handle("/fhir/", auth.RequireBearer(api))
+	mux.Handle("/fhir/.well-known/", auth.Handler())
+	mux.Handle("/oauth/", auth.Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	h := &harness{t: t, url: srv.URL, auth: auth, svc: svc, clock: clk,
+		db: st.DB(), engine: engine,
+		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	ctx := context.Background()
+	must(t, auth.AddOrgSource(ctx, "org-a", sourceA))
+	must(t, auth.AddUser(ctx, smart.User{Username: "alice", Org: "org-a", FHIRUser: "Practitioner/alice"}, password))
+	h.seed(sourceA, "pa", "oa")
+	h.seed(sourceB, "pb", "ob")
+	return h
+}
+
+// seed writes a Patient and an Observation of it owned by source.
+func (h *harness) seed(source, patient, obs string) {
+	ctx := ehr.WithPrincipal(context.Background(), ehr.Principal{Subject: "source/test", Source: source, System: true})
+	_, _, err := h.svc.Update(ctx, "Patient", patient, map[string]any{"resourceType": "Patient", "id": patient}, 0)
+	must(h.t, err)
+	_, _, err = h.svc.Update(ctx, "Observation", obs, map[string]any{"resourceType": "Observation", "id": obs, "status": "final",
+		"code": map[string]any{"text": "x"}, "subject": map[string]any{"reference": "Patient/" + patient}}, 0)
+	must(h.t, err)
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// get requests path (relative to the server) with a bearer token ("" for none).
+func (h *harness) get(path, token string) (*http.Response, []byte) {
+	h.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, h.url+path, nil)
+	must(h.t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return h.do(req)
+}
+
+func (h *harness) do(req *http.Request) (*http.Response, []byte) {
+	h.t.Helper()
+	resp, err := h.client.Do(req)
+	must(h.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	must(h.t, err)
+	return resp, body
+}
+
+// post sends a form, with HTTP Basic client credentials when id is set.
+func (h *harness) post(path string, form url.Values, basicID, basicSecret string) (*http.Response, map[string]any) {
+	h.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.url+path, strings.NewReader(form.Encode()))
+	must(h.t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if basicID != "" {
+		req.SetBasicAuth(basicID, basicSecret)
+	}
+	resp, body := h.do(req)
+	var out map[string]any
+	if len(body) > 0 {
+		json.Unmarshal(body, &out)
+	}
+	return resp, out
+}
+
+func challengeOf(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+const goodVerifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-abc"
+
+// authorizeCode signs alice in through the authorization endpoint (form POST,
+// as the sign-in page does) and returns the code from the redirect.
+func (h *harness) authorizeCode(clientID, scope, verifier, patient string) string {
+	h.t.Helper()
+	form := url.Values{"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {redirect}, "scope": {scope},
+		"state": {"st-1"}, "aud": {h.url + "/fhir"}, "code_challenge": {challengeOf(verifier)}, "code_challenge_method": {"S256"},
+		"username": {"alice"}, "password": {password}}
+	if patient != "" {
+		form.Set("patient", patient)
+	}
+	resp, _ := h.post("/oauth/authorize", form, "", "")
+	if resp.StatusCode != http.StatusFound {
+		h.t.Fatalf("authorize: status %d, want 302", resp.StatusCode)
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	must(h.t, err)
+	if loc.Query().Get("state") != "st-1" || loc.Query().Get("code") == "" {
+		h.t.Fatalf("authorize redirected to %s, want a code and the state", loc)
+	}
+	return loc.Query().Get("code")
+}
+
+func (h *harness) publicClient(scopes string) string {
+	id, _, err := h.auth.AddClient(context.Background(), smart.Client{Kind: smart.ClientPublic, RedirectURIs: []string{redirect}, Scopes: scopes})
+	must(h.t, err)
+	return id
+}

@@ -1,0 +1,108 @@
+package smart_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"omnichart/internal/smart"
+)
+
+func TestParseScopes(t *testing.T) {
+	ok := []struct{ scope, context, typ, perms, params string }{
+		{"patient/Observation.read", "patient", "Observation", "rs", ""},
+		{"patient/Observation.write", "patient", "Observation", "cud", ""},
+		{"user/*.*", "user", "*", "cruds", ""},
+		{"patient/Observation.rs", "patient", "Observation", "rs", ""},
+		{"user/*.cruds", "user", "*", "cruds", ""},
+		{"system/*.read", "system", "*", "rs", ""},
+		{"system/Patient.cd", "system", "Patient", "cd", ""},
+		{"patient/Observation.rs?category=laboratory", "patient", "Observation", "rs", "category=laboratory"},
+		{"patient/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|vital-signs", "patient", "Observation", "rs",
+			"category=http%3A%2F%2Fterminology.hl7.org%2FCodeSystem%2Fobservation-category%7Cvital-signs"},
+	}
+	for _, c := range ok {
+		s, err := smart.ParseResourceScope(c.scope)
+		if err != nil {
+			t.Errorf("%s: %v", c.scope, err)
+			continue
+		}
+		if s.Context != c.context || s.Type != c.typ || s.Perms != c.perms || s.Params.Encode() != c.params {
+			t.Errorf("%s parsed as %+v", c.scope, s)
+		}
+	}
+	bad := []string{"patient/Observation", "patient/Observation.", "doctor/Observation.read", "patient/Nonsense.read",
+		"patient/Observation.sr", "patient/Observation.rr", "patient/Observation.x", "patient/Observation.read?category=lab",
+		"patient/Observation.rs?", "patient/Observation.rs?_id=1", "Observation.read", "launch/nothing"}
+	for _, s := range bad {
+		if _, err := smart.ParseScopes(s); err == nil {
+			t.Errorf("%s was accepted", s)
+		}
+	}
+	sc, err := smart.ParseScopes("openid fhirUser launch/patient offline_access patient/*.rs")
+	if err != nil || len(sc.Resource) != 1 || !sc.Has("launch/patient") || !sc.Has("offline_access") {
+		t.Errorf("non-resource scopes: %+v %v", sc, err)
+	}
+}
+
+// TestScopesDecideTypeAndInteraction checks, over HTTP, that a token allows the
+// interactions and types its scopes name and no others, and that its context
+// limits what it sees.
+func TestScopesDecideTypeAndInteraction(t *testing.T) {
+	h := newHarness(t, "sqlite")
+	ctx := context.Background()
+	type req struct {
+		method, path, body string
+		want               int
+	}
+	cases := []struct {
+		scope, patient string
+		reqs           []req
+	}{
+		{"patient/Observation.rs", "pa", []req{
+			{"GET", "/fhir/Observation/oa", "", 200},
+			{"GET", "/fhir/Observation/ob", "", 404}, // another patient's: as if missing
+			{"GET", "/fhir/Observation", "", 200},
+			{"GET", "/fhir/Patient/pa", "", 403},
+			{"POST", "/fhir/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/pa"}}`, 403},
+			{"DELETE", "/fhir/Observation/oa", "", 403},
+		}},
+		{"patient/Observation.r", "pa", []req{
+			{"GET", "/fhir/Observation/oa", "", 200},
+			{"GET", "/fhir/Observation", "", 403},
+		}},
+		{"patient/Observation.read patient/Observation.write", "pa", []req{
+			{"POST", "/fhir/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/pa"}}`, 201},
+			{"POST", "/fhir/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/pb"}}`, 403},
+		}},
+		{"user/*.rs", "", []req{
+			{"GET", "/fhir/Patient/pa", "", 200},
+			{"GET", "/fhir/Patient/pb", "", 404}, // another organization's source
+			{"DELETE", "/fhir/Patient/pa", "", 403},
+		}},
+		{"patient/Observation.rs?category=laboratory", "pa", []req{
+			{"GET", "/fhir/Observation/oa", "", 403}, // restrictions grant nothing yet
+		}},
+	}
+	n := 0
+	for _, c := range cases {
+		tok, err := h.auth.IssueToken(ctx, c.scope, "alice", c.patient, time.Hour)
+		must(t, err)
+		for _, r := range c.reqs {
+			resp, body := h.request(r.method, r.path, r.body, "Bearer "+tok)
+			n++
+			if resp.StatusCode != r.want {
+				t.Errorf("%s: %s %s answered %d, want %d: %s", c.scope, r.method, r.path, resp.StatusCode, r.want, body)
+			}
+			if r.want == 403 && !strings.Contains(string(body), "OperationOutcome") {
+				t.Errorf("%s: %s %s: 403 without an OperationOutcome", c.scope, r.method, r.path)
+			}
+		}
+	}
+	if n < 10 {
+		t.Fatalf("only %d requests", n)
+	}
+	_ = http.StatusOK
+}
