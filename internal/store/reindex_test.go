@@ -163,10 +163,16 @@ func TestReindexMovesResourcesToTheirCompartment(t *testing.T) {
 			if rec.Compartment != "Patient/p1" {
 				t.Fatalf("Create(Encounter of Patient/p1).Compartment = %q, want Patient/p1", rec.Compartment)
 			}
-			// The layout an older reading of the compartment rules left behind.
+			// The layout an older reading of the compartment rules left behind,
+			// written as a copy and a delete, which a distributed schema allows
+			// for its distribution column where an UPDATE is refused.
 			for _, stmt := range []string{
-				"UPDATE resources SET compartment = 'Encounter/e1' WHERE res_id = 'e1'",
-				"UPDATE resource_versions SET compartment = 'Encounter/e1' WHERE res_id = 'e1'",
+				`INSERT INTO resources (compartment, res_type, res_id, version, last_updated, deleted, source)
+					SELECT 'Encounter/e1', res_type, res_id, version, last_updated, deleted, source FROM resources WHERE res_id = 'e1'`,
+				"DELETE FROM resources WHERE res_id = 'e1' AND compartment <> 'Encounter/e1'",
+				`INSERT INTO resource_versions (compartment, res_type, res_id, version, last_updated, deleted, method, body, source)
+					SELECT 'Encounter/e1', res_type, res_id, version, last_updated, deleted, method, body, source FROM resource_versions WHERE res_id = 'e1'`,
+				"DELETE FROM resource_versions WHERE res_id = 'e1' AND compartment <> 'Encounter/e1'",
 				"UPDATE resource_ids SET compartment = 'Encounter/e1' WHERE res_id = 'e1'",
 				"DELETE FROM index_reference WHERE res_id = 'e1'",
 			} {

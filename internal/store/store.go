@@ -283,6 +283,9 @@ func (t *tx) headByCompartment(ctx context.Context, typ, id string) (cur current
 	return cur, true, nil
 }
 
+// compartmentOfSQL reads the compartment of one resource from resource_ids.
+const compartmentOfSQL = `SELECT compartment FROM resource_ids WHERE res_type = ? AND res_id = ?`
+
 // compartmentOf reads the compartment of typ/id from resource_ids, locking the row
 // inside a write transaction.
 func (t *tx) compartmentOf(ctx context.Context, typ, id string) (compartment string, found bool, err error) {
@@ -290,7 +293,7 @@ func (t *tx) compartmentOf(ctx context.Context, typ, id string) (compartment str
 	if t.writable {
 		lock = t.s.dialect.ForUpdate()
 	}
-	err = t.queryRow(ctx, `SELECT compartment FROM resource_ids WHERE res_type = ? AND res_id = ?`+lock, typ, id).Scan(&compartment)
+	err = t.queryRow(ctx, compartmentOfSQL+lock, typ, id).Scan(&compartment)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
@@ -552,9 +555,8 @@ func (t *tx) readByCompartment(ctx context.Context, rec *ehr.Record, lu *int64) 
 		if !found {
 			return sql.ErrNoRows
 		}
-		where, args := andScope("r.compartment = ? AND r.res_type = ? AND r.res_id = ?", []any{compartment, rec.Type, rec.ID}, ehr.ScopeFrom(ctx), "r")
-		err = t.queryRow(ctx, `SELECT r.version, r.last_updated, r.deleted, v.body, r.source, r.compartment FROM resources r
-			`+currentVersion+` WHERE `+where, args...).Scan(&rec.Version, lu, &rec.Deleted, &rec.Resource, &rec.Source, &rec.Compartment)
+		query, args := readInCompartment(ehr.ScopeFrom(ctx), compartment, rec.Type, rec.ID)
+		err = t.queryRow(ctx, query, args...).Scan(&rec.Version, lu, &rec.Deleted, &rec.Resource, &rec.Source, &rec.Compartment)
 		if !errors.Is(err, sql.ErrNoRows) || attempt == 2 {
 			return err
 		}
@@ -564,6 +566,13 @@ func (t *tx) readByCompartment(ctx context.Context, rec *ehr.Record, lu *int64) 
 			return sql.ErrNoRows // the scope excludes it
 		}
 	}
+}
+
+// readInCompartment is the query of readByCompartment's second step.
+func readInCompartment(scope ehr.Scope, compartment, typ, id string) (string, []any) {
+	where, args := andScope("r.compartment = ? AND r.res_type = ? AND r.res_id = ?", []any{compartment, typ, id}, scope, "r")
+	return `SELECT r.version, r.last_updated, r.deleted, v.body, r.source, r.compartment FROM resources r
+		` + currentVersion + ` WHERE ` + where, args
 }
 
 // VRead implements ehr.Tx.
