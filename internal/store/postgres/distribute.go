@@ -11,9 +11,18 @@ import (
 // so that one patient's record (its resources, versions and index rows) lives on
 // one shard and joins between these tables stay on that shard. resource_ids, the
 // id -> compartment lookup that a read by id alone starts from, is distributed by
-// its own key (res_id) in a co-location group of its own. The small shared tables
-// are reference tables, copied to every node. schema_migrations stays a local
-// table of the coordinator, where migrations run.
+// its own key (res_id) in a co-location group of its own. reindex_progress, small
+// and shared, is a reference table, copied to every node.
+//
+// locks and schema_migrations stay local tables of the coordinator, which every
+// server connects to. For locks that is what makes a named lock (ehr.Tx.Lock) mean
+// what it means on one node: a transaction waiting for a lock row wakes when the
+// holder's transaction lock is released, and the coordinator releases it only
+// after its commit has reached every worker (Citus sends the workers their COMMIT
+// PREPARED before the coordinator's own locks go). The waiter's next search then
+// sees everything the holder wrote, on every shard. The row of a reference table
+// would be released on each node as that node commits, and a waiter could search a
+// worker that had not committed yet.
 //
 // A table added by a later migration must be listed here; TestCitusDistributesEveryTable
 // fails for a table that is not.
@@ -25,14 +34,14 @@ var (
 		"index_quantity", "index_reference", "index_uri",
 		"index_pending",
 	}
-	referenceTables = []string{"locks", "reindex_progress"}
+	referenceTables = []string{"reindex_progress"}
 	// idLookupTable is distributed by idLookupKey, apart from the compartment group.
 	idLookupTable = "resource_ids"
 	idLookupKey   = "res_id"
 )
 
 // LocalTables are the tables of the schema that stay on the coordinator alone.
-var LocalTables = []string{"schema_migrations"}
+var LocalTables = []string{"schema_migrations", "locks"}
 
 // hasCitus reports whether the database has the citus extension.
 func hasCitus(ctx context.Context, db *sql.DB) (bool, error) {
