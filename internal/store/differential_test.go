@@ -35,7 +35,7 @@ func TestDifferentialSearch(t *testing.T) {
 	opts := store.Options{Now: clock.Now}
 	// Citus, where it runs, is compared with plain PostgreSQL: distribution must not
 	// change a single result.
-	names := ehrtest.Engines
+	names := ehrtest.AllEngines
 	var engines []*store.Store
 	for _, name := range names {
 		engines = append(engines, ehrtest.MustOpen(t, name, opts))

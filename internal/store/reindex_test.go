@@ -32,7 +32,7 @@ func searchIDs(t *testing.T, s ehr.ResourceStore, typ, query string) []string {
 }
 
 func TestCustomSearchParameterBecomesSearchableAfterReindex(t *testing.T) {
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			if engine == "postgres" {
 				ehrtest.PostgresURL(t)
@@ -146,7 +146,7 @@ func TestInterruptedReindexResumes(t *testing.T) {
 // older compartment rules (an Encounter stored outside its patient's compartment)
 // and checks that a full re-index moves it, with its versions, where it belongs.
 func TestReindexMovesResourcesToTheirCompartment(t *testing.T) {
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			if engine == "postgres" {
 				ehrtest.PostgresURL(t)
