@@ -268,7 +268,7 @@ func (t *tx) head(ctx context.Context, typ, id string) (cur current, found bool,
 // locks, and then the resources row in the compartment found there. Each step
 // names its table's distribution column, so each runs on one shard.
 func (t *tx) headByCompartment(ctx context.Context, typ, id string) (cur current, found bool, err error) {
-	compartment, found, err := t.compartmentOf(ctx, typ, id)
+	compartment, found, err := t.compartmentOf(ctx, typ, id, true)
 	if err != nil || !found {
 		return cur, false, err
 	}
@@ -287,13 +287,13 @@ func (t *tx) headByCompartment(ctx context.Context, typ, id string) (cur current
 const compartmentOfSQL = `SELECT compartment FROM resource_ids WHERE res_type = ? AND res_id = ?`
 
 // compartmentOf reads the compartment of typ/id from resource_ids, locking the row
-// inside a write transaction.
-func (t *tx) compartmentOf(ctx context.Context, typ, id string) (compartment string, found bool, err error) {
-	lock := ""
-	if t.writable {
-		lock = t.s.dialect.ForUpdate()
+// when lock is set (a write transaction's head).
+func (t *tx) compartmentOf(ctx context.Context, typ, id string, lock bool) (compartment string, found bool, err error) {
+	forUpdate := ""
+	if lock && t.writable {
+		forUpdate = t.s.dialect.ForUpdate()
 	}
-	err = t.queryRow(ctx, compartmentOfSQL+lock, typ, id).Scan(&compartment)
+	err = t.queryRow(ctx, compartmentOfSQL+forUpdate, typ, id).Scan(&compartment)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
@@ -548,7 +548,7 @@ func (t *tx) Read(ctx context.Context, typ, id string) (*ehr.Record, error) {
 // between the two; the lookup is then made again.
 func (t *tx) readByCompartment(ctx context.Context, rec *ehr.Record, lu *int64) error {
 	for attempt := 0; ; attempt++ {
-		compartment, found, err := t.compartmentOf(ctx, rec.Type, rec.ID)
+		compartment, found, err := t.compartmentOf(ctx, rec.Type, rec.ID, false)
 		if err != nil {
 			return err
 		}
@@ -560,7 +560,7 @@ func (t *tx) readByCompartment(ctx context.Context, rec *ehr.Record, lu *int64) 
 		if !errors.Is(err, sql.ErrNoRows) || attempt == 2 {
 			return err
 		}
-		if now, found, err := t.compartmentOf(ctx, rec.Type, rec.ID); err != nil {
+		if now, found, err := t.compartmentOf(ctx, rec.Type, rec.ID, false); err != nil {
 			return err
 		} else if !found || now == compartment {
 			return sql.ErrNoRows // the scope excludes it
@@ -582,9 +582,25 @@ func (t *tx) VRead(ctx context.Context, typ, id string, version int64) (*ehr.Rec
 	}
 	rec := &ehr.Record{Type: typ, ID: id, Version: version}
 	var lu int64
-	where, args := andScope("v.res_type = ? AND v.res_id = ? AND v.version = ?", []any{typ, id, version}, ehr.ScopeFrom(ctx), "v")
-	err := t.queryRow(ctx, `SELECT v.last_updated, v.deleted, v.method, v.body, v.source, v.compartment FROM resource_versions v
+	vread := func(cond string, condArgs ...any) error {
+		where, args := andScope(cond, condArgs, ehr.ScopeFrom(ctx), "v")
+		return t.queryRow(ctx, `SELECT v.last_updated, v.deleted, v.method, v.body, v.source, v.compartment FROM resource_versions v
 		WHERE `+where, args...).Scan(&lu, &rec.Deleted, &rec.Method, &rec.Resource, &rec.Source, &rec.Compartment)
+	}
+	err := sql.ErrNoRows
+	if distributed(t.s.dialect) {
+		// Most versions are in the resource's current compartment: look there,
+		// on one shard, first. A version written before the resource moved
+		// compartment is found by the query over every shard below.
+		if compartment, found, lerr := t.compartmentOf(ctx, typ, id, false); lerr != nil {
+			return nil, lerr
+		} else if found {
+			err = vread("v.compartment = ? AND v.res_type = ? AND v.res_id = ? AND v.version = ?", compartment, typ, id, version)
+		}
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		err = vread("v.res_type = ? AND v.res_id = ? AND v.version = ?", typ, id, version)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ehr.Errorf(ehr.NotFound, "%s/%s has no version %d", typ, id, version)
 	}
