@@ -199,7 +199,9 @@ func benchQueries(f benchFacts) []benchQuery {
 		}},
 		{name: "patient-by-name-and-birthdate", typ: "Patient", pages: 1, make: func(k int) string {
 			i := pick(k)
-			return "family=" + url.QueryEscape(f.families[i][:min(4, len(f.families[i]))]) + "&birthdate=" + f.births[i]
+			// The first four letters, not bytes: a byte cut can split a letter.
+			family := []rune(f.families[i])
+			return "family=" + url.QueryEscape(string(family[:min(4, len(family))])) + "&birthdate=" + f.births[i]
 		}},
 		{name: "encounters-by-date", typ: "Encounter", pages: 1, make: func(k int) string {
 			day := time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, (k*37)%5000)
