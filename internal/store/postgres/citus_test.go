@@ -129,7 +129,8 @@ func TestCitusMovesAPopulatedDatabaseToACluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
+	// Closed by a cleanup, which runs after the one below that drops the databases.
+	t.Cleanup(func() { admin.Close() })
 	var worker string
 	if err := admin.QueryRowContext(ctx, `SELECT nodename || ':' || nodeport FROM pg_dist_node WHERE groupid <> 0 ORDER BY nodeport LIMIT 1`).Scan(&worker); err != nil {
 		t.Fatalf("find a worker of the test cluster: %v", err)
@@ -150,13 +151,17 @@ func TestCitusMovesAPopulatedDatabaseToACluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer workerAdmin.Close()
+	t.Cleanup(func() { workerAdmin.Close() })
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+dbName); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		admin.Exec("DROP DATABASE IF EXISTS " + dbName + " WITH (FORCE)")
-		workerAdmin.Exec("DROP DATABASE IF EXISTS " + dbName + " WITH (FORCE)")
+		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + dbName + " WITH (FORCE)"); err != nil {
+			t.Errorf("drop the test database on the coordinator: %v", err)
+		}
+		if _, err := workerAdmin.Exec("DROP DATABASE IF EXISTS " + dbName + " WITH (FORCE)"); err != nil {
+			t.Errorf("drop the test database on the worker: %v", err)
+		}
 	})
 	// Two shards a table rather than Citus's 32 keep the moves few (one per
 	// co-location group); the procedure is the same.
