@@ -40,9 +40,6 @@ var (
 	idLookupKey   = "res_id"
 )
 
-// LocalTables are the tables of the schema that stay on the coordinator alone.
-var LocalTables = []string{"schema_migrations", "locks"}
-
 // hasCitus reports whether the database has the citus extension.
 func hasCitus(ctx context.Context, db *sql.DB) (bool, error) {
 	var n int
