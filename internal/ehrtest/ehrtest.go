@@ -20,8 +20,59 @@ import (
 	"omnichart/internal/store/sqlite"
 )
 
-// Engines names the store engines every store test runs against.
+// Engines names the store engines every store test runs against: SQLite and
+// PostgreSQL.
 var Engines = []string{"sqlite", "postgres"}
+
+// AllEngines is Engines and PostgreSQL distributed on Citus, when OMNICHART_TEST_CITUS
+// names a coordinator or OMNICHART_REQUIRE_CITUS=1 (as in CI) forbids leaving it
+// out. The tests of the store, search and write paths loop over it; the slow
+// sample-corpus tests stay on Engines (docs/scale-out.md lists which run on Citus).
+var AllEngines = allEngines()
+
+func allEngines() []string {
+	if os.Getenv("OMNICHART_TEST_CITUS") != "" || os.Getenv("OMNICHART_REQUIRE_CITUS") == "1" {
+		return append(append([]string{}, Engines...), "citus")
+	}
+	return Engines
+}
+
+// CitusURL returns the Citus coordinator named by OMNICHART_TEST_CITUS. When it is
+// unset the test is skipped with instructions, or fails when OMNICHART_REQUIRE_CITUS=1
+// (as in CI).
+func CitusURL(tb testing.TB) string {
+	tb.Helper()
+	u := os.Getenv("OMNICHART_TEST_CITUS")
+	if u == "" {
+		msg := "Citus half skipped: start ../shared/citus/cluster.sh up and set OMNICHART_TEST_CITUS=postgres://postgres@127.0.0.1:9700/omnichart?sslmode=disable to run it"
+		if os.Getenv("OMNICHART_REQUIRE_CITUS") == "1" {
+			tb.Fatal(msg + " (OMNICHART_REQUIRE_CITUS=1 forbids skipping)")
+		}
+		tb.Skip(msg)
+	}
+	return u
+}
+
+// citusTestShards is the shard count of each distributed table of a test schema:
+// enough to spread a test's compartments over both workers, few enough that
+// creating a schema per test stays quick.
+const citusTestShards = "4"
+
+// CitusSchemaURL creates a fresh schema on the Citus coordinator and returns a URL
+// whose connections use it; the store distributes its tables there when it opens.
+// The schema, shards included, is dropped when the test ends.
+func CitusSchemaURL(tb testing.TB) string {
+	tb.Helper()
+	u := schemaURL(tb, CitusURL(tb))
+	parsed, err := url.Parse(u)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	q := parsed.Query()
+	q.Set("citus.shard_count", citusTestShards)
+	parsed.RawQuery = q.Encode()
+	return parsed.String()
+}
 
 // PostgresURL returns the server named by OMNICHART_TEST_POSTGRES. When it is unset
 // the test is skipped with instructions, or fails when OMNICHART_REQUIRE_POSTGRES=1
@@ -43,7 +94,11 @@ func PostgresURL(tb testing.TB) string {
 // connections use it; the schema is dropped when the test ends.
 func PostgresSchemaURL(tb testing.TB) string {
 	tb.Helper()
-	base := PostgresURL(tb)
+	return schemaURL(tb, PostgresURL(tb))
+}
+
+func schemaURL(tb testing.TB, base string) string {
+	tb.Helper()
 	var b [6]byte
 	rand.Read(b[:])
 	schema := "t_" + hex.EncodeToString(b[:])
@@ -96,6 +151,8 @@ func MustOpen(tb testing.TB, engine string, opts store.Options) *store.Store {
 		s, err = sqlite.Open(context.Background(), SQLitePath(tb), opts)
 	case "postgres":
 		s, err = postgres.Open(context.Background(), PostgresSchemaURL(tb), opts)
+	case "citus":
+		s, err = postgres.Open(context.Background(), CitusSchemaURL(tb), opts)
 	default:
 		tb.Fatalf("unknown engine %q", engine)
 	}

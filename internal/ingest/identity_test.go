@@ -171,7 +171,7 @@ func TestSourcesKeepTheirOwnRecords(t *testing.T) {
 	adt := mustRead(t, filepath.Join(ehrtest.SharedTestdata(t, "hl7v2", "ms-fhir-converter"), "ADT-A08-02.hl7"))
 	a := ingest.Source{URI: "urn:omnichart:source:a"}
 	b := ingest.Source{URI: "urn:omnichart:source:b"}
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			e := newEnv(t, engine)
 			ra := e.mustImport(t, a, "doc.xml", doc)

@@ -57,7 +57,7 @@ func TestMLLPRoundTripAcknowledgesAndDoesNotApplyReDeliveries(t *testing.T) {
 		{"garbage is rejected", []byte("this is not HL7"), "AR", "", false},
 		{"a message missing required segments is an error", []byte("MSH|^~\\&|A|F|B|G|20240101||ORU^R01|CTRL10|P|2.5.1\r"), "AE", "CTRL10", false},
 	}
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			e := newEnv(t, engine)
 			src := ingest.Source{URI: "urn:omnichart:source:lab"}

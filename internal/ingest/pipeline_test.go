@@ -167,7 +167,7 @@ func syntheaFiles(t *testing.T) []string {
 }
 
 func TestSyntheaBundlesLoadWithReferencesIntact(t *testing.T) {
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			e := newEnv(t, engine)
 			want := map[string]int{}
@@ -357,7 +357,7 @@ func TestImportingTheSameOriginalTwiceWritesItOnce(t *testing.T) {
 		{"an HL7 v2 message file imported twice is written once", "hl7v2/testdata/oru_r01_cbc.hl7"},
 		{"a Synthea bundle imported twice is written once", ""},
 	}
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
@@ -511,7 +511,7 @@ func TestNDJSONKeepsReferencesAcrossChunks(t *testing.T) {
 // uncommitted work, so the write itself must be conditional.
 func TestConcurrentImportsOfTheSameOriginalWriteItOnce(t *testing.T) {
 	data := mustRead(t, "hl7v2/testdata/oru_r01_cbc.hl7")
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			if engine == "postgres" {
 				ehrtest.PostgresURL(t)

@@ -32,8 +32,10 @@ func benchObservation(pid string, i int) map[string]any {
 	}
 }
 
+// forBenchEngines runs fn on every engine, Citus included where it is configured,
+// so that one go test -bench run gives figures to compare side by side.
 func forBenchEngines(b *testing.B, fn func(b *testing.B, s *store.Store)) {
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		b.Run(engine, func(b *testing.B) {
 			if engine == "postgres" {
 				ehrtest.PostgresURL(b)

@@ -60,3 +60,18 @@ func rebind(d Dialect, query string) string {
 
 // NumberedPlaceholder is the Placeholder of engines that number parameters ($1, $2).
 func NumberedPlaceholder(n int) string { return "$" + strconv.Itoa(n) }
+
+// distributedDialect is a Dialect whose engine may spread the patient tables over
+// nodes by compartment (PostgreSQL with Citus; see docs/scale-out.md). There a join
+// of resource_ids (distributed by id) with resources (by compartment) cannot run,
+// and a row lock needs the compartment, so a lookup by id alone first reads the
+// compartment from resource_ids and then names it.
+type distributedDialect interface {
+	Distributed() bool
+}
+
+// distributed reports whether d's schema is distributed by compartment.
+func distributed(d Dialect) bool {
+	dd, ok := d.(distributedDialect)
+	return ok && dd.Distributed()
+}

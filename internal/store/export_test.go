@@ -51,3 +51,64 @@ func (s *Store) ExplainSearch(ctx context.Context, q *search.Query) (string, err
 	}
 	return b.String(), rows.Err()
 }
+
+// ChartPlans returns the plain EXPLAIN of each query a search for q runs (the
+// page, then the bodies of the page it finds) and of each query a read of typ/id
+// runs on a distributed schema (the id lookup, then the read in its compartment),
+// for the test that they run on one shard.
+func (s *Store) ChartPlans(ctx context.Context, q *search.Query, typ, id string) (map[string]string, error) {
+	t := s.reader()
+	explain := func(query string, args ...any) (string, error) {
+		rows, err := t.query(ctx, "EXPLAIN "+query, args...)
+		if err != nil {
+			return "", err
+		}
+		defer rows.Close()
+		var b strings.Builder
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				return "", err
+			}
+			b.WriteString(line + "\n")
+		}
+		return b.String(), rows.Err()
+	}
+	out := map[string]string{}
+	cp := *q
+	cp.Params = append([]search.Param(nil), q.Params...)
+	sq, err := t.buildSearch(&cp, ehr.ScopeFrom(ctx))
+	if err != nil {
+		return nil, err
+	}
+	if out["search page"], err = explain(sq.query, sq.args...); err != nil {
+		return nil, err
+	}
+	page, err := s.Search(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if len(page.Records) == 0 {
+		return nil, fmt.Errorf("the search found nothing, so its bodies query cannot be explained")
+	}
+	compartments := make([]string, len(page.Records))
+	for i, r := range page.Records {
+		compartments[i] = r.Compartment
+	}
+	query, args := t.bodiesQuery(page.Records, compartments)
+	if out["search bodies"], err = explain(query, args...); err != nil {
+		return nil, err
+	}
+	if out["id lookup"], err = explain(compartmentOfSQL, typ, id); err != nil {
+		return nil, err
+	}
+	rec, err := s.Read(ctx, typ, id)
+	if err != nil {
+		return nil, err
+	}
+	query, args = readInCompartment(ehr.ScopeFrom(ctx), rec.Compartment, typ, id)
+	if out["read in compartment"], err = explain(query, args...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -127,7 +127,7 @@ func TestPreparedWriteStoresWhatAnInlineWriteStores(t *testing.T) {
 // then adds a search parameter, then writes it: the write indexes it for the new
 // parameter too, as a write prepared inside the transaction would.
 func TestPreparedWriteIndexesSearchParametersAddedMeanwhile(t *testing.T) {
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			if engine == "postgres" {
 				ehrtest.PostgresURL(t)
@@ -171,7 +171,7 @@ func TestPreparedWriteIndexesSearchParametersAddedMeanwhile(t *testing.T) {
 // TestPreparedWriteChecksAsCreateAndUpdateDo writes prepared resources where
 // Create and Update would fail, and checks that they fail the same way.
 func TestPreparedWriteChecksAsCreateAndUpdateDo(t *testing.T) {
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			if engine == "postgres" {
 				ehrtest.PostgresURL(t)

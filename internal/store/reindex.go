@@ -189,7 +189,21 @@ func (t *tx) reindexOne(ctx context.Context, compartment, typ, id string, body [
 // compartment to another. Index rows are the caller's to rewrite.
 func (t *tx) moveCompartment(ctx context.Context, from, to, typ, id string) error {
 	for _, table := range []string{"resources", "resource_versions", "index_pending"} {
-		if err := t.exec(ctx, `UPDATE `+table+` SET compartment = ? WHERE compartment = ? AND res_type = ? AND res_id = ?`, to, from, typ, id); err != nil {
+		var err error
+		if distributed(t.s.dialect) {
+			// The compartment is the distribution column there, which an UPDATE
+			// may not change: the rows are copied to the new compartment's shard
+			// and deleted from the old one.
+			cols := movedColumns[table]
+			err = t.exec(ctx, `INSERT INTO `+table+` (compartment, `+cols+`) SELECT ?, `+cols+` FROM `+table+`
+				WHERE compartment = ? AND res_type = ? AND res_id = ?`, to, from, typ, id)
+			if err == nil {
+				err = t.exec(ctx, `DELETE FROM `+table+` WHERE compartment = ? AND res_type = ? AND res_id = ?`, from, typ, id)
+			}
+		} else {
+			err = t.exec(ctx, `UPDATE `+table+` SET compartment = ? WHERE compartment = ? AND res_type = ? AND res_id = ?`, to, from, typ, id)
+		}
+		if err != nil {
 			return fmt.Errorf("move %s/%s to %s: %w", typ, id, to, err)
 		}
 	}
@@ -197,6 +211,15 @@ func (t *tx) moveCompartment(ctx context.Context, from, to, typ, id string) erro
 		return fmt.Errorf("move %s/%s to %s: %w", typ, id, to, err)
 	}
 	return nil
+}
+
+// movedColumns are the columns besides compartment of the tables moveCompartment
+// copies on a distributed schema; a migration that adds a column to one of these
+// tables adds it here (TestReindexMovesResourcesToTheirCompartment reads it back).
+var movedColumns = map[string]string{
+	"resources":         "res_type, res_id, version, last_updated, deleted, source",
+	"resource_versions": "res_type, res_id, version, last_updated, deleted, method, body, source",
+	"index_pending":     "res_type, res_id",
 }
 
 // boolLiteral renders a boolean for the dialect's SQL.

@@ -162,6 +162,13 @@ func (t *tx) buildSearch(q *search.Query, scope ehr.Scope) (*searchSQL, error) {
 		where = append(where, cw)
 		args = append(args, cargs...)
 	}
+	if distributed(t.s.dialect) {
+		if comp := b.patientCompartmentOf(q); comp != "" {
+			where = append(where, "r.compartment = ?")
+			args = append(args, comp)
+			b.fixedCompartment = comp
+		}
+	}
 	selection := strings.Join(where, " AND ")
 	count := q.Count
 	if count <= 0 {
@@ -227,6 +234,10 @@ type sqlBuilder struct {
 	// scope limits every resources alias the query selects from: the main one,
 	// chain targets and _has sources alike.
 	scope ehr.Scope
+	// fixedCompartment, on a distributed schema, is the one compartment every
+	// match lies in (see patientCompartmentOf): the sort keys' subqueries name it
+	// rather than correlate on it, which Citus needs to keep the query on its shard.
+	fixedCompartment string
 }
 
 func (b *sqlBuilder) alias(prefix string) string {
@@ -859,6 +870,34 @@ func (b *sqlBuilder) has(typ string, p search.Param, r string) (string, []any, e
 	return sql, append([]any{src, refParam}, oargs...), nil
 }
 
+// patientCompartmentOf returns the one Patient compartment every match of q lies
+// in, or "": q names one patient through a parameter that decides the compartment
+// (see primaryCompartmentParam), as a chart query does (Observation?patient=123).
+// On a distributed schema the condition r.compartment = it, which adds nothing to
+// what q selects, routes the query to that patient's one shard.
+func (b *sqlBuilder) patientCompartmentOf(q *search.Query) string {
+	for _, p := range q.Params {
+		if len(p.Values) != 1 || strings.Contains(p.Name, ".") || (p.Modifier != "" && p.Modifier != "Patient") {
+			continue
+		}
+		d, ok := b.reg.Lookup(q.Type, p.Name)
+		if !ok || !primaryCompartmentParam(d, q.Type) {
+			continue
+		}
+		v := search.Unescape(p.Values[0])
+		if typ, id, _, ok := fhir.ParseReference(v); ok {
+			if typ == "Patient" {
+				return "Patient/" + id
+			}
+			continue
+		}
+		if fhir.ValidID(v) && (p.Modifier == "Patient" || (len(d.Targets) == 1 && d.Targets[0] == "Patient")) {
+			return "Patient/" + v
+		}
+	}
+	return ""
+}
+
 // compartment restricts r to the Patient compartment comp ("Patient/123"): the
 // patient itself, or resources referring to it through a parameter the R4 Patient
 // CompartmentDefinition names for their type.
@@ -947,8 +986,12 @@ func (b *sqlBuilder) sortKeys(q *search.Query) ([]sortKey, error) {
 			"int":  {strconv.FormatInt(math.MaxInt64, 10), strconv.FormatInt(math.MinInt64, 10)},
 			"real": {"1e308", "-1e308"},
 		}[kind][map[bool]int{false: 0, true: 1}[k.Descending]]
-		expr := "COALESCE((SELECT " + agg + "(s." + col + ") FROM " + tableOf[d.Type] + " s" + b.ownerIndex(tableOf[d.Type]) + " WHERE s.compartment = r.compartment AND s.res_type = r.res_type AND s.res_id = r.res_id AND s.param = ?), " + sentinel + ")"
-		keys = append(keys, sortKey{expr: expr, args: []any{d.Code}, desc: k.Descending, kind: kind})
+		owner, args := "s.compartment = r.compartment", []any{d.Code}
+		if b.fixedCompartment != "" {
+			owner, args = "s.compartment = ? AND s.compartment = r.compartment", []any{b.fixedCompartment, d.Code}
+		}
+		expr := "COALESCE((SELECT " + agg + "(s." + col + ") FROM " + tableOf[d.Type] + " s" + b.ownerIndex(tableOf[d.Type]) + " WHERE " + owner + " AND s.res_type = r.res_type AND s.res_id = r.res_id AND s.param = ?), " + sentinel + ")"
+		keys = append(keys, sortKey{expr: expr, args: args, desc: k.Descending, kind: kind})
 	}
 	return keys, nil
 }
@@ -1042,16 +1085,12 @@ func (t *tx) loadBodies(ctx context.Context, recs []*ehr.Record, compartments []
 	if len(recs) == 0 {
 		return nil
 	}
-	rowsSQL := make([]string, len(recs))
-	args := make([]any, 0, 4*len(recs))
 	byKey := make(map[string]*ehr.Record, len(recs))
-	for i, r := range recs {
-		rowsSQL[i] = "(?, ?, ?, CAST(? AS BIGINT))"
-		args = append(args, compartments[i], r.Type, r.ID, r.Version)
+	for _, r := range recs {
 		byKey[r.Type+"/"+r.ID] = r
 	}
-	rows, err := t.query(ctx, `SELECT v.res_type, v.res_id, v.body FROM resource_versions v
-		WHERE (v.compartment, v.res_type, v.res_id, v.version) IN (VALUES `+strings.Join(rowsSQL, ", ")+`)`, args...)
+	query, args := t.bodiesQuery(recs, compartments)
+	rows, err := t.query(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("search: %w", err)
 	}
@@ -1067,4 +1106,25 @@ func (t *tx) loadBodies(ctx context.Context, recs []*ehr.Record, compartments []
 		}
 	}
 	return rows.Err()
+}
+
+// bodiesQuery is loadBodies' query for the given versions.
+func (t *tx) bodiesQuery(recs []*ehr.Record, compartments []string) (string, []any) {
+	rowsSQL := make([]string, len(recs))
+	args := make([]any, 0, 4*len(recs)+1)
+	for i, r := range recs {
+		rowsSQL[i] = "(?, ?, ?, CAST(? AS BIGINT))"
+		args = append(args, compartments[i], r.Type, r.ID, r.Version)
+	}
+	where := `(v.compartment, v.res_type, v.res_id, v.version) IN (VALUES ` + strings.Join(rowsSQL, ", ") + `)`
+	if distributed(t.s.dialect) {
+		// The page's compartments, named alone, let the engine read only their
+		// shards: one for a page of one patient's records.
+		distinct := slices.Compact(slices.Sorted(slices.Values(compartments)))
+		where += " AND v.compartment IN (" + marks(len(distinct)) + ")"
+		for _, c := range distinct {
+			args = append(args, c)
+		}
+	}
+	return `SELECT v.res_type, v.res_id, v.body FROM resource_versions v WHERE ` + where, args
 }

@@ -264,6 +264,9 @@ func (t *tx) head(ctx context.Context, typ, id string) (cur current, found bool,
 	if !fhir.ValidID(id) {
 		return cur, false, nil // see noSuchID
 	}
+	if distributed(t.s.dialect) {
+		return t.headByCompartment(ctx, typ, id)
+	}
 	err = t.queryRow(ctx, `SELECT r.compartment, r.source, r.version, r.deleted FROM resource_ids i
 		JOIN resources r ON r.compartment = i.compartment AND r.res_type = i.res_type AND r.res_id = i.res_id
 		WHERE i.res_type = ? AND i.res_id = ?`+t.s.dialect.ForUpdate(), typ, id).Scan(&cur.compartment, &cur.source, &cur.version, &cur.deleted)
@@ -274,6 +277,46 @@ func (t *tx) head(ctx context.Context, typ, id string) (cur current, found bool,
 		return cur, false, fmt.Errorf("look up %s/%s: %w", typ, id, err)
 	}
 	return cur, true, nil
+}
+
+// headByCompartment is head in two steps, for a distributed schema: it locks the
+// id's row in resource_ids, which a concurrent move to another compartment also
+// locks, and then the resources row in the compartment found there. Each step
+// names its table's distribution column, so each runs on one shard.
+func (t *tx) headByCompartment(ctx context.Context, typ, id string) (cur current, found bool, err error) {
+	compartment, found, err := t.compartmentOf(ctx, typ, id, true)
+	if err != nil || !found {
+		return cur, false, err
+	}
+	err = t.queryRow(ctx, `SELECT r.compartment, r.source, r.version, r.deleted FROM resources r
+		WHERE r.compartment = ? AND r.res_type = ? AND r.res_id = ?`+t.s.dialect.ForUpdate(), compartment, typ, id).Scan(&cur.compartment, &cur.source, &cur.version, &cur.deleted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cur, false, fmt.Errorf("look up %s/%s: resource_ids names compartment %s, which does not hold it", typ, id, compartment)
+	}
+	if err != nil {
+		return cur, false, fmt.Errorf("look up %s/%s: %w", typ, id, err)
+	}
+	return cur, true, nil
+}
+
+// compartmentOfSQL reads the compartment of one resource from resource_ids.
+const compartmentOfSQL = `SELECT compartment FROM resource_ids WHERE res_type = ? AND res_id = ?`
+
+// compartmentOf reads the compartment of typ/id from resource_ids, locking the row
+// when lock is set (a write transaction's head).
+func (t *tx) compartmentOf(ctx context.Context, typ, id string, lock bool) (compartment string, found bool, err error) {
+	forUpdate := ""
+	if lock && t.writable {
+		forUpdate = t.s.dialect.ForUpdate()
+	}
+	err = t.queryRow(ctx, compartmentOfSQL+forUpdate, typ, id).Scan(&compartment)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("look up %s/%s: %w", typ, id, err)
+	}
+	return compartment, true, nil
 }
 
 // NewID implements ehr.Tx.
@@ -491,11 +534,16 @@ func (t *tx) Read(ctx context.Context, typ, id string) (*ehr.Record, error) {
 	}
 	rec := &ehr.Record{Type: typ, ID: id}
 	var lu int64
-	where, args := andScope("i.res_type = ? AND i.res_id = ?", []any{typ, id}, ehr.ScopeFrom(ctx), "r")
-	err := t.queryRow(ctx, `SELECT r.version, r.last_updated, r.deleted, v.body, r.source, r.compartment FROM resource_ids i
+	var err error
+	if distributed(t.s.dialect) {
+		err = t.readByCompartment(ctx, rec, &lu)
+	} else {
+		where, args := andScope("i.res_type = ? AND i.res_id = ?", []any{typ, id}, ehr.ScopeFrom(ctx), "r")
+		err = t.queryRow(ctx, `SELECT r.version, r.last_updated, r.deleted, v.body, r.source, r.compartment FROM resource_ids i
 		JOIN resources r ON r.compartment = i.compartment AND r.res_type = i.res_type AND r.res_id = i.res_id
 		`+currentVersion+`
 		WHERE `+where, args...).Scan(&rec.Version, &lu, &rec.Deleted, &rec.Resource, &rec.Source, &rec.Compartment)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ehr.Errorf(ehr.NotFound, "%s/%s is not known", typ, id)
 	}
@@ -510,6 +558,39 @@ func (t *tx) Read(ctx context.Context, typ, id string) (*ehr.Record, error) {
 	return rec, nil
 }
 
+// readByCompartment is Read's query for a distributed schema: the compartment from
+// resource_ids first, then the current version in that compartment, on its one
+// shard. Outside a transaction a concurrent move to another compartment can fall
+// between the two; the lookup is then made again.
+func (t *tx) readByCompartment(ctx context.Context, rec *ehr.Record, lu *int64) error {
+	for attempt := 0; ; attempt++ {
+		compartment, found, err := t.compartmentOf(ctx, rec.Type, rec.ID, false)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return sql.ErrNoRows
+		}
+		query, args := readInCompartment(ehr.ScopeFrom(ctx), compartment, rec.Type, rec.ID)
+		err = t.queryRow(ctx, query, args...).Scan(&rec.Version, lu, &rec.Deleted, &rec.Resource, &rec.Source, &rec.Compartment)
+		if !errors.Is(err, sql.ErrNoRows) || attempt == 2 {
+			return err
+		}
+		if now, found, err := t.compartmentOf(ctx, rec.Type, rec.ID, false); err != nil {
+			return err
+		} else if !found || now == compartment {
+			return sql.ErrNoRows // the scope excludes it
+		}
+	}
+}
+
+// readInCompartment is the query of readByCompartment's second step.
+func readInCompartment(scope ehr.Scope, compartment, typ, id string) (string, []any) {
+	where, args := andScope("r.compartment = ? AND r.res_type = ? AND r.res_id = ?", []any{compartment, typ, id}, scope, "r")
+	return `SELECT r.version, r.last_updated, r.deleted, v.body, r.source, r.compartment FROM resources r
+		` + currentVersion + ` WHERE ` + where, args
+}
+
 // VRead implements ehr.Tx.
 func (t *tx) VRead(ctx context.Context, typ, id string, version int64) (*ehr.Record, error) {
 	if !fhir.ValidID(id) {
@@ -517,9 +598,25 @@ func (t *tx) VRead(ctx context.Context, typ, id string, version int64) (*ehr.Rec
 	}
 	rec := &ehr.Record{Type: typ, ID: id, Version: version}
 	var lu int64
-	where, args := andScope("v.res_type = ? AND v.res_id = ? AND v.version = ?", []any{typ, id, version}, ehr.ScopeFrom(ctx), "v")
-	err := t.queryRow(ctx, `SELECT v.last_updated, v.deleted, v.method, v.body, v.source, v.compartment FROM resource_versions v
+	vread := func(cond string, condArgs ...any) error {
+		where, args := andScope(cond, condArgs, ehr.ScopeFrom(ctx), "v")
+		return t.queryRow(ctx, `SELECT v.last_updated, v.deleted, v.method, v.body, v.source, v.compartment FROM resource_versions v
 		WHERE `+where, args...).Scan(&lu, &rec.Deleted, &rec.Method, &rec.Resource, &rec.Source, &rec.Compartment)
+	}
+	err := sql.ErrNoRows
+	if distributed(t.s.dialect) {
+		// Most versions are in the resource's current compartment: look there,
+		// on one shard, first. A version written before the resource moved
+		// compartment is found by the query over every shard below.
+		if compartment, found, lerr := t.compartmentOf(ctx, typ, id, false); lerr != nil {
+			return nil, lerr
+		} else if found {
+			err = vread("v.compartment = ? AND v.res_type = ? AND v.res_id = ? AND v.version = ?", compartment, typ, id, version)
+		}
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		err = vread("v.res_type = ? AND v.res_id = ? AND v.version = ?", typ, id, version)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ehr.Errorf(ehr.NotFound, "%s/%s has no version %d", typ, id, version)
 	}
@@ -567,9 +664,26 @@ func (t *tx) history(ctx context.Context, q ehr.HistoryQuery) (*ehr.Page, error)
 	}
 	if !q.At.IsZero() {
 		at := q.At.UnixMicro()
-		where = append(where, `v.last_updated <= ? AND NOT EXISTS (SELECT 1 FROM resource_versions w
+		if distributed(t.s.dialect) {
+			// A resource moved to another compartment has versions in both, on
+			// different shards, so the latest version at the time is found by an
+			// uncorrelated subquery over every shard rather than a correlated one.
+			latest := `SELECT w.res_type, w.res_id, max(w.version) FROM resource_versions w WHERE w.last_updated <= ?`
+			args = append(args, at, at)
+			if q.Type != "" {
+				latest += " AND w.res_type = ?"
+				args = append(args, q.Type)
+			}
+			if q.ID != "" {
+				latest += " AND w.res_id = ?"
+				args = append(args, q.ID)
+			}
+			where = append(where, `v.last_updated <= ? AND (v.res_type, v.res_id, v.version) IN (`+latest+` GROUP BY w.res_type, w.res_id)`)
+		} else {
+			where = append(where, `v.last_updated <= ? AND NOT EXISTS (SELECT 1 FROM resource_versions w
 			WHERE w.res_type = v.res_type AND w.res_id = v.res_id AND w.version > v.version AND w.last_updated <= ?)`)
-		args = append(args, at, at)
+			args = append(args, at, at)
+		}
 	}
 	if q.Cursor != "" {
 		c, err := decodeCursor(q.Cursor)

@@ -21,7 +21,12 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-type dialect struct{}
+// dialect is PostgreSQL's; distributed is set when the database is a Citus cluster
+// and the schema distributed by compartment (see Distribute).
+type dialect struct{ distributed bool }
+
+// Distributed implements store's distributedDialect.
+func (d dialect) Distributed() bool { return d.distributed }
 
 func (dialect) Name() string             { return "postgres" }
 func (dialect) Placeholder(n int) string { return store.NumberedPlaceholder(n) }
@@ -96,7 +101,15 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*store.Store, er
 		db.Close()
 		return nil, fmt.Errorf("migrate postgres: %w", err)
 	}
-	s := store.New(db, db, dialect{}, opts)
+	citus, err := hasCitus(ctx, db)
+	if err == nil && citus {
+		err = Distribute(ctx, db)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s := store.New(db, db, dialect{distributed: citus}, opts)
 	if err := s.LoadSearchParameters(ctx); err != nil {
 		s.Close()
 		return nil, err
