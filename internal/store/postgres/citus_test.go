@@ -28,7 +28,10 @@ var wantDistribution = map[string]string{
 	"index_uri":        "compartment",
 	"resource_ids":     "res_id",
 	"reindex_progress": "reference",
-	"locks":            "local", "schema_migrations": "local",
+	"auth_settings":    "reference", "auth_org_sources": "reference", "auth_users": "reference", "auth_clients": "reference",
+	"auth_codes": "reference", "auth_refresh_tokens": "reference", "auth_revoked": "reference", "auth_assertions": "reference",
+	"auth_keys": "reference", "auth_launches": "reference",
+	"locks": "local", "schema_migrations": "local",
 }
 
 // distribution reads how each table of the connection's schema is distributed.
