@@ -18,8 +18,8 @@ import (
 //
 // A null inside a primitive array stays when the other half of the pair (the
 // "_name" array of extensions, or the value array) has content at that index, as
-// FHIR JSON requires. The resourceType of a resource (a string) is never removed; a
-// "resourceType" member that is no string is pruned like any other. See
+// FHIR JSON requires. The resourceType of a resource (a non-empty string) is never
+// removed; a "resourceType" member that is anything else is pruned like any other. See
 // https://hl7.org/fhir/R4/json.html.
 func PruneEmpty(res Resource) []Issue {
 	root, _ := res["resourceType"].(string)
@@ -41,7 +41,7 @@ func pruneObject(obj map[string]any, path string, issues *[]Issue) bool {
 	pairs := map[string]bool{} // names whose value and extension arrays are done
 	for _, k := range keys {
 		v, ok := obj[k]
-		if _, isType := v.(string); !ok || k == "resourceType" && isType {
+		if typ, _ := v.(string); !ok || k == "resourceType" && typ != "" {
 			continue // removed already, or the type of a resource
 		}
 		name := strings.TrimPrefix(k, "_")

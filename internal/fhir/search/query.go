@@ -177,6 +177,12 @@ func Parse(typ string, values url.Values) (*Query, error) {
 				continue
 			}
 			name, modifier, _ := strings.Cut(key, ":")
+			if resultParams[name] {
+				// A result parameter with a modifier it does not have ("_include:",
+				// "_count:x") is no search parameter either: searching for it
+				// would be a guess.
+				return nil, fmt.Errorf("parameter %q: %s takes no modifier %q", shorten(key), name, modifier)
+			}
 			for _, v := range vals {
 				// What no resource can hold cannot match, and PostgreSQL
 				// refuses it outright, so it is refused here for both engines.
