@@ -95,7 +95,7 @@ func healthOf(ctx context.Context, svc *service.Service, src ingest.Source) (sou
 				h.product = fhir.String(n, "name")
 			}
 			h.developer = fhir.String(fhir.Object(prod, "manufacturerReference"), "display")
-			h.offers = offeredInterfaces(prod)
+			h.offers = directory.PropertyCodes(prod, directory.PropertyInterfaces)
 		}
 	}
 	if id, ok := strings.CutPrefix(src.DirectoryEndpoint, "Endpoint/"); ok {
@@ -143,28 +143,4 @@ func sourceSearch(ctx context.Context, svc *service.Service, src ingest.Source, 
 		return nil, err
 	}
 	return svc.Search(ctx, q)
-}
-
-// offeredInterfaces lists the interface codes of a product's DeviceDefinition.
-func offeredInterfaces(prod fhir.Resource) []string {
-	var out []string
-	for _, p := range fhir.Array(prod, "property") {
-		pm, _ := p.(map[string]any)
-		isInterfaces := false
-		for _, c := range fhir.Array(fhir.Object(pm, "type"), "coding") {
-			cm, _ := c.(map[string]any)
-			isInterfaces = isInterfaces || fhir.String(cm, "code") == directory.PropertyInterfaces
-		}
-		if !isInterfaces {
-			continue
-		}
-		for _, v := range fhir.Array(pm, "valueCode") {
-			vm, _ := v.(map[string]any)
-			for _, c := range fhir.Array(vm, "coding") {
-				cm, _ := c.(map[string]any)
-				out = append(out, fhir.String(cm, "code"))
-			}
-		}
-	}
-	return out
 }

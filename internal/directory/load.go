@@ -192,26 +192,35 @@ func canonical(res fhir.Resource) ([]byte, error) {
 }
 
 func productStatus(res fhir.Resource) string {
-	return propertyCode(res, PropertyStatus)
+	if codes := PropertyCodes(res, PropertyStatus); len(codes) > 0 {
+		return codes[0]
+	}
+	return ""
 }
 
-func propertyCode(res fhir.Resource, property string) string {
+// PropertyCodes returns the codes of the values of a product DeviceDefinition's
+// property (PropertyStatus, PropertyInterfaces, ...), in order.
+func PropertyCodes(res fhir.Resource, property string) []string {
+	var out []string
 	for _, p := range fhir.Array(res, "property") {
 		pm, _ := p.(map[string]any)
+		named := false
 		for _, c := range fhir.Array(fhir.Object(pm, "type"), "coding") {
-			if cm, _ := c.(map[string]any); fhir.String(cm, "code") == property {
-				for _, v := range fhir.Array(pm, "valueCode") {
-					vm, _ := v.(map[string]any)
-					for _, vc := range fhir.Array(vm, "coding") {
-						if vcm, _ := vc.(map[string]any); vcm != nil {
-							return fhir.String(vcm, "code")
-						}
-					}
-				}
+			cm, _ := c.(map[string]any)
+			named = named || fhir.String(cm, "code") == property
+		}
+		if !named {
+			continue
+		}
+		for _, v := range fhir.Array(pm, "valueCode") {
+			vm, _ := v.(map[string]any)
+			for _, c := range fhir.Array(vm, "coding") {
+				cm, _ := c.(map[string]any)
+				out = append(out, fhir.String(cm, "code"))
 			}
 		}
 	}
-	return ""
+	return out
 }
 
 func productNumber(res fhir.Resource) string {

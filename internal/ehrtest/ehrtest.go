@@ -42,11 +42,18 @@ func allEngines() []string {
 // (as in CI).
 func CitusURL(tb testing.TB) string {
 	tb.Helper()
-	u := os.Getenv("OMNICHART_TEST_CITUS")
+	return serverURL(tb, "OMNICHART_TEST_CITUS", "OMNICHART_REQUIRE_CITUS",
+		"Citus half skipped: start ../shared/citus/cluster.sh up and set OMNICHART_TEST_CITUS=postgres://postgres@127.0.0.1:9700/omnichart?sslmode=disable to run it")
+}
+
+// serverURL returns the database server named by the variable env. When it is
+// unset the test is skipped with msg, or fails when the variable require is 1.
+func serverURL(tb testing.TB, env, require, msg string) string {
+	tb.Helper()
+	u := os.Getenv(env)
 	if u == "" {
-		msg := "Citus half skipped: start ../shared/citus/cluster.sh up and set OMNICHART_TEST_CITUS=postgres://postgres@127.0.0.1:9700/omnichart?sslmode=disable to run it"
-		if os.Getenv("OMNICHART_REQUIRE_CITUS") == "1" {
-			tb.Fatal(msg + " (OMNICHART_REQUIRE_CITUS=1 forbids skipping)")
+		if os.Getenv(require) == "1" {
+			tb.Fatal(msg + " (" + require + "=1 forbids skipping)")
 		}
 		tb.Skip(msg)
 	}
@@ -79,15 +86,8 @@ func CitusSchemaURL(tb testing.TB) string {
 // (as in CI), so PostgreSQL is never silently left untested there.
 func PostgresURL(tb testing.TB) string {
 	tb.Helper()
-	u := os.Getenv("OMNICHART_TEST_POSTGRES")
-	if u == "" {
-		msg := "PostgreSQL half skipped: set OMNICHART_TEST_POSTGRES=postgres://user:pass@127.0.0.1:5432/db to run it"
-		if os.Getenv("OMNICHART_REQUIRE_POSTGRES") == "1" {
-			tb.Fatal(msg + " (OMNICHART_REQUIRE_POSTGRES=1 forbids skipping)")
-		}
-		tb.Skip(msg)
-	}
-	return u
+	return serverURL(tb, "OMNICHART_TEST_POSTGRES", "OMNICHART_REQUIRE_POSTGRES",
+		"PostgreSQL half skipped: set OMNICHART_TEST_POSTGRES=postgres://user:pass@127.0.0.1:5432/db to run it")
 }
 
 // PostgresSchemaURL creates a fresh schema on the test server and returns a URL whose
