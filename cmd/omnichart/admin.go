@@ -21,7 +21,8 @@ commands:
   identity list [--all]              identity conflicts waiting for review
   mpi rematch|review|decide          the master patient index: persons and review tasks
   org add ORG --source SLUG|URI...   the sources an organization's users see
-  user add|reset|disable             users who sign in (clinicians, administrators)
+  user add|reset|disable|break-glass users who sign in (clinicians, administrators)
+  break-glass report [--since D]     every emergency access, with who, whom, why
   client add                         applications that ask for tokens
   token --scope S [--user U] [--patient ID]
                                      print a bearer token (last line) for scripts
@@ -40,6 +41,8 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "source":
 		return adminSource(ctx, args[1:], stdout, stderr)
+	case "break-glass":
+		return adminBreakGlass(ctx, args[1:], stdout, stderr)
 	case "quarantine":
 		return adminQuarantine(ctx, args[1:], stdout, stderr)
 	case "reindex":

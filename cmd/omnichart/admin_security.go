@@ -17,10 +17,11 @@ import (
 
 const securityUsage = `usage:
   omnichart admin org add ORG --source SLUG|URI [--source ...]
-  omnichart admin user add USER --org ORG [--fhir-user Practitioner/ID] [--password-file FILE]
+  omnichart admin user add USER --org ORG [--fhir-user Practitioner/ID] [--password-file FILE] [--break-glass]
   omnichart admin user reset USER [--password-file FILE]
   omnichart admin user disable USER
   omnichart admin user totp USER
+  omnichart admin user break-glass USER on|off
   omnichart admin client add --kind public|symmetric|asymmetric --scope "SCOPES"
         [--name N] [--id ID] [--redirect-uri URI]... [--source SLUG|URI|*]...
         [--jwks FILE | --jwks-url URL]
@@ -48,7 +49,7 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 			fmt.Fprint(stdout, securityUsage)
 			return nil
 		}
-		valid := map[string][]string{"org": {"add"}, "user": {"add", "reset", "disable", "totp"}, "client": {"add"}}[group]
+		valid := map[string][]string{"org": {"add"}, "user": {"add", "reset", "disable", "totp", "break-glass"}, "client": {"add"}}[group]
 		if !contains(valid, cmd) {
 			fmt.Fprint(stderr, securityUsage)
 			return fmt.Errorf("admin %s: unknown command %q", group, cmd)
@@ -62,6 +63,7 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 	db := fs.String("db", defaultDB, "store: sqlite:PATH or postgres://user:pass@host/db")
 	org := fs.String("org", "", "organization (enterprise) of the user")
 	fhirUser := fs.String("fhir-user", "", "the user's FHIR resource, e.g. Practitioner/123 (the fhirUser claim)")
+	breakGlass := fs.Bool("break-glass", false, "the user may break the glass: open a patient's records at every source in an emergency, with a reason, audited")
 	passwordFile := fs.String("password-file", "-", "file holding the password; - reads the first line of standard input")
 	kind := fs.String("kind", "", "client kind: public, symmetric (client secret) or asymmetric (private_key_jwt)")
 	scope := fs.String("scope", "", "scopes, space-separated (SMART v1 or v2 syntax)")
@@ -83,6 +85,9 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 	wantArgs := 1
 	if group == "client" || group == "token" || group == "launch" {
 		wantArgs = 0
+	}
+	if cmd == "break-glass" {
+		wantArgs = 2
 	}
 	if len(pos) != wantArgs {
 		fs.Usage()
@@ -133,7 +138,7 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 			return err
 		}
 		if cmd == "add" {
-			err = auth.AddUser(ctx, smart.User{Username: pos[0], Org: *org, FHIRUser: *fhirUser}, pw)
+			err = auth.AddUser(ctx, smart.User{Username: pos[0], Org: *org, FHIRUser: *fhirUser, MayBreakGlass: *breakGlass}, pw)
 		} else {
 			err = auth.ResetPassword(ctx, pos[0], pw)
 		}
@@ -147,6 +152,15 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 			return err
 		}
 		fmt.Fprintf(stdout, "user %s disabled; the user's tokens no longer work\n", pos[0])
+		return nil
+	case "user break-glass":
+		if len(pos) != 2 || (pos[1] != "on" && pos[1] != "off") {
+			return errors.New("admin user break-glass: give USER and on or off")
+		}
+		if err := auth.SetBreakGlass(ctx, pos[0], pos[1] == "on"); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %s: break-the-glass %s\n", pos[0], pos[1])
 		return nil
 	case "user totp":
 		u, err := auth.EnableTOTP(ctx, pos[0])

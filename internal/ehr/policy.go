@@ -11,6 +11,9 @@ const (
 	ActionSearch Action = "search"
 	ActionWrite  Action = "write"
 	ActionDelete Action = "delete"
+	// ActionBreakGlass is an emergency access to a patient's records at every
+	// source (see ehr.BreakGlass); only users the policy names may.
+	ActionBreakGlass Action = "break-glass"
 )
 
 // Policy decides what a principal may do. Authorize is asked before an interaction

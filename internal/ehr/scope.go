@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Scope is what one request may see and change, decided once per request by the
@@ -36,6 +37,28 @@ type Scope struct {
 	Shared bool
 	// Types, when not nil, are the resource types allowed.
 	Types []string
+	// Openings, when not nil, open further patient compartments for reading,
+	// whatever source owns their records: those a patient's Consent shares with
+	// the caller's organization, and those a break-the-glass access of the caller
+	// opened. A record in an open compartment is in scope when its type is
+	// allowed, even if Sources leaves its source out. Openings never widen a scope
+	// limited to Compartments (a patient context), and never allow a write:
+	// Allows, which the store asks before every write, leaves them out.
+	Openings *Openings
+}
+
+// Openings names the caller whose opened compartments a scope adds (see
+// Scope.Openings and docs/security.md, "Consent and break-the-glass"). The store
+// looks them up in its table of openings inside the same query.
+type Openings struct {
+	// Org is the caller's organization: compartments whose custodian's Consent
+	// permits sharing with it (or with every organization) are open.
+	Org string
+	// User is the caller's username: compartments its break-the-glass accesses
+	// opened are open until they close.
+	User string
+	// At is the time the openings are judged at, in microseconds since the epoch.
+	At int64
 }
 
 // Unrestricted is the scope of trusted in-process work.
@@ -43,6 +66,20 @@ func Unrestricted() Scope { return Scope{All: true} }
 
 // Denies reports whether the scope lets nothing through.
 func (s Scope) Denies() bool {
+	if s.All {
+		return false
+	}
+	if s.Types != nil && len(s.Types) == 0 {
+		return true
+	}
+	if s.Openings != nil && s.Compartments == nil {
+		return false
+	}
+	return s.BaseDenies()
+}
+
+// BaseDenies reports whether the scope without its openings lets nothing through.
+func (s Scope) BaseDenies() bool {
 	if s.All {
 		return false
 	}
@@ -54,13 +91,14 @@ func (s Scope) Denies() bool {
 		(s.Types != nil && len(s.Types) == 0)
 }
 
-// Allows reports whether a record of typ in compartment owned by source is in scope.
-// The store applies the same rule in SQL (see the store's scope clause).
+// Allows reports whether a record of typ in compartment owned by source is in scope,
+// leaving Openings out: it is what a request may change. The store applies the
+// same rule in SQL (see the store's scope clause), with the openings for reading.
 func (s Scope) Allows(typ, compartment, source string) bool {
 	if s.All {
 		return true
 	}
-	if s.Denies() {
+	if s.BaseDenies() {
 		return false
 	}
 	if s.Types != nil && !slices.Contains(s.Types, typ) {
@@ -86,7 +124,10 @@ func (s Scope) AllowsType(typ string) bool {
 	return !s.Denies() && (s.Types == nil || slices.Contains(s.Types, typ))
 }
 
-// Narrow returns the scope that allows what both s and o allow.
+// Narrow returns the scope that allows what both s and o allow. The openings of a
+// scope survive only a narrowing by the unrestricted scope: a narrower scope
+// (one source for conditional matching, one compartment) must not be widened
+// again by them.
 func (s Scope) Narrow(o Scope) Scope {
 	if s.All {
 		return o
@@ -139,4 +180,31 @@ func ScopeFrom(ctx context.Context) Scope {
 		return s
 	}
 	return Unrestricted()
+}
+
+// BreakGlass is an emergency access: a user who may break the glass opens the
+// compartments of a patient's records at every source for a limited time, with a
+// reason. It is recorded for good and listed in the report of emergency accesses.
+type BreakGlass struct {
+	// ID names the access; the store fills it in when empty.
+	ID string
+	// User is the username of who broke the glass.
+	User string
+	// Patient is the Patient the access was asked for ("Patient/<id>").
+	Patient string
+	// Compartments are the patient compartments opened: Patient and every
+	// record linked to it as the same person.
+	Compartments []string
+	Reason       string
+	Opens        time.Time
+	Closes       time.Time
+}
+
+// EmergencyAccess is implemented by stores that keep break-the-glass accesses.
+type EmergencyAccess interface {
+	// BreakGlass records b and opens its compartments to b.User from b.Opens
+	// until b.Closes, in one transaction.
+	BreakGlass(ctx context.Context, b BreakGlass) (BreakGlass, error)
+	// BreakGlassReport lists the accesses opened at or after since, oldest first.
+	BreakGlassReport(ctx context.Context, since time.Time) ([]BreakGlass, error)
 }

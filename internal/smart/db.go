@@ -82,6 +82,9 @@ type User struct {
 	// fhirUser claim), or "".
 	FHIRUser string
 	Disabled bool
+	// MayBreakGlass lets the user open a patient's records at every source in
+	// an emergency (ehr.BreakGlass), always with a reason and audited.
+	MayBreakGlass bool
 }
 
 // Client is a registered application.
@@ -145,13 +148,14 @@ type userRow struct {
 func (r repo) user(ctx context.Context, name string) (*userRow, error) {
 	u := &userRow{}
 	u.Username = name
-	var disabled int
-	err := r.row(ctx, `SELECT org, fhir_user, pw_hash, pw_salt, pw_iter, disabled, failures, locked_until, totp_secret FROM auth_users WHERE username = ?`, name).
-		Scan(&u.Org, &u.FHIRUser, &u.hash, &u.salt, &u.iter, &disabled, &u.failures, &u.lockedUntil, &u.totpSecret)
+	var disabled, breakGlass int
+	err := r.row(ctx, `SELECT org, fhir_user, pw_hash, pw_salt, pw_iter, disabled, failures, locked_until, totp_secret, break_glass FROM auth_users WHERE username = ?`, name).
+		Scan(&u.Org, &u.FHIRUser, &u.hash, &u.salt, &u.iter, &disabled, &u.failures, &u.lockedUntil, &u.totpSecret, &breakGlass)
 	if err != nil {
 		return nil, err
 	}
 	u.Disabled = disabled != 0
+	u.MayBreakGlass = breakGlass != 0
 	return u, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"omnichart/internal/ehr"
 )
@@ -20,6 +21,10 @@ type Grant struct {
 	Encounter string
 	// UserSources are the sources of the user's organization (user tokens).
 	UserSources []string
+	// Org is the user's organization; MayBreakGlass says whether the user may
+	// open a patient's records in an emergency (user tokens).
+	Org           string
+	MayBreakGlass bool
 	// ClientSources are the sources a backend client may reach; nil with
 	// ClientAllSources false means none.
 	ClientSources    []string
@@ -44,7 +49,10 @@ func GrantFrom(ctx context.Context) (Grant, bool) {
 // context (patient compartment, the user's organization, the client's sources).
 // The trusted in-process principal (importer, command line) is unrestricted;
 // anyone else without a grant may do nothing.
-type Policy struct{}
+type Policy struct {
+	// Now is the clock openings are judged by; nil is time.Now.
+	Now func() time.Time
+}
 
 var _ ehr.Policy = Policy{}
 
@@ -74,6 +82,12 @@ func (Policy) Authorize(ctx context.Context, p ehr.Principal, action ehr.Action,
 	g, ok := GrantFrom(ctx)
 	if !ok {
 		return ehr.Errorf(ehr.Forbidden, "no access token grants this request")
+	}
+	if action == ehr.ActionBreakGlass {
+		if g.Username == "" || !g.MayBreakGlass {
+			return ehr.Errorf(ehr.Forbidden, "this user may not break the glass")
+		}
+		return nil
 	}
 	letters := lettersOf(action)
 	for i := range len(letters) {
@@ -108,7 +122,7 @@ func (g Grant) allows(letter byte, typ string, anyType bool) bool {
 // client's sources; scopes of several contexts narrow each other. A user's token
 // is always limited to the user's organization, whatever its scopes. The types
 // are those some unrestricted scope names.
-func (Policy) Scope(ctx context.Context, p ehr.Principal) (ehr.Scope, error) {
+func (pol Policy) Scope(ctx context.Context, p ehr.Principal) (ehr.Scope, error) {
 	if p.System {
 		return ehr.Unrestricted(), nil
 	}
@@ -153,6 +167,15 @@ func (Policy) Scope(ctx context.Context, p ehr.Principal) (ehr.Scope, error) {
 	}
 	if g.Username != "" {
 		scope = scope.Narrow(ehr.Scope{Sources: nonNil(g.UserSources)})
+		if scope.Compartments == nil {
+			// The EMR view widened by what patients' Consents share with the
+			// user's organization and by the user's break-the-glass accesses.
+			now := time.Now
+			if pol.Now != nil {
+				now = pol.Now
+			}
+			scope.Openings = &ehr.Openings{Org: g.Org, User: g.Username, At: now().UnixMicro()}
+		}
 	}
 	return scope, nil
 }

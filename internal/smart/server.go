@@ -126,8 +126,12 @@ func (s *Server) AddUser(ctx context.Context, u User, password string) error {
 	if err != nil {
 		return err
 	}
-	n, err := s.repo.exec(ctx, `INSERT INTO auth_users (username, org, fhir_user, pw_hash, pw_salt, pw_iter, disabled, failures, locked_until, created)
-		VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, ?) ON CONFLICT (username) DO NOTHING`, u.Username, u.Org, u.FHIRUser, hash, salt, s.cfg.PasswordIterations, micros(s.cfg.Now()))
+	breakGlass := 0
+	if u.MayBreakGlass {
+		breakGlass = 1
+	}
+	n, err := s.repo.exec(ctx, `INSERT INTO auth_users (username, org, fhir_user, pw_hash, pw_salt, pw_iter, disabled, failures, locked_until, created, break_glass)
+		VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?) ON CONFLICT (username) DO NOTHING`, u.Username, u.Org, u.FHIRUser, hash, salt, s.cfg.PasswordIterations, micros(s.cfg.Now()), breakGlass)
 	if err != nil {
 		return err
 	}
@@ -164,6 +168,20 @@ func (s *Server) ResetPassword(ctx context.Context, username, password string) e
 // DisableUser stops a user from signing in; the user's tokens stop working at once.
 func (s *Server) DisableUser(ctx context.Context, username string) error {
 	n, err := s.repo.exec(ctx, `UPDATE auth_users SET disabled = 1 WHERE username = ?`, username)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("no user %q", username)
+	}
+	return err
+}
+
+// SetBreakGlass allows or forbids username to break the glass; it takes effect
+// on the user's next request.
+func (s *Server) SetBreakGlass(ctx context.Context, username string, allowed bool) error {
+	v := 0
+	if allowed {
+		v = 1
+	}
+	n, err := s.repo.exec(ctx, `UPDATE auth_users SET break_glass = ? WHERE username = ?`, v, username)
 	if err == nil && n == 0 {
 		err = fmt.Errorf("no user %q", username)
 	}

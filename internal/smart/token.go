@@ -152,6 +152,7 @@ func (s *Server) grant(ctx context.Context, c *accessClaims) (Grant, error) {
 		if g.UserSources, err = s.repo.orgSources(ctx, u.Org); err != nil {
 			return Grant{}, err
 		}
+		g.Org, g.MayBreakGlass = u.Org, u.MayBreakGlass
 	}
 	return g, nil
 }

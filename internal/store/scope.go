@@ -18,6 +18,30 @@ func scopeClause(s ehr.Scope, a string) (string, []any) {
 	if s.Denies() {
 		return "1 = 0", nil
 	}
+	base, args := baseClause(s, a)
+	if s.Openings == nil || s.Compartments != nil {
+		return base, args
+	}
+	open, oargs := openingsClause(*s.Openings, a)
+	if s.Types != nil {
+		open = "(" + a + ".res_type IN (" + marks(len(s.Types)) + ") AND " + open + ")"
+		targs := make([]any, 0, len(s.Types)+len(oargs))
+		for _, t := range s.Types {
+			targs = append(targs, t)
+		}
+		oargs = append(targs, oargs...)
+	}
+	if s.BaseDenies() {
+		return open, oargs
+	}
+	return "(" + base + " OR " + open + ")", append(args, oargs...)
+}
+
+// baseClause compiles the scope without its openings.
+func baseClause(s ehr.Scope, a string) (string, []any) {
+	if s.BaseDenies() {
+		return "1 = 0", nil
+	}
 	var conds []string
 	var args []any
 	in := func(col string, values []string) {
@@ -45,7 +69,28 @@ func scopeClause(s ehr.Scope, a string) (string, []any) {
 		}
 		conds = append(conds, "("+strings.Join(alts, " OR ")+")")
 	}
+	if len(conds) == 0 {
+		return "1 = 1", nil
+	}
 	return "(" + strings.Join(conds, " AND ") + ")", args
+}
+
+// openingsClause is the condition that a record of alias a lies in a compartment
+// opened to the caller at o.At (see access_openings in docs/security.md): by a
+// break-the-glass access of the user, by a Consent permitting the caller's
+// organization by name, or by a Consent permitting every organization that does
+// not deny the caller's organization by name.
+func openingsClause(o ehr.Openings, a string) (string, []any) {
+	const open = `SELECT compartment FROM access_openings WHERE grantee = ? AND kind = ? AND opens <= ? AND closes > ?`
+	c := a + ".compartment IN (" + open + ") OR " + a + ".compartment IN (" + open + ") OR (" +
+		a + ".compartment IN (" + open + ") AND " + a + ".compartment NOT IN (" + open + "))"
+	user, org := "user:"+o.User, "org:"+o.Org
+	return "(" + c + ")", []any{
+		user, openingBreakGlass, o.At, o.At,
+		org, openingPermit, o.At, o.At,
+		everyOrganization, openingPermit, o.At, o.At,
+		org, openingDeny, o.At, o.At,
+	}
 }
 
 // marks returns n comma-separated placeholders.
