@@ -63,7 +63,7 @@ func newHarness(t testing.TB, engine string) *harness {
 	st := ehrtest.MustOpen(t, engine, store.Options{})
 	clk := &clock{t: time.Now().Truncate(time.Second)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := service.New(st, service.Options{Policy: smart.Policy{}, Log: log})
+	svc := service.New(st, service.Options{Policy: smart.Policy{Now: clk.now}, Log: log, Now: clk.now})
 	auth := smart.New(smart.Config{DB: st.DB(), Postgres: engine == "postgres", Now: clk.now, PasswordIterations: 1000, Log: log,
 		PatientVisible: func(ctx context.Context, id string) (bool, error) {
 			_, err := svc.Read(ctx, "Patient", id)
