@@ -37,6 +37,14 @@ type Scope struct {
 	Shared bool
 	// Types, when not nil, are the resource types allowed.
 	Types []string
+	// Restricted maps a resource type to search queries ("category=laboratory"):
+	// a record of that type is in scope only when it matches one of them, as a
+	// search of the type with that query would find it (SMART v2 scopes with
+	// search-parameter restrictions). Searches, chains and _has compile them into
+	// their SQL; reads by id, includes, version reads and history, which cannot
+	// evaluate a query, leave records of a restricted type out, and Allows (what
+	// a request may write) refuses them.
+	Restricted map[string][]string
 	// Openings, when not nil, open further patient compartments for reading,
 	// whatever source owns their records: those a patient's Consent shares with
 	// the caller's organization, and those a break-the-glass access of the caller
@@ -83,7 +91,7 @@ func (s Scope) BaseDenies() bool {
 	if s.All {
 		return false
 	}
-	if s.Sources == nil && s.Compartments == nil && s.Types == nil {
+	if s.Sources == nil && s.Compartments == nil && s.Types == nil && s.Restricted == nil {
 		return true
 	}
 	return (s.Sources != nil && len(s.Sources) == 0) ||
@@ -98,7 +106,7 @@ func (s Scope) Allows(typ, compartment, source string) bool {
 	if s.All {
 		return true
 	}
-	if s.BaseDenies() {
+	if s.BaseDenies() || s.Restricted[typ] != nil {
 		return false
 	}
 	if s.Types != nil && !slices.Contains(s.Types, typ) {
@@ -138,12 +146,34 @@ func (s Scope) Narrow(o Scope) Scope {
 	if s.Denies() || o.Denies() {
 		return Scope{}
 	}
-	return Scope{
+	out := Scope{
 		Sources:      intersect(s.Sources, o.Sources),
 		Compartments: intersect(s.Compartments, o.Compartments),
 		Shared:       (s.Compartments == nil || s.Shared) && (o.Compartments == nil || o.Shared),
 		Types:        intersect(s.Types, o.Types),
 	}
+	// Restrictions of both sides hold: where both restrict a type, a record must
+	// match one query of each, which is one of their pairs joined with "&".
+	for _, r := range []map[string][]string{s.Restricted, o.Restricted} {
+		for typ, qs := range r {
+			if out.Restricted == nil {
+				out.Restricted = map[string][]string{}
+			}
+			cur, ok := out.Restricted[typ]
+			if !ok {
+				out.Restricted[typ] = qs
+				continue
+			}
+			var both []string
+			for _, a := range cur {
+				for _, b := range qs {
+					both = append(both, a+"&"+b)
+				}
+			}
+			out.Restricted[typ] = both
+		}
+	}
+	return out
 }
 
 // intersect returns the common elements of two restriction lists, nil meaning "no

@@ -104,9 +104,11 @@ func (Policy) Authorize(ctx context.Context, p ehr.Principal, action ehr.Action,
 
 func (g Grant) allows(letter byte, typ string, anyType bool) bool {
 	for _, s := range g.Scopes.Resource {
-		if s.Params != nil {
-			// Restrictions are not compiled into queries yet: a restricted
-			// scope grants nothing rather than more than it says.
+		if s.Params != nil && (s.Type == "*" || (letter != 'r' && letter != 's')) {
+			// A restriction is compiled into the queries of reads and searches
+			// of its type (see Scope); on every type, or for writing, it would
+			// need the record tested before it is written, so such a scope
+			// grants nothing rather than more than it says.
 			continue
 		}
 		if strings.IndexByte(s.Perms, letter) >= 0 && (anyType || s.Type == "*" || (typ != "" && s.Type == typ)) {
@@ -132,14 +134,30 @@ func (pol Policy) Scope(ctx context.Context, p ehr.Principal) (ehr.Scope, error)
 	}
 	var types []string
 	wildcard := false
+	open := map[string]bool{} // types some unrestricted scope lets read or search
+	restricted := map[string][]string{}
 	for _, s := range g.Scopes.Resource {
 		if s.Params != nil {
+			if s.Type != "*" && strings.ContainsAny(s.Perms, "rs") {
+				restricted[s.Type] = append(restricted[s.Type], s.Params.Encode())
+				if !slices.Contains(types, s.Type) {
+					types = append(types, s.Type)
+				}
+			}
 			continue
 		}
 		if s.Type == "*" {
 			wildcard = true
 		} else if !slices.Contains(types, s.Type) {
 			types = append(types, s.Type)
+		}
+		if strings.ContainsAny(s.Perms, "rs") {
+			open[s.Type] = true
+		}
+	}
+	for typ := range restricted {
+		if open[typ] || open["*"] {
+			delete(restricted, typ)
 		}
 	}
 	if !wildcard && len(types) == 0 {
@@ -149,6 +167,11 @@ func (pol Policy) Scope(ctx context.Context, p ehr.Principal) (ehr.Scope, error)
 	scope := ehr.Unrestricted()
 	if !wildcard {
 		scope = ehr.Scope{Types: types}
+	}
+	if len(restricted) > 0 {
+		// A type read only through restricted scopes is seen only where one of
+		// their queries matches (ehr.Scope.Restricted).
+		scope = scope.Narrow(ehr.Scope{Restricted: restricted})
 	}
 	for _, c := range g.Scopes.Contexts() {
 		switch c {

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"omnichart/internal/ehr"
@@ -12,6 +14,25 @@ import (
 // clause, so that what the scope excludes is never selected, counted, included or
 // matched; see ehr.Scope for the rule, which ehr.Scope.Allows states in Go.
 func scopeClause(s ehr.Scope, a string) (string, []any) {
+	c, args := openScopeClause(s, a)
+	if len(s.Restricted) == 0 || c == "1 = 0" {
+		return c, args
+	}
+	// A path that cannot evaluate a restriction query leaves its types out (see
+	// ehr.Scope.Restricted); searches compile them (sqlBuilder.restrictions).
+	types := slices.Sorted(maps.Keys(s.Restricted))
+	not := a + ".res_type NOT IN (" + marks(len(types)) + ")"
+	for _, t := range types {
+		args = append(args, t)
+	}
+	if c == "" {
+		return not, args
+	}
+	return "(" + c + " AND " + not + ")", args
+}
+
+// openScopeClause is scopeClause without the restricted types.
+func openScopeClause(s ehr.Scope, a string) (string, []any) {
 	if s.All {
 		return "", nil
 	}
