@@ -97,7 +97,7 @@ func TestScopesDecideTypeAndInteraction(t *testing.T) {
 	actx := ehr.WithPrincipal(ctx, ehr.Principal{Subject: "source/test", Source: sourceA, System: true})
 	_, _, err := h.svc.Update(actx, "Observation", "olab", map[string]any{"resourceType": "Observation", "id": "olab", "status": "final",
 		"category": []any{map[string]any{"coding": []any{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}}}},
-		"code": map[string]any{"text": "x"}, "subject": map[string]any{"reference": "Patient/pa"}}, 0)
+		"code":     map[string]any{"text": "x"}, "subject": map[string]any{"reference": "Patient/pa"}}, 0)
 	must(t, err)
 	n := 0
 	for _, c := range cases {
