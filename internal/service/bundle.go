@@ -111,8 +111,25 @@ func actionOf(method string) ehr.Action {
 		return ehr.ActionDelete
 	case "GET", "HEAD":
 		return ehr.ActionRead
+	case "POST":
+		return ehr.ActionCreate
 	}
 	return ehr.ActionWrite
+}
+
+// authorizeWritten asks the policy, once the transaction knows, whether the
+// caller may have created or updated what a PUT or PATCH wrote: a scope with
+// "u" but no "c" must not create by PUT, and one with "c" but no "u" must not
+// change what exists.
+func (s *Service) authorizeWritten(ctx context.Context, e *pending) error {
+	if e.out.Record == nil || (e.c.Method != "PUT" && e.c.Method != "PATCH") {
+		return nil
+	}
+	action := ehr.ActionUpdate
+	if e.out.Created {
+		action = ehr.ActionCreate
+	}
+	return s.policy.Authorize(ctx, ehr.PrincipalFrom(ctx), action, e.c.Type)
 }
 
 // run checks, authorizes and writes changes in one store transaction.
@@ -228,6 +245,9 @@ func (s *Service) run(ctx context.Context, changes []ehr.Change, opts ehr.ApplyO
 				err = s.entryRead(ctx, tx, e)
 			}
 			if err != nil {
+				return fail(e.index, err)
+			}
+			if err := s.authorizeWritten(ctx, e); err != nil {
 				return fail(e.index, err)
 			}
 			if len(e.conflicts) > 0 {

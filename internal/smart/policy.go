@@ -56,19 +56,24 @@ type Policy struct {
 
 var _ ehr.Policy = Policy{}
 
-// lettersOf maps an engine action to the SMART v2 permission it needs. A write is
-// a create or an update, which the engine does not tell apart here, so it needs
-// both "c" and "u" (see docs/security.md).
-func lettersOf(action ehr.Action) string {
+// lettersOf maps an engine action to the SMART v2 permissions it needs. A write
+// whose kind is not known yet (ActionWrite: a PUT or PATCH before the engine
+// finds whether the resource exists) needs "c" or "u"; the engine asks again with
+// ActionCreate or ActionUpdate once it knows.
+func lettersOf(action ehr.Action) (letters string, anyOf bool) {
 	switch action {
 	case ehr.ActionRead:
-		return "r"
+		return "r", false
 	case ehr.ActionSearch:
-		return "s"
+		return "s", false
 	case ehr.ActionDelete:
-		return "d"
+		return "d", false
+	case ehr.ActionCreate:
+		return "c", false
+	case ehr.ActionUpdate:
+		return "u", false
 	}
-	return "cu"
+	return "cu", true
 }
 
 // Authorize allows action on typ when some unrestricted resource scope grants
@@ -89,17 +94,21 @@ func (Policy) Authorize(ctx context.Context, p ehr.Principal, action ehr.Action,
 		}
 		return nil
 	}
-	letters := lettersOf(action)
+	letters, anyOf := lettersOf(action)
+	granted := 0
 	for i := range len(letters) {
-		if !g.allows(letters[i], typ, action == ehr.ActionWrite && typ == "") {
-			what := typ
-			if what == "" {
-				what = "all resource types"
-			}
-			return ehr.Errorf(ehr.Forbidden, "the granted scopes (%s) do not allow %s on %s", g.Scopes.String(), action, what)
+		if g.allows(letters[i], typ, action == ehr.ActionWrite && typ == "") {
+			granted++
 		}
 	}
-	return nil
+	if granted == len(letters) || (anyOf && granted > 0) {
+		return nil
+	}
+	what := typ
+	if what == "" {
+		what = "all resource types"
+	}
+	return ehr.Errorf(ehr.Forbidden, "the granted scopes (%s) do not allow %s on %s", g.Scopes.String(), action, what)
 }
 
 func (g Grant) allows(letter byte, typ string, anyType bool) bool {

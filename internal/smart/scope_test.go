@@ -78,6 +78,17 @@ func TestScopesDecideTypeAndInteraction(t *testing.T) {
 			{"POST", "/fhir/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/pa"}}`, 201},
 			{"POST", "/fhir/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/pb"}}`, 403},
 		}},
+		{"patient/Observation.u", "pa", []req{
+			{"PUT", "/fhir/Observation/oa", `{"resourceType":"Observation","id":"oa","status":"amended","code":{"text":"x"},"subject":{"reference":"Patient/pa"}}`, 200},
+			{"PUT", "/fhir/Observation/onew1", `{"resourceType":"Observation","id":"onew1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/pa"}}`, 403}, // would create
+			{"POST", "/fhir/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/pa"}}`, 403},
+		}},
+		{"patient/Observation.c", "pa", []req{
+			{"POST", "/fhir/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/pa"}}`, 201},
+			{"PUT", "/fhir/Observation/onew2", `{"resourceType":"Observation","id":"onew2","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/pa"}}`, 201},
+			{"PUT", "/fhir/Observation/oa", `{"resourceType":"Observation","id":"oa","status":"final","code":{"text":"y"},"subject":{"reference":"Patient/pa"}}`, 403}, // would update
+			{"PATCH", "/fhir/Observation/oa", `[{"op":"replace","path":"/status","value":"final"}]`, 403},
+		}},
 		{"user/*.rs", "", []req{
 			{"GET", "/fhir/Patient/pa", "", 200},
 			{"GET", "/fhir/Patient/pb", "", 404}, // another organization's source
