@@ -110,7 +110,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				}
 				return err == nil, err
 			}})
-		protected := auth.RequireBearer(api)
+		protected := fhirapi.RequestIDs(auth.RequireBearer(api))
 		mux.Handle("/fhir", protected)
 		mux.Handle("/fhir/", protected)
 		mux.Handle("/fhir/.well-known/", auth.Handler())
