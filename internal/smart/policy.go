@@ -193,12 +193,12 @@ func (pol Policy) Scope(ctx context.Context, p ehr.Principal) (ehr.Scope, error)
 			// Narrowed below for every user token.
 		case "system":
 			if !g.ClientAllSources {
-				scope = scope.Narrow(ehr.Scope{Sources: nonNil(g.ClientSources)})
+				scope = scope.Narrow(ehr.Scope{Sources: withoutIndex(g.ClientSources)})
 			}
 		}
 	}
 	if g.Username != "" {
-		scope = scope.Narrow(ehr.Scope{Sources: nonNil(g.UserSources)})
+		scope = scope.Narrow(ehr.Scope{Sources: withoutIndex(g.UserSources)})
 		if scope.Compartments == nil {
 			// The EMR view widened by what patients' Consents share with the
 			// user's organization and by the user's break-the-glass accesses.
@@ -212,9 +212,20 @@ func (pol Policy) Scope(ctx context.Context, p ehr.Principal) (ehr.Scope, error)
 	return scope, nil
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
+// IndexSource is the source that owns the master patient index's records
+// (internal/mpi): Persons and match-review Tasks. They name source Patients of
+// every source, so only a caller that may see every source sees them; a caller
+// limited to some sources reaches the index through what filters by its scope
+// ($match, the review queue of internal/mpi, $everything?_mdm=true).
+const IndexSource = "urn:omnichart:source:mpi"
+
+// withoutIndex is sources without IndexSource, never nil.
+func withoutIndex(sources []string) []string {
+	out := []string{}
+	for _, s := range sources {
+		if s != IndexSource {
+			out = append(out, s)
+		}
 	}
-	return s
+	return out
 }
