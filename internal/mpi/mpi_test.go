@@ -13,9 +13,9 @@ import (
 	"omnichart/internal/fhir"
 	"omnichart/internal/fhir/search"
 	"omnichart/internal/ingest"
-	"omnichart/internal/smart"
 	"omnichart/internal/mpi"
 	"omnichart/internal/service"
+	"omnichart/internal/smart"
 	"omnichart/internal/store"
 )
 
