@@ -8,8 +8,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"slices"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -139,8 +139,8 @@ type matrixEndpoint struct {
 	name, method, path, body string
 	// types are the types the request reads, the searched or read type first:
 	// a caller without it gets 403; one without the others gets nothing of them.
-	types                    []string
-	returns, matches         []string
+	types            []string
+	returns, matches []string
 	// via maps a returned id to the record the request finds it through (the
 	// chained Patient, the _has Observation): the caller must see both.
 	via map[string]string
