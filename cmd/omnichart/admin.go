@@ -24,6 +24,7 @@ commands:
   user add|reset|disable|break-glass users who sign in (clinicians, administrators)
   break-glass report [--since D]     every emergency access, with who, whom, why
   client add                         applications that ask for tokens
+  key rotate|retire                  the signing keys of access and id tokens
   token --scope S [--user U] [--patient ID]
                                      print a bearer token (last line) for scripts
   launch --patient ID [--encounter ID]
@@ -51,7 +52,7 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return adminIdentity(ctx, args[1:], stdout, stderr)
 	case "mpi":
 		return adminMPI(ctx, args[1:], stdout, stderr)
-	case "org", "user", "client", "token", "launch":
+	case "org", "user", "client", "token", "launch", "key":
 		return adminSecurity(ctx, args[0], args[1:], stdout, stderr)
 	}
 	if isHelp(args[0]) {

@@ -27,12 +27,17 @@ const securityUsage = `usage:
         [--jwks FILE | --jwks-url URL]
   omnichart admin token --scope "SCOPES" [--user USER] [--patient ID] [--ttl 1h]
   omnichart admin launch --patient ID [--encounter ID]
+  omnichart admin key rotate
+  omnichart admin key retire --older-than DURATION
 
 Passwords are read from --password-file, or from the first line of standard input
 ("-", the default); they need at least 12 characters. "client add" prints the
 client id and, for a symmetric client, its secret (shown once). "token" prints a
 bearer access token on its last line. "launch" records an EHR launch context and
 prints the launch value (valid five minutes) an app passes back as "launch".
+"key rotate" makes a new signing key (running servers take it up within a minute);
+tokens signed by older keys stay valid until "key retire" deletes the keys made
+more than --older-than ago (use longer than the access-token lifetime, 1h).
 `
 
 // adminSecurity runs the user, client, organization and token commands; they work
@@ -49,7 +54,7 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 			fmt.Fprint(stdout, securityUsage)
 			return nil
 		}
-		valid := map[string][]string{"org": {"add"}, "user": {"add", "reset", "disable", "totp", "break-glass"}, "client": {"add"}}[group]
+		valid := map[string][]string{"org": {"add"}, "user": {"add", "reset", "disable", "totp", "break-glass"}, "client": {"add"}, "key": {"rotate", "retire"}}[group]
 		if !contains(valid, cmd) {
 			fmt.Fprint(stderr, securityUsage)
 			return fmt.Errorf("admin %s: unknown command %q", group, cmd)
@@ -75,6 +80,7 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 	patient := fs.String("patient", "", "launch patient id (patient/ scopes of a token, or the patient of an EHR launch)")
 	encounter := fs.String("encounter", "", "encounter of an EHR launch")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime of the token")
+	olderThan := fs.Duration("older-than", 0, "key retire: delete the signing keys made more than this long ago (never the current one)")
 	var redirects, sources stringList
 	fs.Var(&redirects, "redirect-uri", "registered redirect URI; repeatable")
 	fs.Var(&sources, "source", "a source (slug or URI; * for all); repeatable")
@@ -83,7 +89,7 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 	}
 	pos = append(pos, fs.Args()...)
 	wantArgs := 1
-	if group == "client" || group == "token" || group == "launch" {
+	if group == "client" || group == "token" || group == "launch" || group == "key" {
 		wantArgs = 0
 	}
 	if cmd == "break-glass" {
@@ -146,6 +152,23 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 			return err
 		}
 		fmt.Fprintf(stdout, "user %s: password set\n", pos[0])
+		return nil
+	case "key rotate":
+		kid, err := auth.RotateSigningKey(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "new signing key %s; tokens signed by older keys stay valid until \"admin key retire\"\n", kid)
+		return nil
+	case "key retire":
+		if *olderThan <= 0 {
+			return errors.New("admin key retire: give --older-than, longer than the access-token lifetime (e.g. 2h)")
+		}
+		n, err := auth.RetireSigningKeys(ctx, *olderThan)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d signing key(s) retired; tokens they signed are refused from now on\n", n)
 		return nil
 	case "user disable":
 		if err := auth.DisableUser(ctx, pos[0]); err != nil {

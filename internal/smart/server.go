@@ -78,7 +78,7 @@ func New(cfg Config) *Server {
 		cfg.Log = slog.Default()
 	}
 	r := repo{db: cfg.DB, numbered: cfg.Postgres}
-	return &Server{repo: r, cfg: cfg, keys: &keyring{repo: r}, jwks: &jwksCache{client: cfg.HTTPClient, entries: map[string]jwksEntry{}}}
+	return &Server{repo: r, cfg: cfg, keys: &keyring{repo: r, now: cfg.Now}, jwks: &jwksCache{client: cfg.HTTPClient, entries: map[string]jwksEntry{}}}
 }
 
 func nowUTC() time.Time { return time.Now().UTC() }
@@ -112,6 +112,24 @@ func (s *Server) AddOrgSource(ctx context.Context, org, source string) error {
 	}
 	_, err := s.repo.exec(ctx, `INSERT INTO auth_org_sources (org, source) VALUES (?, ?) ON CONFLICT (org, source) DO NOTHING`, org, source)
 	return err
+}
+
+// RotateSigningKey makes a new signing key and signs with it from now on (other
+// processes on the database take it up within a minute). Tokens signed by the
+// old keys stay valid until RetireSigningKeys removes those keys: rotate, wait
+// longer than the access-token lifetime, then retire.
+func (s *Server) RotateSigningKey(ctx context.Context) (string, error) {
+	return s.keys.rotate(ctx)
+}
+
+// RetireSigningKeys deletes the signing keys made more than olderThan ago, but
+// never the current one; tokens they signed are refused from then on. It
+// returns how many keys it deleted.
+func (s *Server) RetireSigningKeys(ctx context.Context, olderThan time.Duration) (int64, error) {
+	if olderThan < 0 {
+		return 0, errors.New("olderThan must not be negative")
+	}
+	return s.keys.retire(ctx, s.cfg.Now().Add(-olderThan))
 }
 
 // AddUser creates a user of org with a password.
