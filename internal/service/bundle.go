@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -520,10 +521,23 @@ func (s *Service) entryRead(ctx context.Context, tx ehr.Tx, e *pending) error {
 		if perr != nil {
 			return ehr.Errorf(ehr.Invalid, "%v", perr)
 		}
-		page, serr := tx.Search(ctx, q)
+		// :mdm parameters are expanded here, as Search does; the result is a
+		// search of the transaction with the links the caller may see.
+		run := *q
+		run.Params = slices.Clone(q.Params)
+		for i, p := range run.Params {
+			if p.Modifier == search.ModifierMDM {
+				var err error
+				if run.Params[i], err = s.expandMDM(ctx, q.Type, p); err != nil {
+					return err
+				}
+			}
+		}
+		page, serr := tx.Search(ctx, &run)
 		if serr != nil {
 			return serr
 		}
+		q.Ignored, q.IgnoredReasons, q.Malformed = run.Ignored, run.IgnoredReasons, run.Malformed
 		e.out.Page, e.out.Query = page, q
 		return nil
 	}

@@ -38,17 +38,30 @@ func (s *Service) LinkedPatients(ctx context.Context, id string) ([]string, erro
 	if _, err := s.Read(ctx, "Patient", id); err != nil {
 		return nil, err
 	}
-	linked, err := s.linkedPatients(ehr.WithScope(ctx, ehr.Unrestricted()), id)
-	if err != nil {
-		return nil, err
-	}
 	sctx, err := s.begin(ctx, ehr.ActionRead, "Patient")
 	if err != nil {
 		return nil, err
 	}
+	return s.visibleLinks(sctx, id)
+}
+
+// visibleLinks returns id and the ids of the source Patients linked with it (see
+// LinkedPatients), keeping those whose records the scope in ctx reaches: the
+// Patient's source and compartment, whatever the resource types the scope
+// names, since a caller searching Observations by :mdm need not read Patients.
+func (s *Service) visibleLinks(ctx context.Context, id string) ([]string, error) {
+	linked, err := s.linkedPatients(ehr.WithScope(ctx, ehr.Unrestricted()), id)
+	if err != nil {
+		return nil, err
+	}
+	scope := ehr.ScopeFrom(ctx)
+	if !scope.All {
+		scope.Types, scope.Restricted = nil, nil
+	}
+	pctx := ehr.WithScope(ctx, scope)
 	out := linked[:1]
 	for _, other := range linked[1:] {
-		_, err := s.store.Read(sctx, "Patient", other)
+		_, err := s.store.Read(pctx, "Patient", other)
 		if err == nil {
 			out = append(out, other)
 		} else if code := ehr.ErrorCode(err); code != ehr.NotFound && code != ehr.Gone {
