@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -80,7 +81,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	return runServer(ctx, f, stdout, stderr, func(addr net.Addr) {
-		fmt.Fprintf(stdout, "web UI at %s://%s/\n", f.scheme(), addr)
+		fmt.Fprintf(stdout, "web UI at %s://%s/\n", f.scheme(), browsable(addr))
 		fmt.Fprintf(stdout, "sign in as %q with password %q (the demo clinician of %s)\n", demo.ClinicianUser, password, demo.ClinicianOrg)
 	})
 }
@@ -159,4 +160,13 @@ func readSignIn(file string) (string, error) {
 		return "", err
 	}
 	return "", fmt.Errorf("%s: no password: %w", file, fs.ErrNotExist)
+}
+
+// browsable is the address a browser on this machine reaches a listener on: a
+// listener on every interface (0.0.0.0, ::) is reached at 127.0.0.1.
+func browsable(addr net.Addr) string {
+	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
+	}
+	return addr.String()
 }
