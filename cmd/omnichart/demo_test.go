@@ -202,10 +202,12 @@ func TestDemoBuildsItsDataSetOnceAndSignsInItsClinician(t *testing.T) {
 			args = append(args, "--people", "12", "--seed", "3")
 			want := genTruth(t, t.TempDir(), "12", "3")
 			// The shipped files add Rosalind Okafor and Tobias Lindqvist at St.
-			// Mary's and Rosalind Okafor at the laboratory; two malformed
-			// messages (one from each) go to the quarantine.
+			// Mary's, Rosalind Okafor at the laboratory and Tobias Lindqvist at
+			// the pharmacy (two pairs the matcher cannot decide); two malformed
+			// messages (St. Mary's and the laboratory's) go to the quarantine.
 			want["urn:omnichart:source:st-marys"] += 2
 			want["urn:omnichart:source:northside-lab"]++
+			want["urn:omnichart:source:main-street-pharmacy"]++
 
 			start := time.Now()
 			d := startDemo(t, work, args...)
@@ -229,7 +231,7 @@ func TestDemoBuildsItsDataSetOnceAndSignsInItsClinician(t *testing.T) {
 			if len(want) != 4 {
 				t.Errorf("the truth names %d sources, want 4", len(want))
 			}
-			for _, id := range []string{"urn:oid:2.999.1.1.1|90000001", "urn:oid:2.999.1.1.1|90000002", "urn:oid:2.999.1.3.1|L9000001"} {
+			for _, id := range []string{"urn:oid:2.999.1.1.1|90000001", "urn:oid:2.999.1.1.1|90000002", "urn:oid:2.999.1.3.1|L9000001", "urn:oid:2.999.1.4.1|RX900002"} {
 				if n := total(t, d.base, token, "Patient?identifier="+id); n != 1 {
 					t.Errorf("Patients with identifier %s = %d, want 1 (a shipped file's)", id, n)
 				}
@@ -238,8 +240,8 @@ func TestDemoBuildsItsDataSetOnceAndSignsInItsClinician(t *testing.T) {
 			if n := total(t, d.base, token, "Composition?_source=urn:omnichart:source:st-marys"); n != 2 {
 				t.Errorf("Compositions of St. Mary's = %d, want 2 (the shipped C-CDA documents)", n)
 			}
-			if n := total(t, d.base, token, "Task?code=urn:omnichart:task|match-review&status=requested"); n < 1 {
-				t.Errorf("open match-review Tasks = %d, want at least 1", n)
+			if n := total(t, d.base, token, "Task?code=urn:omnichart:task|match-review&status=requested"); n < 2 {
+				t.Errorf("open match-review Tasks = %d, want at least 2 (the shipped Okafor and Lindqvist pairs)", n)
 			}
 			if n := total(t, d.base, token, "Task?identifier=urn:omnichart:quarantine|&status=failed"); n != 2 {
 				t.Errorf("quarantined messages = %d, want 2 (the malformed shipped messages)", n)

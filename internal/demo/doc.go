@@ -16,10 +16,10 @@
 //     at the "hard" difficulty (typos, nicknames, married names, twins, Jr and Sr,
 //     shared facts and conflicts).
 //   - The shipped files (Shipped): a discharge summary and a CCD (C-CDA) and an
-//     ADT^A04 from St. Mary's, an ORU^R01 from the laboratory for a person the
-//     hospital also knows under slightly different demographics (a pair the
-//     matcher sends to review), and two malformed messages that land in the
-//     import quarantine.
+//     ADT^A04 from St. Mary's; an ORU^R01 from the laboratory and a FHIR Bundle
+//     from the pharmacy for two people the hospital also knows under slightly
+//     different demographics (pairs the matcher sends to review); and two
+//     malformed messages that land in the import quarantine.
 //   - One organization per enterprise, named by its slug: it sees the records of
 //     every demo enterprise, the master patient index and the EMR software
 //     directory (the demo is one health information exchange) and writes for
