@@ -23,7 +23,7 @@ import (
 
 const demoUsage = `usage: omnichart demo [flags]
 
-Serves Omnichart, as "omnichart serve" does, with a demo data set: about fifty
+Serves Omnichart, as "omnichart serve" does, with a demo data set: about forty
 synthetic people known to four enterprises (a hospital, a family practice, a
 laboratory and a pharmacy), generated as "omnichart gen" does, plus a few
 shipped C-CDA documents and HL7 v2 messages, imported through the import

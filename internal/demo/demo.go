@@ -23,7 +23,7 @@ import (
 const (
 	// DefaultPeople is the number of generated persons: enough for look-alikes,
 	// shared facts and conflicts to occur, few enough to import in seconds.
-	DefaultPeople = 48
+	DefaultPeople = 40
 	// DefaultSeed selects the generated population.
 	DefaultSeed int64 = 1
 	// Difficulty is the generator preset: the hardest, so that the records
