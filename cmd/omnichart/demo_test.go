@@ -236,6 +236,19 @@ func TestDemoBuildsItsDataSetOnceAndSignsInItsClinician(t *testing.T) {
 					t.Errorf("Patients with identifier %s = %d, want 1 (a shipped file's)", id, n)
 				}
 			}
+			// The clinician works for St. Mary's (its organization sees every
+			// enterprise): reconciliation of a St. Mary's Patient is theirs.
+			resp, body = fetch(t, "GET", d.base+"/Patient?identifier=urn:oid:2.999.1.1.1|90000001", token, "")
+			var found struct {
+				Entry []struct{ Resource struct{ ID string } }
+			}
+			if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &found) != nil || len(found.Entry) != 1 {
+				t.Fatalf("GET Patient?identifier=...|90000001: %d %.300s", resp.StatusCode, body)
+			}
+			resp, body = fetch(t, "GET", d.base+"/Patient/"+found.Entry[0].Resource.ID+"/$reconcile", token, "")
+			if resp.StatusCode != 200 || !strings.Contains(body, `"valueUri":"urn:omnichart:source:st-marys"`) {
+				t.Errorf("the clinician's $reconcile of St. Mary's Patient: %d %.300s; want 200 for the source st-marys", resp.StatusCode, body)
+			}
 			// The discharge summary and the CCD are St. Mary's originals.
 			if n := total(t, d.base, token, "Composition?_source=urn:omnichart:source:st-marys"); n != 2 {
 				t.Errorf("Compositions of St. Mary's = %d, want 2 (the shipped C-CDA documents)", n)
