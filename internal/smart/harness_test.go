@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,10 @@ func engines(t *testing.T) []string {
 	if os.Getenv("OMNICHART_TEST_POSTGRES") != "" || os.Getenv("OMNICHART_REQUIRE_POSTGRES") != "" {
 		out = append(out, "postgres")
 	}
+	// Citus, where it is configured, is the third engine (see ehrtest.AllEngines).
+	if slices.Contains(ehrtest.AllEngines, "citus") {
+		out = append(out, "citus")
+	}
 	return out
 }
 
@@ -64,7 +69,7 @@ func newHarness(t testing.TB, engine string) *harness {
 	clk := &clock{t: time.Now().Truncate(time.Second)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := service.New(st, service.Options{Policy: smart.Policy{Now: clk.now}, Log: log, Now: clk.now})
-	auth := smart.New(smart.Config{DB: st.DB(), Postgres: engine == "postgres", Now: clk.now, PasswordIterations: 1000, Log: log,
+	auth := smart.New(smart.Config{DB: st.DB(), Postgres: engine != "sqlite", Now: clk.now, PasswordIterations: 1000, Log: log,
 		PatientVisible: func(ctx context.Context, id string) (bool, error) {
 			_, err := svc.Read(ctx, "Patient", id)
 			if code := ehr.ErrorCode(err); code == ehr.NotFound || code == ehr.Gone {
