@@ -50,7 +50,7 @@ const maxNarrativeDepth = 64
 // cdaNarrative converts a section's <text> into sanitised HTML, or "" when it has
 // none.
 func cdaNarrative(text *xnode) template.HTML {
-	if text == nil || strings.TrimSpace(text.textContent()) == "" && !hasElement(text, "renderMultiMedia") {
+	if text == nil || text.textContent() == "" && !hasElement(text, "renderMultiMedia") && !hasElement(text, "img") {
 		return ""
 	}
 	w := &narrativeWriter{}

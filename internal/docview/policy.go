@@ -76,7 +76,6 @@ func newPolicy() *bluemonday.Policy {
 	// URL (which names a patient) never leaves with the click.
 	p.RequireNoReferrerOnLinks(true)
 	p.AddTargetBlankToFullyQualifiedLinks(true)
-	p.AddSpaceWhenStrippingTag(true)
 	return p
 }
 
