@@ -1,9 +1,11 @@
 package docview
 
 import (
+	"encoding/base64"
 	"fmt"
 	"html/template"
 	"strings"
+	"unicode/utf8"
 )
 
 // Document is a C-CDA document as the chart shows it: its header and its
@@ -249,21 +251,31 @@ func personName(n *xnode) string {
 	return strings.Join(parts, " ")
 }
 
-// nonXMLBody keeps a plain-text body and names any other.
+// nonXMLBody keeps a plain-text body, inline or in base64, and names any other
+// (a PDF, an image, a reference to a file elsewhere).
 func nonXMLBody(text *xnode) *Body {
-	b := &Body{MediaType: text.attr("mediaType")}
+	b := &Body{MediaType: strings.TrimSpace(text.attr("mediaType"))}
 	if b.MediaType == "" {
 		b.MediaType = "text/plain"
 	}
-	if strings.HasPrefix(b.MediaType, "text/plain") && text.attr("representation") != "B64" && text.child("reference") == nil {
-		var s strings.Builder
-		for _, k := range text.kids {
-			if k.name == "" {
-				s.WriteString(k.text)
-			}
-		}
-		b.Text = strings.TrimSpace(s.String())
+	if !strings.HasPrefix(strings.ToLower(b.MediaType), "text/plain") || text.child("reference") != nil {
+		return b
 	}
+	var s strings.Builder
+	for _, k := range text.kids {
+		if k.name == "" {
+			s.WriteString(k.text)
+		}
+	}
+	raw := s.String()
+	if text.attr("representation") == "B64" {
+		dec, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(raw), ""))
+		if err != nil || !utf8.Valid(dec) {
+			return b
+		}
+		raw = string(dec)
+	}
+	b.Text = strings.TrimSpace(raw)
 	return b
 }
 

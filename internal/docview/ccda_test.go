@@ -127,3 +127,31 @@ func TestCCDAErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestCCDABody checks what is shown of a document sent as one attachment.
+func TestCCDABody(t *testing.T) {
+	doc := func(text string) string {
+		return `<ClinicalDocument xmlns="urn:hl7-org:v3"><component><nonXMLBody>` + text + `</nonXMLBody></component></ClinicalDocument>`
+	}
+	tests := []struct {
+		name, doc string
+		want      docview.Body
+	}{
+		{"plain text is shown", doc(`<text mediaType="text/plain">Seen today.</text>`), docview.Body{MediaType: "text/plain", Text: "Seen today."}},
+		{"plain text in base64 is decoded", doc(`<text mediaType="text/plain" representation="B64">U2VlbiB0b2RheS4=</text>`), docview.Body{MediaType: "text/plain", Text: "Seen today."}},
+		{"bad base64 is not shown", doc(`<text mediaType="text/plain" representation="B64">!!!</text>`), docview.Body{MediaType: "text/plain"}},
+		{"a PDF is only named", doc(`<text mediaType="application/pdf" representation="B64">JVBERi0=</text>`), docview.Body{MediaType: "application/pdf"}},
+		{"a reference is only named", doc(`<text mediaType="text/plain"><reference value="note.txt"/></text>`), docview.Body{MediaType: "text/plain"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := docview.CCDA([]byte(tt.doc))
+			if err != nil {
+				t.Fatalf("CCDA() = %v", err)
+			}
+			if d.Body == nil || *d.Body != tt.want {
+				t.Errorf("CCDA(%q).Body = %+v, want %+v", tt.doc, d.Body, tt.want)
+			}
+		})
+	}
+}
