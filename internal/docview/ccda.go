@@ -14,6 +14,9 @@ import (
 //
 // See CDA R2 (https://hl7.org/cda) and C-CDA R2.1 for the header elements.
 type Document struct {
+	// ID prefixes every id in the rendered fragment ("dv" unless SetID changed
+	// it), so that several documents can share a page.
+	ID        string
 	Title     string
 	Type      Code   // ClinicalDocument/code, e.g. LOINC 34133-9 (Summary of episode note)
 	Date      string // effectiveTime as sent, at its precision ("2020-03-01 10:20 -0500")
@@ -73,7 +76,7 @@ type Identifier struct {
 // Section is one section with its narrative block and nested sections.
 type Section struct {
 	// Anchor is an id for the section's heading, unique in the document
-	// ("dv-s1-2" is the second section in the first).
+	// ("dv-s1-2" is the second section in the first; SetID changes the "dv").
 	Anchor   string
 	Title    string
 	Code     Code // the section's LOINC code
@@ -88,6 +91,21 @@ type Section struct {
 type Body struct {
 	MediaType string
 	Text      string
+}
+
+// SetID sets the prefix of the fragment's ids and the sections' anchors. Use a
+// different one for each document rendered on the same page; it must be a valid
+// HTML id (letters, digits, "-" and "_").
+func (d *Document) SetID(id string) {
+	d.ID = id
+	var walk func([]*Section, string)
+	walk = func(ss []*Section, prefix string) {
+		for i, s := range ss {
+			s.Anchor = fmt.Sprintf("%s%d", prefix, i+1)
+			walk(s.Sections, s.Anchor+"-")
+		}
+	}
+	walk(d.Sections, id+"-s")
 }
 
 // NumSections is the number of sections at every depth.
@@ -113,6 +131,7 @@ func CCDA(doc []byte) (*Document, error) {
 		return nil, err
 	}
 	d := &Document{
+		ID:        "dv",
 		Title:     root.child("title").textContent(),
 		Type:      code(root.child("code")),
 		Date:      formatTS(root.child("effectiveTime").attr("value")),

@@ -3,6 +3,7 @@ package docview_test
 import (
 	"errors"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -153,5 +154,38 @@ func TestCCDABody(t *testing.T) {
 				t.Errorf("CCDA(%q).Body = %+v, want %+v", tt.doc, d.Body, tt.want)
 			}
 		})
+	}
+}
+
+// TestSetID checks that two documents rendered with different ids share no id.
+func TestSetID(t *testing.T) {
+	data, err := os.ReadFile("testdata/ccd_sections.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	idAttr := regexp.MustCompile(`\sid="([^"]*)"`)
+	for _, id := range []string{"doc1", "doc2"} {
+		doc, err := docview.CCDA(data)
+		if err != nil {
+			t.Fatalf("CCDA() = %v", err)
+		}
+		doc.SetID(id)
+		out, err := doc.HTML()
+		if err != nil {
+			t.Fatalf("HTML() = %v", err)
+		}
+		for _, m := range idAttr.FindAllStringSubmatch(string(out), -1) {
+			if ids[m[1]] {
+				t.Errorf("id %q appears twice on the page", m[1])
+			}
+			if !strings.HasPrefix(m[1], id+"-") {
+				t.Errorf("id %q of document %s lacks its prefix", m[1], id)
+			}
+			ids[m[1]] = true
+		}
+	}
+	if len(ids) != 12 {
+		t.Errorf("two documents have %d ids, want 12 (title and 5 sections each)", len(ids))
 	}
 }

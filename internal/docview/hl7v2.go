@@ -10,6 +10,9 @@ import (
 // Message is an HL7 v2 message as the chart shows it: its segments in order,
 // each with its fields numbered and named.
 type Message struct {
+	// ID prefixes every id in the rendered fragment ("dv-msg" unless changed),
+	// so that several messages can share a page; it must be a valid HTML id.
+	ID        string
 	Type      string // MSH-9 as "ORU^R01"
 	ControlID string // MSH-10
 	Version   string // MSH-12
@@ -68,7 +71,7 @@ func HL7v2(msg []byte) (*Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read HL7 v2 message: %w", err)
 	}
-	out := &Message{Type: m.Type(), ControlID: m.ControlID(), Version: m.Version()}
+	out := &Message{ID: "dv-msg", Type: m.Type(), ControlID: m.ControlID(), Version: m.Version()}
 	seen := map[string]int{}
 	for _, s := range m.All() {
 		seen[s.Name]++
