@@ -51,3 +51,31 @@ func FuzzCCDA(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNarrative sanitises arbitrary FHIR narrative: it must never panic, and the
+// output must pass the safety walk. The corpus is seeded from testdata and from
+// hostile narratives.
+func FuzzNarrative(f *testing.F) {
+	files, err := filepath.Glob("testdata/*.xhtml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, p := range files {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(data))
+	}
+	for _, div := range []string{
+		`<div><a href="javascript:alert(1)">x</a><img src="x" onerror="alert(1)" alt="a"/></div>`,
+		`<div><svg><style><img src=x onerror=alert(1)></style></svg></div>`,
+		`<div><noscript><p title="</noscript><img src=x onerror=alert(1)>"></noscript></div>`,
+		`<div><table><tr><td><math><mi><table><tr><td><a href="javascript:x">y</a></td></tr></table></mi></math></td></tr></table></div>`,
+	} {
+		f.Add(div)
+	}
+	f.Fuzz(func(t *testing.T, div string) {
+		mustBeSafe(t, "Narrative", string(docview.Narrative(div)))
+	})
+}
