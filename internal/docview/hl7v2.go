@@ -46,7 +46,7 @@ type Component struct {
 	Subs     []string
 }
 
-// Text is the component's sub-components joined by "&", as sent but unescaped.
+// Text is the component's sub-components joined by " & ", unescaped.
 func (c Component) Text() string { return strings.Join(c.Subs, " & ") }
 
 // Simple reports whether the repetition is one plain value.
