@@ -10,13 +10,27 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/fhirapi"
+	"omnichart/internal/ingest"
 	"omnichart/internal/service"
 	"omnichart/internal/smart"
+	"omnichart/internal/web"
 )
+
+// splitList reads a comma-separated flag value.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
 
 // insecureWarning is printed on start by a server without authorization.
 const insecureWarning = `
@@ -49,6 +63,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	storeOptions := searchFlags(fs)
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS (TLS 1.2 or newer) with this PEM certificate chain; needs --tls-key")
 	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert")
+	idle := fs.Duration("session-idle-timeout", 15*time.Minute, "end a web session not used for this long")
+	operators := fs.String("web-operators", "", "comma-separated users who may open the web operations pages (sources, matching review, quarantine, audit log)")
 	insecure := fs.Bool("insecure-no-auth", false, "serve without authorization: anyone who reaches the port reads and changes every record (local experiments only)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
@@ -66,6 +82,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
 		}
 		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	if *idle <= 0 {
+		return fmt.Errorf("--session-idle-timeout must be positive")
 	}
 	if *maxEntries <= 0 {
 		return fmt.Errorf("--max-bundle-entries must be positive")
@@ -95,6 +114,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	api := fhirapi.New(svc, fhirapi.Config{BaseURL: *baseURL, MaxBodyBytes: *maxBody, Version: version, MaxRequestsPerClient: limits.perClient,
 		PatientIndex: index, InsecureNoAuth: *insecure, SMART: !*insecure}, log)
 
+	im := ingest.New(ingest.ServiceTarget{Service: svc}, ingest.Options{Limits: limits.importLimits()})
+	webCfg := web.Config{Service: svc, InsecureNoAuth: *insecure, Operators: splitList(*operators), Reviews: index,
+		Quarantine: web.ImporterQuarantine{Importer: im, Directory: ingest.NewDirectory(im.Target())},
+		IdleTimeout: *idle, SecureCookies: tlsConfig != nil, Log: log}
 	mux := http.NewServeMux()
 	if *insecure {
 		fmt.Fprintln(stderr, insecureWarning)
@@ -115,7 +138,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		mux.Handle("/fhir/", protected)
 		mux.Handle("/fhir/.well-known/", auth.Handler())
 		mux.Handle("/oauth/", auth.Handler())
+		webCfg.Auth = auth
 	}
+	mux.Handle("/", web.New(webCfg))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := st.DB().PingContext(r.Context()); err != nil {
 			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
@@ -138,6 +163,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		served = tls.NewListener(served, tlsConfig)
 	}
 	fmt.Fprintf(stdout, "omnichart %s serving FHIR R4 at %s://%s/fhir\n", version, scheme, ln.Addr())
+	fmt.Fprintf(stdout, "clinician web UI at %s://%s/\n", scheme, ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(served) }()
 	if *mllpAddr != "" {
