@@ -13,8 +13,8 @@ import (
 
 // The planted sources: a clinic that sends FHIR and a hospital.
 var plantedSources = []ingest.Source{
-	{Slug: "riverside", URI: ingest.SourceURIPrefix + "riverside", Name: "Riverside Clinic", Vendor: "athenahealth", Product: "athenaOne"},
-	{Slug: "stmarys", URI: ingest.SourceURIPrefix + "stmarys", Name: "St Marys Hospital", Vendor: "Epic", Product: "EpicCare"},
+	{Slug: "riverside", URI: ingest.SourceURIPrefix + "riverside", Name: "Riverside Clinic", Vendor: "athenahealth", Product: "athenaOne", Active: true},
+	{Slug: "stmarys", URI: ingest.SourceURIPrefix + "stmarys", Name: "St Marys Hospital", Vendor: "Epic", Product: "EpicCare", Active: true},
 }
 
 const (
