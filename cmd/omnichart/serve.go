@@ -116,7 +116,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	im := ingest.New(ingest.ServiceTarget{Service: svc}, ingest.Options{Limits: limits.importLimits()})
 	webCfg := web.Config{Service: svc, InsecureNoAuth: *insecure, Operators: splitList(*operators), Reviews: index,
-		Quarantine: web.ImporterQuarantine{Importer: im, Directory: ingest.NewDirectory(im.Target())},
+		Quarantine:  web.ImporterQuarantine{Importer: im, Directory: ingest.NewDirectory(im.Target())},
 		IdleTimeout: *idle, SecureCookies: tlsConfig != nil, Log: log}
 	mux := http.NewServeMux()
 	if *insecure {

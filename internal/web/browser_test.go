@@ -127,8 +127,8 @@ func (p *population) labOracle(person gen.TruthPerson, code string) map[string]i
 			var b struct {
 				Entry []struct {
 					Resource struct {
-						ResourceType string
-						Code         struct{ Coding []struct{ Code string } }
+						ResourceType  string
+						Code          struct{ Coding []struct{ Code string } }
 						ValueQuantity *struct{ Value json.Number }
 					}
 				}

@@ -67,7 +67,7 @@ func hostileRecords() ([]map[string]any, int) {
 		{"resourceType": "ServiceRequest", "status": "active", "intent": "order", "code": map[string]any{"text": "Pulmonology referral"}, "subject": subject("h1"),
 			"requester": map[string]any{"display": "Dr Who"}, "authoredOn": "2024-02-02"},
 		{"resourceType": "DocumentReference", "status": "current", "description": "Clinic letter", "subject": subject("h1"), "date": "2024-02-02T12:00:00Z",
-			"type": map[string]any{"text": "Letter"},
+			"type":    map[string]any{"text": "Letter"},
 			"content": []any{map[string]any{"attachment": map[string]any{"contentType": "text/plain", "title": "letter", "data": base64.StdEncoding.EncodeToString([]byte(note))}}}},
 	}
 	n := 0
