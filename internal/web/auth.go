@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"omnichart/internal/ehr"
+	"omnichart/internal/mpi"
 	"omnichart/internal/smart"
 )
 
@@ -80,10 +81,29 @@ func (h *Handler) authed(next http.HandlerFunc) http.Handler {
 			return
 		}
 		ctx = smart.WithGrant(ctx, g)
-		ctx = ehr.WithPrincipal(ctx, smart.PrincipalOf(g))
+		ctx = ehr.WithPrincipal(ctx, principalOf(g))
 		ctx = context.WithValue(ctx, viewerKey{}, viewer{User: sess.user, CSRF: sess.csrf, Operator: h.isOperator(sess.user)})
 		next(w, r.WithContext(ctx))
 	})
+}
+
+// principalOf is the principal of a signed-in user: as for a token of the
+// user, but writing for the first source of the user's organization that is not
+// the patient index's. An organization may be given the index's source so that
+// its users see the links between records; its users still never write as the
+// index (reconciliation decisions are their enterprise's own records).
+func principalOf(g smart.Grant) ehr.Principal {
+	p := smart.PrincipalOf(g)
+	if p.Source == mpi.SourceURI {
+		p.Source = ""
+		for _, s := range g.UserSources {
+			if s != mpi.SourceURI {
+				p.Source = s
+				break
+			}
+		}
+	}
+	return p
 }
 
 // operator is authed for the operations pages: a signed-in user who is not an

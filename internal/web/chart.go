@@ -71,6 +71,11 @@ type conflictView struct {
 	Sides   [2]string
 }
 
+// chartTypes are the resource types the chart shows. Asking for these alone,
+// not the whole Patient compartment, spares the queries of every other type.
+var chartTypes = []string{"Patient", "AllergyIntolerance", "Composition", "Condition", "DiagnosticReport", "DocumentReference",
+	"Encounter", "Immunization", "MedicationRequest", "MedicationStatement", "Observation", "ServiceRequest"}
+
 // chartContext is what building one chart needs.
 type chartContext struct {
 	rec     *service.Integrated
@@ -135,7 +140,7 @@ func (h *Handler) loadPerson(r *http.Request, id string, types []string) (*chart
 }
 
 func (h *Handler) buildChart(r *http.Request, id string) (*chartData, error) {
-	cc, patients, err := h.loadPerson(r, id, nil)
+	cc, patients, err := h.loadPerson(r, id, chartTypes)
 	if err != nil {
 		return nil, err
 	}

@@ -241,3 +241,8 @@ func contains(tb testing.TB, what, body string, want ...string) {
 		}
 	}
 }
+
+// clinicContext is the engine's view of a trusted caller writing for the clinic.
+func clinicContext(ctx context.Context) context.Context {
+	return ehr.WithPrincipal(ctx, ehr.Principal{Subject: "test", Source: plantedSources[0].URI, System: true})
+}

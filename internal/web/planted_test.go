@@ -92,6 +92,12 @@ func plantedHospital() []map[string]any {
 		patient("p2", "Ada", "Planted", "urn:oid:2.999.2", "H2002", "999-12-1001"),
 		hba1c("p2"),
 		penicillin("p2", "resolved"),
+		{"resourceType": "Condition",
+			"clinicalStatus": coding("http://terminology.hl7.org/CodeSystem/condition-clinical", "active", "Active"),
+			"code":           coding(snomed, "38341003", "Hypertension"),
+			"subject":        subject("p2"),
+			"onsetDateTime":  "2019-06",
+		},
 	}
 }
 
@@ -187,6 +193,71 @@ func TestChartShowsThePlantedClinicalSafetyCases(t *testing.T) {
 			contains(t, "Uma's chart", uchart, "Allergies not recorded")
 			if strings.Contains(uchart, "No known allergies") {
 				t.Errorf("Uma's chart says no known allergies, but no source said so")
+			}
+		})
+	}
+}
+
+var receivedItem = regexp.MustCompile(`(?s)<li class="received">(.*?)</li>`)
+
+// TestReconciliationDecidesThroughThePage accepts the hospital's problem into
+// the clinic's list and marks the hospital's allergy reviewed, from the chart's
+// forms, as a clinician of the clinic; the engine's records show both.
+func TestReconciliationDecidesThroughThePage(t *testing.T) {
+	for _, engine := range ehrtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			e := newEnv(t, engine, envOptions{})
+			e.plant()
+			b := e.browser()
+			b.mustSignIn(clinician)
+			ids := b.find("Planted")
+			if len(ids) != 2 {
+				t.Fatalf("search Planted = %d, want 2", len(ids))
+			}
+			chartPath := "/patients/" + ids[0]
+			_, chart, _ := b.get(chartPath)
+			items := map[string]string{} // text -> item reference
+			var own string
+			for _, m := range receivedItem.FindAllStringSubmatch(chart, -1) {
+				ref := regexp.MustCompile(`name="item" value="([^"]+)"`).FindStringSubmatch(m[1])
+				o := regexp.MustCompile(`name="own" value="([^"]+)"`).FindStringSubmatch(m[1])
+				if ref == nil || o == nil {
+					continue
+				}
+				own = o[1]
+				for _, name := range []string{"Hypertension", "Penicillin G"} {
+					if strings.Contains(m[1], name) {
+						items[name] = ref[1]
+					}
+				}
+			}
+			if len(items) != 2 {
+				t.Fatalf("the chart offers %v to reconcile, want Hypertension and Penicillin G:\n%s", items, chart)
+			}
+			marked := false
+			for _, li := range receivedItem.FindAllString(chart, -1) {
+				marked = marked || strings.Contains(li, "Penicillin G") && strings.Contains(li, "disagrees with your record")
+			}
+			if !marked {
+				t.Errorf("the hospital's resolved penicillin allergy is not marked as disagreeing with the clinic's")
+			}
+			for name, decision := range map[string]string{"Hypertension": "accept", "Penicillin G": "review"} {
+				status, body, _ := b.post(chartPath+"/reconcile", url.Values{"csrf": {csrf(t, chart)}, "own": {own}, "item": {items[name]}, "decision": {decision}})
+				if status != http.StatusSeeOther {
+					t.Fatalf("%s %s = %d\n%s", decision, name, status, body)
+				}
+			}
+			ctx := system()
+			rec, err := e.svc.Reconciliation(clinicContext(ctx), own)
+			if err != nil {
+				t.Fatalf("Reconciliation = %v", err)
+			}
+			states := map[string]string{}
+			for _, it := range rec.Received {
+				states[it.Record.Reference()] = it.State
+			}
+			if states[items["Hypertension"]] != "accepted" || states[items["Penicillin G"]] != "reviewed" {
+				t.Errorf("states after the clicks = %v, want %s accepted and %s reviewed", states, items["Hypertension"], items["Penicillin G"])
 			}
 		})
 	}
