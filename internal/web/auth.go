@@ -45,9 +45,9 @@ func (h *Handler) authed(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if h.cfg.InsecureNoAuth {
-			ctx = context.WithValue(ctx, viewerKey{}, viewer{User: "local user", Operator: true, CSRF: "insecure"})
+			ctx = context.WithValue(ctx, viewerKey{}, viewer{User: "local user", Operator: true, CSRF: h.localCSRF})
 			ctx = ehr.WithPrincipal(ctx, localPrincipal)
-			if r.Method == http.MethodPost && !h.formCSRF(w, r, "insecure") {
+			if r.Method == http.MethodPost && !h.formCSRF(w, r, h.localCSRF) {
 				return
 			}
 			next(w, r.WithContext(ctx))

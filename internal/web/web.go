@@ -115,6 +115,9 @@ type Handler struct {
 	sessions *sessions
 	// cssPath is the content-hashed URL of the style sheet.
 	cssPath string
+	// localCSRF is the CSRF token of the local user without authorization: one
+	// per process, so that another site still cannot post the forms.
+	localCSRF string
 }
 
 // New returns the web UI, to be mounted at "/".
@@ -128,7 +131,7 @@ func New(cfg Config) *Handler {
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 15 * time.Minute
 	}
-	h := &Handler{cfg: cfg, mux: http.NewServeMux(), sessions: newSessions(cfg.IdleTimeout, cfg.Now)}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), sessions: newSessions(cfg.IdleTimeout, cfg.Now), localCSRF: newID(32)}
 	css, err := fs.ReadFile(staticFS, "static/style.css")
 	if err != nil {
 		panic(err) // embedded at build time: cannot be missing
