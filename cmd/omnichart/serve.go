@@ -163,7 +163,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		served = tls.NewListener(served, tlsConfig)
 	}
 	fmt.Fprintf(stdout, "omnichart %s serving FHIR R4 at %s://%s/fhir\n", version, scheme, ln.Addr())
-	fmt.Fprintf(stdout, "clinician web UI at %s://%s/\n", scheme, ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(served) }()
 	if *mllpAddr != "" {
@@ -174,6 +173,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer func() { <-mllpDone }()
 	}
+	// After the lines scripts read the FHIR base and the MLLP address from.
+	fmt.Fprintf(stdout, "clinician web UI at %s://%s/\n", scheme, ln.Addr())
 	select {
 	case err := <-errc:
 		return err
