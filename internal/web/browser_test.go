@@ -200,11 +200,11 @@ func TestBrowserEndToEnd(t *testing.T) {
 
 	var failures []string
 	shot := func(name string) {
-		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(80))
+		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
 		}
-		if err := os.WriteFile(filepath.Join(shots, name+".jpg"), buf, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()

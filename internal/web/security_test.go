@@ -117,6 +117,17 @@ func TestSessionCookieHeadersAndIdleTimeout(t *testing.T) {
 			t.Errorf("GET / after 15 idle minutes = %d to %q, want 303 to /signin", status, resp.Header.Get("Location"))
 		}
 	})
+	t.Run("a disabled user is signed out at the next page", func(t *testing.T) {
+		b2 := e.browser()
+		b2.mustSignIn(operator)
+		if err := e.auth.DisableUser(system(), operator); err != nil {
+			t.Fatal(err)
+		}
+		status, _, resp := b2.get("/")
+		if status != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/signin") {
+			t.Errorf("GET / after the user was disabled = %d to %q, want 303 to /signin", status, resp.Header.Get("Location"))
+		}
+	})
 	t.Run("signing out ends the session", func(t *testing.T) {
 		b2 := e.browser()
 		b2.mustSignIn(clinician)
@@ -150,7 +161,10 @@ func TestOperationsPagesAreForOperators(t *testing.T) {
 					t.Errorf("GET %s as %s = %d, want %d", p, u.user, status, u.want)
 				}
 				if status == http.StatusOK && p == "/ops/review" {
-					contains(t, "the review page", body, "Field-by-field weights", "birthDate", "Not the same person")
+					contains(t, "the review page", body, "Field-by-field weights", "birthDate", "Not the same person", "Rita Review", "5 Far Away Road")
+				}
+				if status == http.StatusOK && p == "/ops/quarantine" {
+					contains(t, "the quarantine page", body, "broken.hl7", "requires a PID segment", "Replay")
 				}
 			})
 		}
