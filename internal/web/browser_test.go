@@ -323,6 +323,10 @@ func TestBrowserEndToEnd(t *testing.T) {
 	// The other operations pages, for their screenshots and axe.
 	run("open the sources", chromedp.Navigate(base+"/ops/sources"), chromedp.WaitVisible(chromedp.CSS(`h1`)))
 	shot("sources")
+	run("open the audit log", chromedp.Navigate(base+"/ops/audit"), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	shot("audit")
+	run("open a missing chart", chromedp.Navigate(base+"/patients/no-such-patient"), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	shot("error")
 
 	// Sign out: the next page asks to sign in again.
 	run("sign out", chromedp.Click(chromedp.CSS(`.who button`)), chromedp.WaitVisible(chromedp.CSS(`#username`)),

@@ -286,6 +286,7 @@ func (h *Handler) trendPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d := trendData{ID: id, Name: humanName(res), Code: code, Plot: newPlot(title, s, id, code)}
+	d.Plot.Open = true
 	h.render(w, r, http.StatusOK, "trend", title+": "+d.Name, viewerFrom(r.Context()), d)
 }
 

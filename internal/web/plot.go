@@ -15,7 +15,7 @@ import (
 
 const (
 	plotW, plotH                   = 640, 260
-	padL, padR, padT, padB float64 = 56, 16, 16, 40
+	padL, padR, padT, padB float64 = 56, 40, 24, 40
 )
 
 // shapes are the markers of sources, in the order sources are met.
@@ -60,6 +60,9 @@ type plotView struct {
 	Rows            []plotRow
 	TrendURL        string
 	Empty           bool
+	// Units labels the value axis; Open shows the table unfolded.
+	Units string
+	Open  bool
 	// X0, X1, Y0, Y1 bound the drawing area.
 	X0, X1, Y0, Y1 float64
 }
@@ -155,6 +158,7 @@ func newPlot(title string, ss []series, patient, code string) plotView {
 		unitList = append(unitList, u)
 	}
 	sort.Strings(unitList)
+	p.Units = strings.Join(unitList, ", ")
 	names := make([]string, len(p.Legend))
 	for i, l := range p.Legend {
 		names[i] = l.Name + " (" + l.Shape + ")"
