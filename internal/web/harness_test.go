@@ -72,6 +72,9 @@ type envOptions struct {
 	// visible are the sources the clinicians' organization sees; nil is every
 	// source the test registers, and the patient index.
 	visible []string
+	// documents and audit are the hooks of the document viewer and audit log.
+	documents web.DocumentRenderer
+	audit     http.Handler
 }
 
 func newEnv(t testing.TB, engine string, o envOptions) *env {
@@ -107,7 +110,7 @@ func newEnv(t testing.TB, engine string, o envOptions) *env {
 	dir := ingest.NewDirectory(im.Target())
 	e := &env{t: t, svc: svc, auth: auth, index: m, im: im, dir: dir, clock: clk, logBuf: logBuf}
 	h := web.New(web.Config{Service: svc, Auth: auth, InsecureNoAuth: o.insecure, Operators: []string{operator}, Reviews: m,
-		Quarantine: web.ImporterQuarantine{Importer: im, Directory: dir}, Now: clk.now, Log: log})
+		Quarantine: web.ImporterQuarantine{Importer: im, Directory: dir}, Now: clk.now, Log: log, Documents: o.documents, AuditLog: o.audit})
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
 	if o.visible == nil {
