@@ -10,14 +10,28 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/fhirapi"
+	"omnichart/internal/ingest"
 	"omnichart/internal/service"
 	"omnichart/internal/smart"
 	"omnichart/internal/store"
+	"omnichart/internal/web"
 )
+
+// splitList reads a comma-separated flag value.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
 
 // insecureWarning is printed on start by a server without authorization.
 const insecureWarning = `
@@ -46,6 +60,8 @@ type serveFlags struct {
 	storeOptions         func() (store.Options, error)
 	tlsCert, tlsKey      *string
 	insecure             *bool
+	idle                 *time.Duration
+	operators            *string
 
 	// Set by resolve.
 	tls   *tls.Config
@@ -66,6 +82,8 @@ func addServeFlags(fs *flag.FlagSet, db string) *serveFlags {
 	f.storeOptions = searchFlags(fs)
 	f.tlsCert = fs.String("tls-cert", "", "serve HTTPS (TLS 1.2 or newer) with this PEM certificate chain; needs --tls-key")
 	f.tlsKey = fs.String("tls-key", "", "PEM private key of --tls-cert")
+	f.idle = fs.Duration("session-idle-timeout", 15*time.Minute, "end a web session not used for this long")
+	f.operators = fs.String("web-operators", "", "comma-separated users who may open the web operations pages (sources, matching review, quarantine, audit log)")
 	f.insecure = fs.Bool("insecure-no-auth", false, "serve without authorization: anyone who reaches the port reads and changes every record (local experiments only)")
 	return f
 }
@@ -88,6 +106,9 @@ func (f *serveFlags) resolve() error {
 	}
 	if *f.maxEntries <= 0 {
 		return fmt.Errorf("--max-bundle-entries must be positive")
+	}
+	if *f.idle <= 0 {
+		return fmt.Errorf("--session-idle-timeout must be positive")
 	}
 	opts, err := f.storeOptions()
 	if err != nil {
@@ -144,6 +165,11 @@ func runServer(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, lis
 	api := fhirapi.New(svc, fhirapi.Config{BaseURL: *f.baseURL, MaxBodyBytes: *f.maxBody, Version: version, MaxRequestsPerClient: f.limits.perClient,
 		PatientIndex: index, InsecureNoAuth: *f.insecure, SMART: !*f.insecure}, log)
 
+	im := ingest.New(ingest.ServiceTarget{Service: svc}, ingest.Options{Limits: f.limits.importLimits()})
+	webCfg := web.Config{Service: svc, InsecureNoAuth: *f.insecure, Operators: splitList(*f.operators), Reviews: index,
+		Quarantine:  web.ImporterQuarantine{Importer: im, Directory: ingest.NewDirectory(im.Target())},
+		Documents:   web.DocumentViewer(svc),
+		IdleTimeout: *f.idle, SecureCookies: f.tls != nil, Log: log}
 	mux := http.NewServeMux()
 	if *f.insecure {
 		fmt.Fprintln(stderr, insecureWarning)
@@ -164,7 +190,9 @@ func runServer(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, lis
 		mux.Handle("/fhir/", protected)
 		mux.Handle("/fhir/.well-known/", auth.Handler())
 		mux.Handle("/oauth/", auth.Handler())
+		webCfg.Auth = auth
 	}
+	mux.Handle("/", web.New(webCfg))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := st.DB().PingContext(r.Context()); err != nil {
 			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
@@ -198,6 +226,8 @@ func runServer(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, lis
 		}
 		defer func() { <-mllpDone }()
 	}
+	// After the lines scripts read the FHIR base and the MLLP address from.
+	fmt.Fprintf(stdout, "clinician web UI at %s://%s/\n", f.scheme(), ln.Addr())
 	select {
 	case err := <-errc:
 		return err
