@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"omnichart/internal/directory"
 	"omnichart/internal/ehr"
 	"omnichart/internal/fhirapi"
 	"omnichart/internal/ingest"
@@ -151,7 +152,7 @@ func runServer(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, lis
 		return err
 	}
 	defer st.Close()
-	var policy ehr.Policy = smart.Policy{}
+	var policy ehr.Policy = smart.Policy{Public: []string{directory.Source}}
 	if *f.insecure {
 		policy = ehr.AllowAll{}
 	}

@@ -45,6 +45,10 @@ type Scope struct {
 	// evaluate a query, leave records of a restricted type out, and Allows (what
 	// a request may write) refuses them.
 	Restricted map[string][]string
+	// ReadSources are sources of reference data (the EMR software directory)
+	// whose records are in scope for reading whatever Sources and Openings say;
+	// Types still apply, and Allows (what a request may write) leaves them out.
+	ReadSources []string
 	// Openings, when not nil, open further patient compartments for reading,
 	// whatever source owns their records: those a patient's Consent shares with
 	// the caller's organization, and those a break-the-glass access of the caller
@@ -80,7 +84,7 @@ func (s Scope) Denies() bool {
 	if s.Types != nil && len(s.Types) == 0 {
 		return true
 	}
-	if s.Openings != nil && s.Compartments == nil {
+	if (s.Openings != nil || len(s.ReadSources) > 0) && s.Compartments == nil {
 		return false
 	}
 	return s.BaseDenies()

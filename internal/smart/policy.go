@@ -52,6 +52,11 @@ func GrantFrom(ctx context.Context) (Grant, bool) {
 type Policy struct {
 	// Now is the clock openings are judged by; nil is time.Now.
 	Now func() time.Time
+	// Public are sources of reference data that holds no patient's record (the
+	// EMR software directory): every caller limited to some sources may read
+	// them too. They never hold what a caller may write, since a caller writes
+	// only as its own source.
+	Public []string
 }
 
 var _ ehr.Policy = Policy{}
@@ -193,12 +198,13 @@ func (pol Policy) Scope(ctx context.Context, p ehr.Principal) (ehr.Scope, error)
 			// Narrowed below for every user token.
 		case "system":
 			if !g.ClientAllSources {
-				scope = scope.Narrow(ehr.Scope{Sources: withoutIndex(g.ClientSources)})
+				scope = pol.withPublic(scope.Narrow(ehr.Scope{Sources: withoutIndex(g.ClientSources)}))
 			}
 		}
 	}
 	if g.Username != "" {
 		scope = scope.Narrow(ehr.Scope{Sources: withoutIndex(g.UserSources)})
+		scope = pol.withPublic(scope)
 		if scope.Compartments == nil {
 			// The EMR view widened by what patients' Consents share with the
 			// user's organization and by the user's break-the-glass accesses.
@@ -210,6 +216,16 @@ func (pol Policy) Scope(ctx context.Context, p ehr.Principal) (ehr.Scope, error)
 		}
 	}
 	return scope, nil
+}
+
+// withPublic lets a scope limited to some sources read the public sources too
+// (ehr.Scope.ReadSources: for reading only).
+func (pol Policy) withPublic(scope ehr.Scope) ehr.Scope {
+	if scope.All || scope.Sources == nil || len(pol.Public) == 0 {
+		return scope
+	}
+	scope.ReadSources = slices.Clone(pol.Public)
+	return scope
 }
 
 // IndexSource is the source that owns the master patient index's records

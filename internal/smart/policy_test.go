@@ -44,3 +44,39 @@ func TestIndexRecordsNeedEverySource(t *testing.T) {
 		})
 	}
 }
+
+// TestPublicSourcesAreReadByCallersOfSomeSources checks that the public sources
+// (the directory) join the sources of a user or a one-source client, and leave a
+// caller of every source unrestricted.
+func TestPublicSourcesAreReadByCallersOfSomeSources(t *testing.T) {
+	const directory = "urn:omnichart:source:emr-directory"
+	pol := smart.Policy{Public: []string{directory}}
+	system, err := smart.ParseScopes("system/*.rs")
+	must(t, err)
+	user, err := smart.ParseScopes("user/*.rs")
+	must(t, err)
+	for _, tt := range []struct {
+		name  string
+		grant smart.Grant
+		want  []string
+	}{
+		{"a user of source a", smart.Grant{Scopes: user, ClientID: "c", Username: "u", UserSources: []string{sourceA}}, []string{sourceA}},
+		{"a user of an organization without sources", smart.Grant{Scopes: user, ClientID: "c", Username: "u"}, []string{}},
+		{"a client of source b", smart.Grant{Scopes: system, ClientID: "c", ClientSources: []string{sourceB}}, []string{sourceB}},
+		{"a client of every source", smart.Grant{Scopes: system, ClientID: "c", ClientAllSources: true}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			scope, err := pol.Scope(smart.WithGrant(context.Background(), tt.grant), ehr.Principal{Subject: "x"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (tt.want == nil) != (scope.Sources == nil) || !slices.Equal(scope.Sources, tt.want) {
+				t.Errorf("Sources = %#v, want %#v", scope.Sources, tt.want)
+			}
+			if tt.want != nil && (scope.Allows("Endpoint", "", directory) || !slices.Equal(scope.ReadSources, []string{directory}) || scope.Denies()) {
+				t.Errorf("%s: ReadSources %v, writes a public record %v, denies all %v; want the directory read-only",
+					tt.name, scope.ReadSources, scope.Allows("Endpoint", "", directory), scope.Denies())
+			}
+		})
+	}
+}

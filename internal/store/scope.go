@@ -40,10 +40,25 @@ func openScopeClause(s ehr.Scope, a string) (string, []any) {
 		return "1 = 0", nil
 	}
 	base, args := baseClause(s, a)
-	if s.Openings == nil || s.Compartments != nil {
+	if s.Compartments != nil || (s.Openings == nil && len(s.ReadSources) == 0) {
 		return base, args
 	}
-	open, oargs := openingsClause(*s.Openings, a)
+	var alts []string
+	var oargs []any
+	if s.Openings != nil {
+		c, cargs := openingsClause(*s.Openings, a)
+		alts, oargs = append(alts, c), append(oargs, cargs...)
+	}
+	if len(s.ReadSources) > 0 {
+		alts = append(alts, a+".source IN ("+marks(len(s.ReadSources))+")")
+		for _, src := range s.ReadSources {
+			oargs = append(oargs, src)
+		}
+	}
+	open := alts[0]
+	if len(alts) > 1 {
+		open = "(" + strings.Join(alts, " OR ") + ")"
+	}
 	if s.Types != nil {
 		open = "(" + a + ".res_type IN (" + marks(len(s.Types)) + ") AND " + open + ")"
 		targs := make([]any, 0, len(s.Types)+len(oargs))

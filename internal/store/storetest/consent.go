@@ -118,6 +118,10 @@ func testConsentOpenings(t *testing.T, s ehr.ResourceStore) {
 			"Patient", "_has:Observation:subject:code=" + loinc + "|" + heartRate, "pb1"},
 		{"a patient context is not widened by openings", ehr.Scope{Compartments: []string{"Patient/pa1"}, Shared: true,
 			Openings: &ehr.Openings{Org: "north", User: "n1", At: now.UnixMicro()}}, "Observation", "", "oa1,oa2,oa3"},
+		{"read sources add another source's records for reading", ehr.Scope{Sources: []string{sourceA}, ReadSources: []string{sourceB}},
+			"Patient", "", "pa1,pa2,pb1,pb2"},
+		{"read sources alone show that source's records, shared ones included", ehr.Scope{Sources: []string{}, ReadSources: []string{sourceB}},
+			"Practitioner", "", "drb"},
 		{"a type-limited scope keeps its types with openings", ehr.Scope{Types: []string{"Encounter"}, Sources: []string{},
 			Openings: &ehr.Openings{Org: "north", User: "n1", At: now.UnixMicro()}}, "Observation", "", ""},
 	}
@@ -148,6 +152,16 @@ func testConsentOpenings(t *testing.T, s ehr.ResourceStore) {
 		if err != nil || len(history.Records) != 2 {
 			t.Errorf("History(Patient/pb1) = %v, %v; want its 2 versions", history, err)
 		}
+	})
+
+	t.Run("read sources are never written", func(t *testing.T) {
+		svc := scopedService(s, scopeCaller{scope: ehr.Scope{Sources: []string{}, ReadSources: []string{sourceB}}})
+		_, _, err := svc.Update(ctx, "Observation", "ob1", scopeObservation("ob1", "pb1", glucose, "2020-02-01", "97"), 0)
+		wantCode(t, "Update(Observation/ob1) under read-only sources", err, ehr.Forbidden)
+		pb9 := scopePatient("pb9", "Bay", "Eve", "female", "1990-01-01", "mrn-b9", "", "")
+		pb9["meta"] = map[string]any{"source": sourceB}
+		_, _, err = svc.Create(ctx, pb9, "")
+		wantCode(t, "Create(Patient claiming source B) under read-only sources", err, ehr.Forbidden)
 	})
 
 	t.Run("a Consent made inactive or deleted closes at once", func(t *testing.T) {
