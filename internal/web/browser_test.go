@@ -194,6 +194,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	e.plantHostile()
 	e.plantReview()
 	e.plantQuarantine()
+	e.loadDirectory()
 	shots := screenshots(t)
 	ctx := newChromium(t)
 	base := e.srv.URL
@@ -327,6 +328,26 @@ func TestBrowserEndToEnd(t *testing.T) {
 	shot("audit")
 	run("open a missing chart", chromedp.Navigate(base+"/patients/no-such-patient"), chromedp.WaitVisible(chromedp.CSS(`h1`)))
 	shot("error")
+
+	// The EMR software directory: search by criterion, tick two products,
+	// compare them, open one, read the glossary.
+	run("search the directory", chromedp.Navigate(base+"/directory"), chromedp.WaitVisible(chromedp.CSS(`#developer`)),
+		chromedp.Click(chromedp.CSS(`input[value="170.315 (g)(10)"]`)),
+		chromedp.SetValue(chromedp.CSS(`#status`), "any"),
+		chromedp.Click(chromedp.CSS(`form[role="search"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#dir-results-h`)))
+	shot("directory")
+	run("compare two products", chromedp.Click(chromedp.CSS(`#cmp-chpl-1`)), chromedp.Click(chromedp.CSS(`#cmp-chpl-3`)),
+		chromedp.Click(chromedp.CSS(`form[action="/directory/compare"] button`)), chromedp.WaitVisible(chromedp.CSS(`table.compare`)))
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("table.compare tbody tr").length`))
+	if err != nil || rows != 4 {
+		t.Errorf("the comparison of chpl-1 and chpl-3 has %d rows (%v), want 4: (a)(10), (b)(1), (b)(2), (g)(10)", rows, err)
+	}
+	shot("compare")
+	run("open a product", chromedp.Click(chromedp.CSS(`a[href="/directory/products/chpl-1"]`)), chromedp.WaitVisible(chromedp.CSS(`#endpoints`)))
+	shot("product")
+	run("open the glossary", chromedp.Navigate(base+"/directory/glossary"), chromedp.WaitVisible(chromedp.CSS(`dl.glossary`)))
+	shot("glossary")
 
 	// Sign out: the next page asks to sign in again.
 	run("sign out", chromedp.Click(chromedp.CSS(`.who button`)), chromedp.WaitVisible(chromedp.CSS(`#username`)),

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"omnichart/internal/directory"
 	"omnichart/internal/ehr"
 	"omnichart/internal/ehrtest"
 	"omnichart/internal/ingest"
@@ -82,7 +83,7 @@ type envOptions struct {
 func newEnv(t testing.TB, engine string, o envOptions) *env {
 	t.Helper()
 	st := ehrtest.MustOpen(t, engine, store.Options{})
-	var policy ehr.Policy = smart.Policy{}
+	var policy ehr.Policy = smart.Policy{Public: []string{directory.Source}}
 	if o.insecure {
 		policy = ehr.AllowAll{}
 	}

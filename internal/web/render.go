@@ -12,7 +12,8 @@ import (
 
 // pageNames are the pages, each templates/<name>.html rendered inside
 // templates/layout.html.
-var pageNames = []string{"signin", "search", "chart", "trend", "note", "sources", "review", "quarantine", "audit", "error"}
+var pageNames = []string{"signin", "search", "chart", "trend", "note", "sources", "review", "quarantine", "audit", "error",
+	"directory", "product", "compare", "glossary"}
 
 func parsePages() map[string]*template.Template {
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html"))
@@ -24,7 +25,8 @@ func parsePages() map[string]*template.Template {
 }
 
 var funcs = template.FuncMap{
-	"join": strings.Join,
+	"join":    strings.Join,
+	"explain": explain,
 }
 
 // layoutData is what the layout reads; Data is the page's own.
