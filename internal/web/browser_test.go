@@ -188,7 +188,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	for _, s := range pop.res.Sources {
 		visible = append(visible, s.URI)
 	}
-	e := newEnv(t, "sqlite", envOptions{visible: visible})
+	e := newEnv(t, "sqlite", envOptions{visible: visible, viewer: true})
 	e.plant()
 	e.importPopulation(pop)
 	e.plantHostile()
@@ -276,10 +276,20 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Errorf("a script planted in a record ran in the chart")
 	}
 	noteURL := attr(`#notes .fact-text a`, "href")
-	run("open the note", chromedp.Navigate(base+noteURL), chromedp.WaitVisible(chromedp.CSS(`.note-text`)))
+	run("open the note", chromedp.Navigate(base+noteURL), chromedp.WaitVisible(chromedp.CSS(`.document`)))
 	shot("note")
 	if xssRan() {
 		t.Errorf("a script planted in a note ran on the note page")
+	}
+
+	// An original message of the chosen person, as it was received, by segment.
+	run("open the chart again", chromedp.Navigate(base+href), chromedp.WaitVisible(chromedp.CSS(`#notes-h`)))
+	original := attr(`#notes h3 + ul.facts a`, "href")
+	run("open an original", chromedp.Navigate(base+original), chromedp.WaitVisible(chromedp.CSS(`.document`)))
+	shot("original")
+	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('.document').innerText`))
+	if err != nil || !(strings.Contains(text, "PID") || strings.Contains(text, "Patient")) {
+		t.Errorf("the original document page shows %.200q (%v), want its segments or sections", text, err)
 	}
 
 	// Decide a review task.
