@@ -142,7 +142,19 @@ func (s *Store) runOnce(ctx context.Context, fn func(t *tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	t := &tx{s: s, q: sqlTx, now: s.now().UTC().Truncate(time.Microsecond), writable: true}
-	err = fn(t)
+	if distributed(s.dialect) {
+		// The session's lock_timeout binds the coordinator only; with
+		// citus.propagate_set_commands=local a SET LOCAL is sent to every
+		// worker the transaction reaches, so that row locks taken on a worker
+		// wait no longer than the write lock timeout either.
+		err = t.exec(ctx, "SET LOCAL citus.propagate_set_commands = 'local'")
+		if err == nil {
+			err = t.exec(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", s.writeLockTimeout.Milliseconds()))
+		}
+	}
+	if err == nil {
+		err = fn(t)
+	}
 	if err == nil {
 		err = t.flushIndexes(ctx)
 	}
