@@ -5,10 +5,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -61,63 +59,13 @@ func New(opts Options) (*Log, error) {
 	return &Log{store: opts.Store, key: opts.Key, now: opts.Now, timeout: opts.WriteTimeout}, nil
 }
 
-// body is the stored form of an event. Its fields are in a fixed order and
-// encoding/json writes them so, which makes the encoding canonical.
-type body struct {
-	Interaction  string   `json:"interaction"`
-	Outcome      string   `json:"outcome"`
-	Agent        string   `json:"agent"`
-	Client       string   `json:"client,omitempty"`
-	Organization string   `json:"organization,omitempty"`
-	Source       string   `json:"source,omitempty"`
-	Address      string   `json:"address,omitempty"`
-	RequestID    string   `json:"requestId,omitempty"`
-	Type         string   `json:"type,omitempty"`
-	ID           string   `json:"id,omitempty"`
-	Params       []string `json:"params,omitempty"`
-	Records      []string `json:"records,omitempty"`
-	Patients     []string `json:"patients,omitempty"`
-	Detail       string   `json:"detail,omitempty"`
-}
-
-// Entry turns ev into an unsealed entry: its patients sorted and without
-// duplicates, its time ev.Time or now.
+// Entry turns ev into an unsealed entry (see ehr.NewAuditEntry).
 func (l *Log) Entry(ev ehr.AccessEvent) (*ehr.AuditEntry, error) {
-	return entryOf(ev, l.now)
+	return ehr.NewAuditEntry(ev, l.now)
 }
 
-func entryOf(ev ehr.AccessEvent, now func() time.Time) (*ehr.AuditEntry, error) {
-	patients := slices.Clone(ev.Patients)
-	slices.Sort(patients)
-	patients = slices.Compact(patients)
-	if ev.Outcome == "" {
-		ev.Outcome = "ok"
-	}
-	b, err := json.Marshal(body{Interaction: ev.Interaction, Outcome: ev.Outcome, Agent: ev.Subject,
-		Client: ev.Client, Organization: ev.Organization, Source: ev.Source, Address: ev.Address,
-		RequestID: ev.RequestID, Type: ev.Type, ID: ev.ID, Params: ev.Params, Records: ev.Records,
-		Patients: patients, Detail: ev.Detail})
-	if err != nil {
-		return nil, fmt.Errorf("audit encode: %w", err)
-	}
-	t := ev.Time
-	if t.IsZero() {
-		t = now()
-	}
-	return &ehr.AuditEntry{Recorded: t.UTC().Truncate(time.Microsecond), Agent: ev.Subject, Patients: patients, Body: b}, nil
-}
-
-// Event decodes the event of a stored entry.
-func Event(e *ehr.AuditEntry) (ehr.AccessEvent, error) {
-	var b body
-	if err := json.Unmarshal(e.Body, &b); err != nil {
-		return ehr.AccessEvent{}, fmt.Errorf("audit record %d: %w", e.Seq, err)
-	}
-	return ehr.AccessEvent{Time: e.Recorded, Subject: b.Agent, Source: b.Source, Client: b.Client,
-		Organization: b.Organization, Address: b.Address, RequestID: b.RequestID, Interaction: b.Interaction,
-		Type: b.Type, ID: b.ID, Params: b.Params, Records: b.Records, Patients: b.Patients,
-		Detail: b.Detail, Outcome: b.Outcome}, nil
-}
+// Event decodes the event of a stored entry (see ehr.AuditEvent).
+func Event(e *ehr.AuditEntry) (ehr.AccessEvent, error) { return ehr.AuditEvent(e) }
 
 // Seal is the ehr.AuditSealer of key: the MAC of e chained to prev.
 func Seal(key []byte) ehr.AuditSealer {

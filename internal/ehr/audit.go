@@ -2,6 +2,8 @@ package ehr
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -106,4 +108,59 @@ func PatientsOf(recs []*Record) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// auditBody is the stored form of an event. Its fields are in a fixed order and
+// encoding/json writes them so, which makes the encoding canonical.
+type auditBody struct {
+	Interaction  string   `json:"interaction"`
+	Outcome      string   `json:"outcome"`
+	Agent        string   `json:"agent"`
+	Client       string   `json:"client,omitempty"`
+	Organization string   `json:"organization,omitempty"`
+	Source       string   `json:"source,omitempty"`
+	Address      string   `json:"address,omitempty"`
+	RequestID    string   `json:"requestId,omitempty"`
+	Type         string   `json:"type,omitempty"`
+	ID           string   `json:"id,omitempty"`
+	Params       []string `json:"params,omitempty"`
+	Records      []string `json:"records,omitempty"`
+	Patients     []string `json:"patients,omitempty"`
+	Detail       string   `json:"detail,omitempty"`
+}
+
+// NewAuditEntry turns ev into an unsealed audit entry: its patients sorted and
+// without duplicates, its time ev.Time or, when that is zero, now().
+func NewAuditEntry(ev AccessEvent, now func() time.Time) (*AuditEntry, error) {
+	patients := slices.Clone(ev.Patients)
+	slices.Sort(patients)
+	patients = slices.Compact(patients)
+	if ev.Outcome == "" {
+		ev.Outcome = "ok"
+	}
+	b, err := json.Marshal(auditBody{Interaction: ev.Interaction, Outcome: ev.Outcome, Agent: ev.Subject,
+		Client: ev.Client, Organization: ev.Organization, Source: ev.Source, Address: ev.Address,
+		RequestID: ev.RequestID, Type: ev.Type, ID: ev.ID, Params: ev.Params, Records: ev.Records,
+		Patients: patients, Detail: ev.Detail})
+	if err != nil {
+		return nil, fmt.Errorf("audit encode: %w", err)
+	}
+	t := ev.Time
+	if t.IsZero() {
+		t = now()
+	}
+	return &AuditEntry{Recorded: t.UTC().Truncate(time.Microsecond), Agent: ev.Subject, Patients: patients, Body: b}, nil
+}
+
+// AuditEvent decodes the event of a stored audit entry; its Time is the entry's
+// Recorded.
+func AuditEvent(e *AuditEntry) (AccessEvent, error) {
+	var b auditBody
+	if err := json.Unmarshal(e.Body, &b); err != nil {
+		return AccessEvent{}, fmt.Errorf("audit record %d: %w", e.Seq, err)
+	}
+	return AccessEvent{Time: e.Recorded, Subject: b.Agent, Source: b.Source, Client: b.Client,
+		Organization: b.Organization, Address: b.Address, RequestID: b.RequestID, Interaction: b.Interaction,
+		Type: b.Type, ID: b.ID, Params: b.Params, Records: b.Records, Patients: b.Patients,
+		Detail: b.Detail, Outcome: b.Outcome}, nil
 }

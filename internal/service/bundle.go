@@ -171,6 +171,9 @@ func (s *Service) run(ctx context.Context, interaction string, changes []ehr.Cha
 		if err := c.Check(); err != nil {
 			return nil, fail(i, err)
 		}
+		if err := checkNotAudit(c); err != nil {
+			return nil, fail(i, err)
+		}
 		if err := s.policy.Authorize(ctx, ehr.PrincipalFrom(ctx), actionOf(c.Method), c.Type); err != nil {
 			return nil, fail(i, err)
 		}

@@ -20,6 +20,8 @@ type Grant struct {
 	Encounter string
 	// UserSources are the sources of the user's organization (user tokens).
 	UserSources []string
+	// Organization is the user's organization (user tokens), for the audit log.
+	Organization string
 	// ClientSources are the sources a backend client may reach; nil with
 	// ClientAllSources false means none.
 	ClientSources    []string
