@@ -49,6 +49,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	storeOptions := searchFlags(fs)
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS (TLS 1.2 or newer) with this PEM certificate chain; needs --tls-key")
 	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert")
+	auditKeyFile := auditKeyFileFlag(fs)
 	insecure := fs.Bool("insecure-no-auth", false, "serve without authorization: anyone who reaches the port reads and changes every record (local experiments only)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
@@ -85,8 +86,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *insecure {
 		policy = ehr.AllowAll{}
 	}
+	auditLog, _, err := openAudit(st, *db, *auditKeyFile, true)
+	if err != nil {
+		return err
+	}
 	hook := &mpiHook{}
-	svc := service.New(st, service.Options{Policy: policy, Events: ehr.LogEvents{Log: log}, Log: log, AfterCommit: hook.committed, MaxBundleEntries: *maxEntries})
+	svc := service.New(st, service.Options{Policy: policy, Events: ehr.LogEvents{Log: log}, Auditor: auditLog, Log: log,
+		AfterCommit: hook.committed, MaxBundleEntries: *maxEntries})
 	index, indexReport, err := hook.attach(ctx, svc, log)
 	if err != nil {
 		return err
@@ -102,7 +108,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		mux.Handle("/fhir", api)
 		mux.Handle("/fhir/", api)
 	} else {
-		auth := smart.New(smart.Config{DB: st.DB(), Postgres: isPostgres(*db), BaseURL: *baseURL, Log: log,
+		auth := smart.New(smart.Config{DB: st.DB(), Postgres: isPostgres(*db), BaseURL: *baseURL, Log: log, Auditor: auditLog,
 			PatientVisible: func(ctx context.Context, id string) (bool, error) {
 				_, err := svc.Read(ctx, "Patient", id)
 				if code := ehr.ErrorCode(err); code == ehr.NotFound || code == ehr.Gone {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -28,6 +29,7 @@ type Options struct {
 type Log struct {
 	store   ehr.AuditStore
 	key     []byte
+	seal    ehr.AuditSealer
 	now     func() time.Time
 	timeout time.Duration
 
@@ -56,7 +58,7 @@ func New(opts Options) (*Log, error) {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = 10 * time.Second
 	}
-	return &Log{store: opts.Store, key: opts.Key, now: opts.Now, timeout: opts.WriteTimeout}, nil
+	return &Log{store: opts.Store, key: opts.Key, seal: Seal(opts.Key), now: opts.Now, timeout: opts.WriteTimeout}, nil
 }
 
 // Entry turns ev into an unsealed entry (see ehr.NewAuditEntry).
@@ -69,7 +71,15 @@ func Event(e *ehr.AuditEntry) (ehr.AccessEvent, error) { return ehr.AuditEvent(e
 
 // Seal is the ehr.AuditSealer of key: the MAC of e chained to prev.
 func Seal(key []byte) ehr.AuditSealer {
-	return func(prev []byte, e *ehr.AuditEntry) []byte { return mac(key, prev, e) }
+	return ehr.AuditSealer{KeyID: KeyID(key), MAC: func(prev []byte, e *ehr.AuditEntry) []byte { return mac(key, prev, e) }}
+}
+
+// KeyID names key without revealing it: the first 8 bytes, in hex, of its
+// HMAC over a fixed label.
+func KeyID(key []byte) string {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte("omnichart audit key id"))
+	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
 func mac(key, prev []byte, e *ehr.AuditEntry) []byte {
@@ -101,7 +111,7 @@ func (l *Log) RecordTx(ctx context.Context, tx ehr.Tx, ev ehr.AccessEvent) error
 	if err != nil {
 		return err
 	}
-	return app.AppendAudit(ctx, []*ehr.AuditEntry{e}, Seal(l.key))
+	return app.AppendAudit(ctx, []*ehr.AuditEntry{e}, l.seal)
 }
 
 // Record implements ehr.Auditor: it appends ev and returns once it is committed.
@@ -146,7 +156,7 @@ func (l *Log) flush() {
 	}
 	// The commit serves many requests: none of their cancellations may stop it.
 	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
-	err := l.store.AppendAudit(ctx, entries, Seal(l.key))
+	err := l.store.AppendAudit(ctx, entries, l.seal)
 	cancel()
 	if err != nil {
 		err = fmt.Errorf("audit: %w", err)

@@ -177,3 +177,24 @@ func TestSearchFindsTheRecordsOfAPatientAUserAndAPeriod(t *testing.T) {
 		})
 	}
 }
+
+// TestAnotherKeyCannotAppend checks that a log refuses records sealed with a key
+// other than the one it was started with, which would break its chain.
+func TestAnotherKeyCannotAppend(t *testing.T) {
+	for _, engine := range ehrtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			st, _ := mustLog(t, engine)
+			l, err := audit.New(audit.Options{Store: st, Key: []byte("another key, 32 bytes long......")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Record(context.Background(), ehr.AccessEvent{Subject: "user/x", Interaction: "read"}); err == nil {
+				t.Fatal("Record with another key = nil; want an error")
+			}
+			r, err := audit.Verify(context.Background(), st, testKey)
+			if err != nil || len(r.Problems) > 0 || r.Records != 6 {
+				t.Fatalf("Verify after the refused append = %d records, %v, %v; want 6 intact", r.Records, r.Problems, err)
+			}
+		})
+	}
+}

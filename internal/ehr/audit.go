@@ -42,9 +42,17 @@ type AuditEntry struct {
 	MAC []byte
 }
 
-// AuditSealer computes the MAC of e, given the MAC of the record before it (nil
-// for the first record). The store calls it while it holds the end of the log.
-type AuditSealer func(prev []byte, e *AuditEntry) []byte
+// AuditSealer seals entries with one key. The store calls MAC while it holds the
+// end of the log.
+type AuditSealer struct {
+	// KeyID names the key without revealing it. The log remembers the KeyID of
+	// its first append and refuses entries sealed with another key, which would
+	// break the chain for every later verification.
+	KeyID string
+	// MAC computes the MAC of e, given the MAC of the record before it (nil for
+	// the first record).
+	MAC func(prev []byte, e *AuditEntry) []byte
+}
 
 // AuditQuery selects audit records, newest first.
 type AuditQuery struct {

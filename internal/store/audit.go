@@ -45,9 +45,12 @@ func (t *tx) AppendAudit(ctx context.Context, entries []*ehr.AuditEntry, seal eh
 		return fmt.Errorf("audit head: %w", err)
 	}
 	var seq int64
-	var macHex string
-	if err := t.queryRow(ctx, `SELECT seq, mac FROM audit_head WHERE id = 1`).Scan(&seq, &macHex); err != nil {
+	var macHex, keyID string
+	if err := t.queryRow(ctx, `SELECT seq, mac, key_id FROM audit_head WHERE id = 1`).Scan(&seq, &macHex, &keyID); err != nil {
 		return fmt.Errorf("audit head: %w", err)
+	}
+	if keyID != "" && keyID != seal.KeyID {
+		return errors.New("the audit key is not the key of this database's audit log (key id " + keyID + "); start with the log's key file")
 	}
 	prev, err := hex.DecodeString(macHex)
 	if err != nil {
@@ -60,7 +63,7 @@ func (t *tx) AppendAudit(ctx context.Context, entries []*ehr.AuditEntry, seal eh
 			e.Recorded = t.now
 		}
 		e.Recorded = e.Recorded.UTC().Truncate(time.Microsecond)
-		e.MAC = seal(prev, e)
+		e.MAC = seal.MAC(prev, e)
 		prev = e.MAC
 		if err := t.exec(ctx, `INSERT INTO audit_events (seq, recorded, agent, body, mac) VALUES (?, ?, ?, ?, ?)`,
 			e.Seq, e.Recorded.UnixMicro(), e.Agent, string(e.Body), hex.EncodeToString(e.MAC)); err != nil {
@@ -82,7 +85,7 @@ func (t *tx) AppendAudit(ctx context.Context, entries []*ehr.AuditEntry, seal eh
 			}
 		}
 	}
-	if err := t.exec(ctx, `UPDATE audit_head SET seq = ?, mac = ? WHERE id = 1`, seq, hex.EncodeToString(prev)); err != nil {
+	if err := t.exec(ctx, `UPDATE audit_head SET seq = ?, mac = ?, key_id = ? WHERE id = 1`, seq, hex.EncodeToString(prev), seal.KeyID); err != nil {
 		return fmt.Errorf("audit head: %w", err)
 	}
 	return nil

@@ -22,9 +22,12 @@ CREATE TABLE audit_patients (
   seq     BIGINT NOT NULL,
   PRIMARY KEY (patient, seq)
 );
+-- key_id names the key of the chain (set by the first append), so that a
+-- server started with another key refuses to append instead of breaking it.
 CREATE TABLE audit_head (
-  id  INTEGER PRIMARY KEY,
-  seq BIGINT NOT NULL,
-  mac TEXT NOT NULL
+  id     INTEGER PRIMARY KEY,
+  seq    BIGINT NOT NULL,
+  mac    TEXT NOT NULL,
+  key_id TEXT NOT NULL
 );
-INSERT INTO audit_head (id, seq, mac) VALUES (1, 0, '');
+INSERT INTO audit_head (id, seq, mac, key_id) VALUES (1, 0, '', '');
