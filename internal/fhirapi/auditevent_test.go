@@ -71,11 +71,11 @@ func TestAuditEventsAreSearchedByPatientUserAndDate(t *testing.T) {
 			c.must(200, "GET", "/Patient?identifier=http://mrn.example|2", "", as("user/bob")...)
 			// The oracle: what each user did to each patient, in order.
 			want := map[string][]string{
-				"patient=Patient/" + p1:         {"vread", "read", "create"},
-				"patient=" + p2:                 {"search", "read", "create"},
-				"agent=user/ann":                {"vread", "read", "create"},
-				"agent=user/bob&patient=" + p1:  {"read"},
-				"agent=user/bob":                {"search", "read", "create"},
+				"patient=Patient/" + p1:        {"vread", "read", "create"},
+				"patient=" + p2:                {"search", "read", "create"},
+				"agent=user/ann":               {"vread", "read", "create"},
+				"agent=user/bob&patient=" + p1: {"read"},
+				"agent=user/bob":               {"search", "read", "create"},
 				"date=ge" + start.Format(time.RFC3339) + "&agent=user/ann": {"vread", "read", "create"},
 				"date=lt" + start.Format(time.RFC3339) + "&agent=user/ann": nil,
 			}
@@ -207,7 +207,9 @@ func TestAReadWhoseAuditFailsReturnsNothing(t *testing.T) {
 
 type brokenAuditor struct{}
 
-func (brokenAuditor) Record(context.Context, ehr.AccessEvent) error { return errors.New("log unavailable") }
+func (brokenAuditor) Record(context.Context, ehr.AccessEvent) error {
+	return errors.New("log unavailable")
+}
 func (brokenAuditor) RecordTx(context.Context, ehr.Tx, ehr.AccessEvent) error {
 	return errors.New("log unavailable")
 }
