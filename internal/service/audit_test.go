@@ -31,7 +31,7 @@ func (failingAuditor) RecordTx(context.Context, ehr.Tx, ehr.AccessEvent) error {
 // be written: with an Auditor that fails, and with the audit log's head table
 // dropped from the database under a real one.
 func TestAnAccessThatCannotBeAuditedIsNotServed(t *testing.T) {
-	ctx := ehr.WithPrincipal(context.Background(), ehr.SystemPrincipal)
+	ctx := ehr.WithOrigin(ehr.WithPrincipal(context.Background(), ehr.SystemPrincipal), "command line")
 	breakers := []struct {
 		name  string
 		apply func(t *testing.T, st *store.Store) ehr.Auditor
@@ -135,7 +135,7 @@ func TestEveryWriteHasItsAuditRecord(t *testing.T) {
 				t.Fatal(err)
 			}
 			svc := service.New(st, service.Options{Auditor: l})
-			ctx := ehr.WithPrincipal(context.Background(), ehr.Principal{Subject: "user/ann", Client: "app", System: true})
+			ctx := ehr.WithOrigin(ehr.WithPrincipal(context.Background(), ehr.Principal{Subject: "user/ann", Client: "app"}), "192.0.2.7")
 			p, _, err := svc.Create(ctx, map[string]any{"resourceType": "Patient", "gender": "female"}, "")
 			if err != nil {
 				t.Fatal(err)
@@ -170,7 +170,12 @@ func TestEveryWriteHasItsAuditRecord(t *testing.T) {
 			}
 
 			// The oracle: every version in the store's history.
-			hist, err := svc.History(ehr.WithPrincipal(context.Background(), ehr.SystemPrincipal), ehr.HistoryQuery{Count: 100})
+			// The server's own machinery (a System principal with no origin)
+			// reads without a record.
+			if _, err := svc.Read(ehr.WithPrincipal(context.Background(), ehr.SystemPrincipal), "Patient", p.ID); err != nil {
+				t.Fatal(err)
+			}
+			hist, err := svc.History(ctx, ehr.HistoryQuery{Count: 100})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -201,6 +206,9 @@ func TestEveryWriteHasItsAuditRecord(t *testing.T) {
 				if named[ref] != 1 {
 					t.Errorf("version %s is named by %d write records; want 1", ref, named[ref])
 				}
+			}
+			if n := slices.IndexFunc(entries, func(e *ehr.AuditEntry) bool { return e.Agent == "system" }); n >= 0 {
+				t.Errorf("record %d is of a read by the server's own machinery; want none", entries[n].Seq)
 			}
 			for _, want := range []string{"create", "update", "patch", "transaction", "read", "search", "history"} {
 				if !slices.Contains(interactions, want) {

@@ -294,7 +294,7 @@ func (s *Service) run(ctx context.Context, interaction string, changes []ehr.Cha
 	if err != nil {
 		return nil, err
 	}
-	if s.audit != nil && readOnly {
+	if readOnly && s.auditsReads(ctx) {
 		if err := s.audit.Record(ctx, s.runEvent(ctx, interaction, changes, entries)); err != nil {
 			s.log.ErrorContext(ctx, "audit record not written", "request_id", ehr.RequestID(ctx), "interaction", interaction, "error", err)
 			return nil, errNotAudited

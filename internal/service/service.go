@@ -143,7 +143,7 @@ var errNotAudited = ehr.Errorf(ehr.Unavailable, "the access could not be recorde
 func (s *Service) read(ctx context.Context, interaction, typ, id string, params []string, recs []*ehr.Record, err error) error {
 	ev := s.event(ctx, interaction, typ, id, params, recs, err)
 	s.events.Record(ctx, ev)
-	if s.audit == nil {
+	if !s.auditsReads(ctx) {
 		return nil
 	}
 	if aerr := s.audit.Record(ctx, ev); aerr != nil {
@@ -151,6 +151,18 @@ func (s *Service) read(ctx context.Context, interaction, typ, id string, params 
 		return errNotAudited
 	}
 	return nil
+}
+
+// auditsReads reports whether the reads of ctx's request are recorded: with an
+// Auditor, every read but those of the server's own machinery, a System
+// principal with no origin (the importer's duplicate checks, the patient index
+// loading its records); what it writes is always recorded. Requests over the
+// network and commands run by a person carry an origin.
+func (s *Service) auditsReads(ctx context.Context) bool {
+	if s.audit == nil {
+		return false
+	}
+	return !ehr.PrincipalFrom(ctx).System || ehr.Origin(ctx) != ""
 }
 
 // wrote sends the access event of a write. A committed write's audit record was
