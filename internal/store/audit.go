@@ -39,14 +39,11 @@ func (t *tx) AppendAudit(ctx context.Context, entries []*ehr.AuditEntry, seal eh
 	if len(entries) == 0 {
 		return nil
 	}
-	// Lock the head before reading it: an UPDATE takes the row lock (PostgreSQL)
-	// or the write lock (SQLite) on every engine alike.
-	if err := t.exec(ctx, `UPDATE audit_head SET id = id WHERE id = 1`); err != nil {
-		return fmt.Errorf("audit head: %w", err)
-	}
+	// Lock the head and read it in one statement: an UPDATE takes the row lock
+	// (PostgreSQL) or the write lock (SQLite) on every engine alike.
 	var seq int64
 	var macHex, keyID string
-	if err := t.queryRow(ctx, `SELECT seq, mac, key_id FROM audit_head WHERE id = 1`).Scan(&seq, &macHex, &keyID); err != nil {
+	if err := t.queryRow(ctx, `UPDATE audit_head SET id = id WHERE id = 1 RETURNING seq, mac, key_id`).Scan(&seq, &macHex, &keyID); err != nil {
 		return fmt.Errorf("audit head: %w", err)
 	}
 	if keyID != "" && keyID != seal.KeyID {
@@ -56,6 +53,10 @@ func (t *tx) AppendAudit(ctx context.Context, entries []*ehr.AuditEntry, seal eh
 	if err != nil {
 		return fmt.Errorf("audit head: %w", err)
 	}
+	// Few INSERTs of many rows each: a group commit costs a few statements,
+	// however many requests it serves.
+	events := &rowInsert{t: t, head: `INSERT INTO audit_events (seq, recorded, agent, body, mac) VALUES `, row: "(?, ?, ?, ?, ?)"}
+	patients := &rowInsert{t: t, head: `INSERT INTO audit_patients (patient, seq) VALUES `, row: "(?, ?)"}
 	for _, e := range entries {
 		seq++
 		e.Seq = seq
@@ -65,28 +66,59 @@ func (t *tx) AppendAudit(ctx context.Context, entries []*ehr.AuditEntry, seal eh
 		e.Recorded = e.Recorded.UTC().Truncate(time.Microsecond)
 		e.MAC = seal.MAC(prev, e)
 		prev = e.MAC
-		if err := t.exec(ctx, `INSERT INTO audit_events (seq, recorded, agent, body, mac) VALUES (?, ?, ?, ?, ?)`,
-			e.Seq, e.Recorded.UnixMicro(), e.Agent, string(e.Body), hex.EncodeToString(e.MAC)); err != nil {
-			return fmt.Errorf("audit append: %w", err)
+		if err := events.add(ctx, e.Seq, e.Recorded.UnixMicro(), e.Agent, string(e.Body), hex.EncodeToString(e.MAC)); err != nil {
+			return err
 		}
-		if len(e.Patients) > 0 {
-			var b strings.Builder
-			args := make([]any, 0, 2*len(e.Patients))
-			b.WriteString(`INSERT INTO audit_patients (patient, seq) VALUES `)
-			for i, p := range e.Patients {
-				if i > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteString("(?, ?)")
-				args = append(args, p, e.Seq)
-			}
-			if err := t.exec(ctx, b.String(), args...); err != nil {
-				return fmt.Errorf("audit append: %w", err)
+		for _, p := range e.Patients {
+			if err := patients.add(ctx, p, e.Seq); err != nil {
+				return err
 			}
 		}
 	}
+	if err := events.flush(ctx); err != nil {
+		return err
+	}
+	if err := patients.flush(ctx); err != nil {
+		return err
+	}
 	if err := t.exec(ctx, `UPDATE audit_head SET seq = ?, mac = ?, key_id = ? WHERE id = 1`, seq, hex.EncodeToString(prev), seal.KeyID); err != nil {
 		return fmt.Errorf("audit head: %w", err)
+	}
+	return nil
+}
+
+// rowInsert gathers rows into multi-row INSERTs of at most maxInsertArgs
+// arguments, below the bind-parameter limits of both engines.
+type rowInsert struct {
+	t         *tx
+	head, row string
+	b         strings.Builder
+	args      []any
+}
+
+const maxInsertArgs = 5000
+
+func (r *rowInsert) add(ctx context.Context, args ...any) error {
+	if len(r.args) > 0 {
+		r.b.WriteString(", ")
+	}
+	r.b.WriteString(r.row)
+	r.args = append(r.args, args...)
+	if len(r.args) >= maxInsertArgs {
+		return r.flush(ctx)
+	}
+	return nil
+}
+
+func (r *rowInsert) flush(ctx context.Context) error {
+	if len(r.args) == 0 {
+		return nil
+	}
+	err := r.t.exec(ctx, r.head+r.b.String(), r.args...)
+	r.b.Reset()
+	r.args = r.args[:0]
+	if err != nil {
+		return fmt.Errorf("audit append: %w", err)
 	}
 	return nil
 }
