@@ -21,8 +21,10 @@ commands:
   identity list [--all]              identity conflicts waiting for review
   mpi rematch|review|decide          the master patient index: persons and review tasks
   org add ORG --source SLUG|URI...   the sources an organization's users see
-  user add|reset|disable             users who sign in (clinicians, administrators)
+  user add|reset|disable|break-glass users who sign in (clinicians, administrators)
+  break-glass report [--since D]     every emergency access, with who, whom, why
   client add                         applications that ask for tokens
+  key rotate|retire                  the signing keys of access and id tokens
   token --scope S [--user U] [--patient ID]
                                      print a bearer token (last line) for scripts
   launch --patient ID [--encounter ID]
@@ -41,6 +43,8 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "source":
 		return adminSource(ctx, args[1:], stdout, stderr)
+	case "break-glass":
+		return adminBreakGlass(ctx, args[1:], stdout, stderr)
 	case "quarantine":
 		return adminQuarantine(ctx, args[1:], stdout, stderr)
 	case "reindex":
@@ -51,7 +55,7 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return adminMPI(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return adminAudit(ctx, args[1:], stdout, stderr)
-	case "org", "user", "client", "token", "launch":
+	case "org", "user", "client", "token", "launch", "key":
 		return adminSecurity(ctx, args[0], args[1:], stdout, stderr)
 	}
 	if isHelp(args[0]) {

@@ -18,21 +18,27 @@ import (
 
 const securityUsage = `usage:
   omnichart admin org add ORG --source SLUG|URI [--source ...]
-  omnichart admin user add USER --org ORG [--fhir-user Practitioner/ID] [--password-file FILE]
+  omnichart admin user add USER --org ORG [--fhir-user Practitioner/ID] [--password-file FILE] [--break-glass]
   omnichart admin user reset USER [--password-file FILE]
   omnichart admin user disable USER
   omnichart admin user totp USER
+  omnichart admin user break-glass USER on|off
   omnichart admin client add --kind public|symmetric|asymmetric --scope "SCOPES"
         [--name N] [--id ID] [--redirect-uri URI]... [--source SLUG|URI|*]...
         [--jwks FILE | --jwks-url URL]
   omnichart admin token --scope "SCOPES" [--user USER] [--patient ID] [--ttl 1h]
   omnichart admin launch --patient ID [--encounter ID]
+  omnichart admin key rotate
+  omnichart admin key retire --older-than DURATION
 
 Passwords are read from --password-file, or from the first line of standard input
 ("-", the default); they need at least 12 characters. "client add" prints the
 client id and, for a symmetric client, its secret (shown once). "token" prints a
 bearer access token on its last line. "launch" records an EHR launch context and
 prints the launch value (valid five minutes) an app passes back as "launch".
+"key rotate" makes a new signing key (running servers take it up within a minute);
+tokens signed by older keys stay valid until "key retire" deletes the keys made
+more than --older-than ago (use longer than the access-token lifetime, 1h).
 `
 
 // adminSecurity runs the user, client, organization and token commands; they work
@@ -49,7 +55,7 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 			fmt.Fprint(stdout, securityUsage)
 			return nil
 		}
-		valid := map[string][]string{"org": {"add"}, "user": {"add", "reset", "disable", "totp"}, "client": {"add"}}[group]
+		valid := map[string][]string{"org": {"add"}, "user": {"add", "reset", "disable", "totp", "break-glass"}, "client": {"add"}, "key": {"rotate", "retire"}}[group]
 		if !contains(valid, cmd) {
 			fmt.Fprint(stderr, securityUsage)
 			return fmt.Errorf("admin %s: unknown command %q", group, cmd)
@@ -63,6 +69,7 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 	db := fs.String("db", defaultDB, "store: sqlite:PATH or postgres://user:pass@host/db")
 	org := fs.String("org", "", "organization (enterprise) of the user")
 	fhirUser := fs.String("fhir-user", "", "the user's FHIR resource, e.g. Practitioner/123 (the fhirUser claim)")
+	breakGlass := fs.Bool("break-glass", false, "the user may break the glass: open a patient's records at every source in an emergency, with a reason, audited")
 	passwordFile := fs.String("password-file", "-", "file holding the password; - reads the first line of standard input")
 	kind := fs.String("kind", "", "client kind: public, symmetric (client secret) or asymmetric (private_key_jwt)")
 	scope := fs.String("scope", "", "scopes, space-separated (SMART v1 or v2 syntax)")
@@ -74,6 +81,7 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 	patient := fs.String("patient", "", "launch patient id (patient/ scopes of a token, or the patient of an EHR launch)")
 	encounter := fs.String("encounter", "", "encounter of an EHR launch")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime of the token")
+	olderThan := fs.Duration("older-than", 0, "key retire: delete the signing keys made more than this long ago (never the current one)")
 	var redirects, sources stringList
 	fs.Var(&redirects, "redirect-uri", "registered redirect URI; repeatable")
 	fs.Var(&sources, "source", "a source (slug or URI; * for all); repeatable")
@@ -82,8 +90,11 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 	}
 	pos = append(pos, fs.Args()...)
 	wantArgs := 1
-	if group == "client" || group == "token" || group == "launch" {
+	if group == "client" || group == "token" || group == "launch" || group == "key" {
 		wantArgs = 0
+	}
+	if cmd == "break-glass" {
+		wantArgs = 2
 	}
 	if len(pos) != wantArgs {
 		fs.Usage()
@@ -149,8 +160,12 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 			return err
 		}
 		if cmd == "add" {
-			err = change("user add "+pos[0]+" org "+*org, func() error {
-				return auth.AddUser(ctx, smart.User{Username: pos[0], Org: *org, FHIRUser: *fhirUser}, pw)
+			detail := "user add " + pos[0] + " org " + *org
+			if *breakGlass {
+				detail += " may break the glass"
+			}
+			err = change(detail, func() error {
+				return auth.AddUser(ctx, smart.User{Username: pos[0], Org: *org, FHIRUser: *fhirUser, MayBreakGlass: *breakGlass}, pw)
 			})
 		} else {
 			err = change("user reset "+pos[0], func() error { return auth.ResetPassword(ctx, pos[0], pw) })
@@ -160,11 +175,37 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 		}
 		fmt.Fprintf(stdout, "user %s: password set\n", pos[0])
 		return nil
+	case "key rotate":
+		kid, err := auth.RotateSigningKey(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "new signing key %s; tokens signed by older keys stay valid until \"admin key retire\"\n", kid)
+		return nil
+	case "key retire":
+		if *olderThan <= 0 {
+			return errors.New("admin key retire: give --older-than, longer than the access-token lifetime (e.g. 2h)")
+		}
+		n, err := auth.RetireSigningKeys(ctx, *olderThan)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d signing key(s) retired; tokens they signed are refused from now on\n", n)
+		return nil
 	case "user disable":
 		if err := change("user disable "+pos[0], func() error { return auth.DisableUser(ctx, pos[0]) }); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "user %s disabled; the user's tokens no longer work\n", pos[0])
+		return nil
+	case "user break-glass":
+		if len(pos) != 2 || (pos[1] != "on" && pos[1] != "off") {
+			return errors.New("admin user break-glass: give USER and on or off")
+		}
+		if err := change("user break-glass "+pos[0]+" "+pos[1], func() error { return auth.SetBreakGlass(ctx, pos[0], pos[1] == "on") }); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %s: break-the-glass %s\n", pos[0], pos[1])
 		return nil
 	case "user totp":
 		var u string

@@ -15,11 +15,12 @@ func TestHelpOnEveryCommandExitsZero(t *testing.T) {
 		args []string
 		want []string // what the help on stdout must contain
 	}{
-		{"omnichart -h lists the commands", []string{"-h"}, []string{"usage: omnichart <command>", "serve", "import", "admin"}},
+		{"omnichart -h lists the commands", []string{"-h"}, []string{"usage: omnichart <command>", "serve", "demo", "import", "admin"}},
 		{"omnichart --help lists the commands", []string{"--help"}, []string{"usage: omnichart <command>"}},
 		{"omnichart help lists the commands", []string{"help"}, []string{"usage: omnichart <command>"}},
 		{"serve -h lists its flags", []string{"serve", "-h"}, []string{"usage: omnichart serve", "-addr", "-db", "-max-body-bytes", "-mllp-source"}},
 		{"serve --help lists its flags", []string{"serve", "--help"}, []string{"usage: omnichart serve", "-base-url"}},
+		{"demo -h lists serve's flags and its own", []string{"demo", "-h"}, []string{"usage: omnichart demo", "-addr", "-db", "-mllp-source", "-data-dir", "-people", "-seed"}},
 		{"import -h lists its flags", []string{"import", "-h"}, []string{"usage: omnichart import", "-source", "-defer-index"}},
 		{"admin -h lists the admin commands", []string{"admin", "-h"}, []string{"usage: omnichart admin", "source", "quarantine", "reindex"}},
 		{"admin source -h lists the source commands", []string{"admin", "source", "-h"}, []string{"usage: omnichart admin source", "add SLUG", "disable"}},

@@ -1,6 +1,7 @@
 // Command omnichart is the Omnichart EHR server and its tools.
 //
 //	omnichart serve [--addr 127.0.0.1:8080] [--db sqlite:PATH | postgres://...]
+//	omnichart demo [--data-dir omnichart-demo] [the flags of serve]
 //	omnichart import [--db ... | --server URL] [--source SLUG|URI] PATH...
 //	omnichart admin source|quarantine|reindex|org|user|client|token|launch ...
 //	omnichart gen --people N --sources K --seed S --out DIR
@@ -38,6 +39,7 @@ const usage = `usage: omnichart <command> [flags]
 
 commands:
   serve     serve the FHIR R4 API
+  demo      serve with a demo data set of several enterprises (built on first start)
   import    import FHIR bundles, NDJSON, C-CDA and HL7 v2 files
   admin     source directory, import quarantine, users, clients and tokens
   gen       write a synthetic multi-source population and its truth
@@ -65,6 +67,8 @@ func command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr)
+	case "demo":
+		return demoCmd(ctx, args[1:], stdout, stderr)
 	case "import":
 		return importCmd(ctx, args[1:], stdout, stderr)
 	case "admin":

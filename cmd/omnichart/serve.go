@@ -16,6 +16,7 @@ import (
 	"omnichart/internal/fhirapi"
 	"omnichart/internal/service"
 	"omnichart/internal/smart"
+	"omnichart/internal/store"
 )
 
 // insecureWarning is printed on start by a server without authorization.
@@ -34,81 +35,130 @@ listener. Every flag can also be set as OMNICHART_<FLAG>, e.g. OMNICHART_DB.
 flags:
 `
 
+// serveFlags are the flags of serve, which demo shares: registered on a FlagSet
+// by addServeFlags, checked and resolved by resolve once it is parsed.
+type serveFlags struct {
+	addr, db, baseURL    *string
+	maxBody              *int64
+	mllpAddr, mllpSource *string
+	limits               *serveLimits
+	maxEntries           *int
+	storeOptions         func() (store.Options, error)
+	tlsCert, tlsKey      *string
+	insecure             *bool
+	auditKeyFile         *string
+
+	// Set by resolve.
+	tls   *tls.Config
+	store store.Options
+}
+
+// addServeFlags registers the flags of serve on fs, with db as the default of --db.
+func addServeFlags(fs *flag.FlagSet, db string) *serveFlags {
+	f := &serveFlags{}
+	f.addr = fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	f.db = fs.String("db", db, "store: sqlite:PATH or postgres://user:pass@host/db")
+	f.baseURL = fs.String("base-url", "", "public FHIR base URL (default: derived from each request)")
+	f.maxBody = fs.Int64("max-body-bytes", 64<<20, "largest request body accepted")
+	f.mllpAddr = fs.String("mllp", "", "also receive HL7 v2 messages over MLLP at this address, e.g. 127.0.0.1:2575")
+	f.mllpSource = fs.String("mllp-source", "", "source system of MLLP messages: a registered slug, or a URI")
+	f.limits = serveLimitFlags(fs)
+	f.maxEntries = bundleEntriesFlag(fs)
+	f.storeOptions = searchFlags(fs)
+	f.tlsCert = fs.String("tls-cert", "", "serve HTTPS (TLS 1.2 or newer) with this PEM certificate chain; needs --tls-key")
+	f.tlsKey = fs.String("tls-key", "", "PEM private key of --tls-cert")
+	f.auditKeyFile = auditKeyFileFlag(fs)
+	f.insecure = fs.Bool("insecure-no-auth", false, "serve without authorization: anyone who reaches the port reads and changes every record (local experiments only)")
+	return f
+}
+
+// resolve checks the parsed flags and reads what they name (the TLS key pair),
+// before anything is opened or listened on.
+func (f *serveFlags) resolve() error {
+	if err := f.limits.resolve(); err != nil {
+		return err
+	}
+	if (*f.tlsCert == "") != (*f.tlsKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	if *f.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(*f.tlsCert, *f.tlsKey)
+		if err != nil {
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		f.tls = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	if *f.maxEntries <= 0 {
+		return fmt.Errorf("--max-bundle-entries must be positive")
+	}
+	opts, err := f.storeOptions()
+	if err != nil {
+		return err
+	}
+	f.store = opts
+	return nil
+}
+
+// scheme is the URL scheme the server is reached by.
+func (f *serveFlags) scheme() string {
+	if f.tls != nil {
+		return "https"
+	}
+	return "http"
+}
+
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), serveUsage); fs.PrintDefaults() }
-	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	db := fs.String("db", defaultDB, "store: sqlite:PATH or postgres://user:pass@host/db")
-	baseURL := fs.String("base-url", "", "public FHIR base URL (default: derived from each request)")
-	maxBody := fs.Int64("max-body-bytes", 64<<20, "largest request body accepted")
-	mllpAddr := fs.String("mllp", "", "also receive HL7 v2 messages over MLLP at this address, e.g. 127.0.0.1:2575")
-	mllpSource := fs.String("mllp-source", "", "source system of MLLP messages: a registered slug, or a URI")
-	limits := serveLimitFlags(fs)
-	maxEntries := bundleEntriesFlag(fs)
-	storeOptions := searchFlags(fs)
-	tlsCert := fs.String("tls-cert", "", "serve HTTPS (TLS 1.2 or newer) with this PEM certificate chain; needs --tls-key")
-	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert")
-	auditKeyFile := auditKeyFileFlag(fs)
-	insecure := fs.Bool("insecure-no-auth", false, "serve without authorization: anyone who reaches the port reads and changes every record (local experiments only)")
+	f := addServeFlags(fs, defaultDB)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if err := limits.resolve(); err != nil {
+	if err := f.resolve(); err != nil {
 		return err
 	}
-	if (*tlsCert == "") != (*tlsKey == "") {
-		return fmt.Errorf("--tls-cert and --tls-key go together")
-	}
-	var tlsConfig *tls.Config
-	if *tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
-		if err != nil {
-			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
-		}
-		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
-	}
-	if *maxEntries <= 0 {
-		return fmt.Errorf("--max-bundle-entries must be positive")
-	}
-	opts, err := storeOptions()
-	if err != nil {
-		return err
-	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	return runServer(ctx, f, stdout, stderr, nil)
+}
 
-	st, err := openStoreWith(ctx, *db, opts)
+// runServer serves the FHIR API with resolved flags until ctx ends. It prints
+// "omnichart VERSION serving FHIR R4 at URL/fhir" once it listens, then calls
+// listening (when set) with the address it listens on, so that a command built
+// on serve can say more.
+func runServer(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, listening func(addr net.Addr)) error {
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	st, err := openStoreWith(ctx, *f.db, f.store)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	var policy ehr.Policy = smart.Policy{}
-	if *insecure {
+	if *f.insecure {
 		policy = ehr.AllowAll{}
 	}
-	auditLog, _, err := openAudit(st, *db, *auditKeyFile, true)
+	auditLog, _, err := openAudit(st, *f.db, *f.auditKeyFile, true)
 	if err != nil {
 		return err
 	}
 	hook := &mpiHook{}
 	svc := service.New(st, service.Options{Policy: policy, Events: ehr.LogEvents{Log: log}, Auditor: auditLog, Log: log,
-		AfterCommit: hook.committed, MaxBundleEntries: *maxEntries})
+		AfterCommit: hook.committed, MaxBundleEntries: *f.maxEntries})
 	index, indexReport, err := hook.attach(ctx, svc, log)
 	if err != nil {
 		return err
 	}
 	log.Info("patient index loaded", "patients", indexReport.Patients, "persons", indexReport.Persons, "reviews", indexReport.Reviews, "writes", len(indexReport.Changes))
-	api := fhirapi.New(svc, fhirapi.Config{BaseURL: *baseURL, MaxBodyBytes: *maxBody, Version: version, MaxRequestsPerClient: limits.perClient,
-		PatientIndex: index, InsecureNoAuth: *insecure, SMART: !*insecure}, log)
+	api := fhirapi.New(svc, fhirapi.Config{BaseURL: *f.baseURL, MaxBodyBytes: *f.maxBody, Version: version, MaxRequestsPerClient: f.limits.perClient,
+		PatientIndex: index, InsecureNoAuth: *f.insecure, SMART: !*f.insecure}, log)
 
 	mux := http.NewServeMux()
-	if *insecure {
+	if *f.insecure {
 		fmt.Fprintln(stderr, insecureWarning)
 		log.Warn("authorization is off (--insecure-no-auth): every caller reads and changes every record")
 		mux.Handle("/fhir", api)
 		mux.Handle("/fhir/", api)
 	} else {
-		auth := smart.New(smart.Config{DB: st.DB(), Postgres: isPostgres(*db), BaseURL: *baseURL, Log: log, Auditor: auditLog,
+		auth := smart.New(smart.Config{DB: st.DB(), Postgres: isPostgres(*f.db), BaseURL: *f.baseURL, Log: log, Auditor: auditLog,
 			PatientVisible: func(ctx context.Context, id string) (bool, error) {
 				_, err := svc.Read(ctx, "Patient", id)
 				if code := ehr.ErrorCode(err); code == ehr.NotFound || code == ehr.Gone {
@@ -116,7 +166,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				}
 				return err == nil, err
 			}})
-		protected := auth.RequireBearer(api)
+		protected := fhirapi.RequestIDs(auth.RequireBearer(api))
 		mux.Handle("/fhir", protected)
 		mux.Handle("/fhir/", protected)
 		mux.Handle("/fhir/.well-known/", auth.Handler())
@@ -131,23 +181,24 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(w, "ok")
 	})
 
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", *f.addr)
 	if err != nil {
 		return err
 	}
-	srv := fhirapi.NewHTTPServer(mux, limits.http)
-	scheme := "http"
-	served := fhirapi.Listen(ln, limits.http, log)
-	if tlsConfig != nil {
-		scheme = "https"
-		srv.TLSConfig = tlsConfig
-		served = tls.NewListener(served, tlsConfig)
+	srv := fhirapi.NewHTTPServer(mux, f.limits.http)
+	served := fhirapi.Listen(ln, f.limits.http, log)
+	if f.tls != nil {
+		srv.TLSConfig = f.tls
+		served = tls.NewListener(served, f.tls)
 	}
-	fmt.Fprintf(stdout, "omnichart %s serving FHIR R4 at %s://%s/fhir\n", version, scheme, ln.Addr())
+	fmt.Fprintf(stdout, "omnichart %s serving FHIR R4 at %s://%s/fhir\n", version, f.scheme(), ln.Addr())
+	if listening != nil {
+		listening(ln.Addr())
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(served) }()
-	if *mllpAddr != "" {
-		mllpDone, err := startMLLP(ctx, svc, *mllpAddr, *mllpSource, limits, stdout, log)
+	if *f.mllpAddr != "" {
+		mllpDone, err := startMLLP(ctx, svc, *f.mllpAddr, *f.mllpSource, f.limits, stdout, log)
 		if err != nil {
 			srv.Close()
 			return err

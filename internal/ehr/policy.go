@@ -9,8 +9,16 @@ type Action string
 const (
 	ActionRead   Action = "read"
 	ActionSearch Action = "search"
+	// ActionWrite is a create or an update whose kind is not known yet (a PUT
+	// or PATCH before the transaction finds whether the resource exists); the
+	// engine asks ActionCreate or ActionUpdate again once it knows.
 	ActionWrite  Action = "write"
+	ActionCreate Action = "create"
+	ActionUpdate Action = "update"
 	ActionDelete Action = "delete"
+	// ActionBreakGlass is an emergency access to a patient's records at every
+	// source (see ehr.BreakGlass); only users the policy names may.
+	ActionBreakGlass Action = "break-glass"
 )
 
 // Policy decides what a principal may do. Authorize is asked before an interaction

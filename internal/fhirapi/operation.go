@@ -52,7 +52,7 @@ type opParam struct {
 
 // operations lists every operation the server offers.
 func operations() []*operation {
-	return []*operation{patientEverything, personEverything, patientSummary, personSummary, patientReconcile, patientReconcileDecide}
+	return []*operation{patientEverything, personEverything, patientSummary, personSummary, patientReconcile, patientReconcileDecide, patientBreakGlass}
 }
 
 // routeOperations registers the routes of ops: GET (when it does not affect

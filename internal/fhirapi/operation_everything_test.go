@@ -115,9 +115,14 @@ func TestEverythingShowsOnlyWhatTheScopeAllows(t *testing.T) {
 		refs, _, _ := c.pages("/Person/h1/$everything", "X-Test-Sees", srcA+","+srcMPI)
 		sameSet(t, "scope a+mpi", refs, []string{"Patient/pa", "Observation/oa", "Condition/ca", "Encounter/ea", "Person/h1",
 			"Practitioner/dr-a", "Organization/org-a"})
-		// Without the MPI's records no link is visible: pa stands for itself.
+		// The links are the engine's: a caller who may see a's and b's records
+		// gets both halves through them, without seeing the MPI's Person.
 		refs, _, _ = c.pages("/Patient/pa/$everything?_mdm=true", "X-Test-Sees", srcA+","+srcB)
-		sameSet(t, "scope a+b, no links", refs, []string{"Patient/pa", "Observation/oa", "Condition/ca", "Encounter/ea",
+		sameSet(t, "scope a+b, linked through the MPI", refs, []string{"Patient/pa", "Observation/oa", "Condition/ca", "Encounter/ea",
+			"Practitioner/dr-a", "Organization/org-a", "Patient/pb", "Observation/ob", "MedicationRequest/mb", "Medication/med-b"})
+		// A linked record the caller may not see stays hidden: pa stands for itself.
+		refs, _, _ = c.pages("/Patient/pa/$everything?_mdm=true", "X-Test-Sees", srcA)
+		sameSet(t, "scope a, b's linked record hidden", refs, []string{"Patient/pa", "Observation/oa", "Condition/ca", "Encounter/ea",
 			"Practitioner/dr-a", "Organization/org-a"})
 		// A Patient outside the scope is not found.
 		c.must(404, "GET", "/Patient/pb/$everything", "", "X-Test-Sees", srcA)

@@ -23,9 +23,10 @@ func TestSearchMDMExpandsToLinkedRecordsOnly(t *testing.T) {
 			{"/Observation?subject:mdm=Patient/pc", "", []string{"Observation/oc"}},
 			{"/Observation?subject:mdm=Patient/pz", "", []string{"Observation/oz"}},
 			{"/Observation?subject:mdm=Patient/pz,Patient/pc&code:text=x", "", []string{"Observation/oz", "Observation/oc"}},
-			// The scope hides b's records, and without the MPI's there are no links.
+			// The links are the engine's: a scope that hides b's records gets
+			// none of them, one that shows them gets them without the MPI's.
 			{"/Observation?subject:mdm=Patient/pa", srcA + "," + srcMPI, []string{"Observation/oa"}},
-			{"/Observation?subject:mdm=Patient/pa", srcA + "," + srcB, []string{"Observation/oa"}},
+			{"/Observation?subject:mdm=Patient/pa", srcA + "," + srcB, []string{"Observation/oa", "Observation/ob", "Observation/ob-other"}},
 			{"/Observation?subject:mdm=Patient/pa", srcB + "," + srcMPI, []string{"Observation/ob", "Observation/ob-other"}},
 			// Paged one by one, the next links repeat the expansion.
 			{"/Observation?subject:mdm=Patient/pa&_count=1", "", []string{"Observation/oa", "Observation/ob", "Observation/ob-other"}},
@@ -36,6 +37,15 @@ func TestSearchMDMExpandsToLinkedRecordsOnly(t *testing.T) {
 			}
 			refs, _, _ := c.pages(tc.path, headers...)
 			sameSet(t, tc.path+" seen by "+tc.sees, refs, tc.want)
+		}
+		// In a batch or transaction, a search entry expands :mdm the same way.
+		for _, kind := range []string{"batch", "transaction"} {
+			r := c.must(200, "POST", "", `{"resourceType":"Bundle","type":"`+kind+`","entry":[{"request":{"method":"GET",`+
+				`"url":"Observation?subject:mdm=Patient/pa&code=http://loinc.org|2345-7"}}]}`)
+			got := string(r.body)
+			if !strings.Contains(got, `"id":"oa"`) || !strings.Contains(got, `"id":"ob"`) || strings.Contains(got, `"id":"ob-other"`) {
+				t.Errorf("%s with a :mdm search entry = %s, want oa and ob", kind, got)
+			}
 		}
 		r := c.must(200, "GET", "/Observation?subject:mdm=Patient/pa&_count=1", "")
 		for _, l := range r.json["link"].([]any) {

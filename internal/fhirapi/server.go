@@ -109,13 +109,9 @@ func (a *API) routes() {
 // with MaxRequestsPerClient requests in progress gets 429 (see admit).
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	id := r.Header.Get("X-Request-ID")
-	if !saneRequestID(id) {
-		id = newRequestID()
-	}
-	w.Header().Set("X-Request-ID", id)
+	r = withRequestID(w, r)
 	rec := &statusRecorder{ResponseWriter: w}
-	ctx := ehr.WithRequestID(r.Context(), id)
+	ctx := r.Context()
 	// Until SMART on FHIR authentication is wired, every HTTP caller is anonymous;
 	// the policy decides what anonymous may do.
 	ctx = ehr.WithPrincipal(ctx, ehr.PrincipalFrom(ctx))
@@ -137,6 +133,29 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = timedBody{http.MaxBytesReader(rec, r.Body, a.cfg.MaxBodyBytes)}
 	}
 	a.mux.ServeHTTP(rec, r)
+}
+
+// RequestIDs gives every request through next its request id (see ServeHTTP)
+// before anything else answers it, so that the answers of middleware in front of
+// the API (a 401 of the bearer check) carry X-Request-ID too.
+func RequestIDs(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, withRequestID(w, r))
+	})
+}
+
+// withRequestID puts the request id in r's context and the X-Request-ID
+// response header, unless a handler in front did already.
+func withRequestID(w http.ResponseWriter, r *http.Request) *http.Request {
+	if ehr.RequestID(r.Context()) != "" {
+		return r
+	}
+	id := r.Header.Get("X-Request-ID")
+	if !saneRequestID(id) {
+		id = newRequestID()
+	}
+	w.Header().Set("X-Request-ID", id)
+	return r.WithContext(ehr.WithRequestID(r.Context(), id))
 }
 
 // logRequest writes one log record per request: method, route pattern, status,

@@ -15,6 +15,7 @@ import (
 	"omnichart/internal/ingest"
 	"omnichart/internal/mpi"
 	"omnichart/internal/service"
+	"omnichart/internal/smart"
 	"omnichart/internal/store"
 )
 
@@ -445,4 +446,13 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestTheIndexSourceIsTheOneThePolicyKnows checks that the source the index owns
+// its records with is the one smart.Policy keeps from callers limited to some
+// sources.
+func TestTheIndexSourceIsTheOneThePolicyKnows(t *testing.T) {
+	if mpi.SourceURI != smart.IndexSource {
+		t.Errorf("mpi.SourceURI = %q, smart.IndexSource = %q; want them equal", mpi.SourceURI, smart.IndexSource)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -111,6 +112,8 @@ func actionOf(method string) ehr.Action {
 		return ehr.ActionDelete
 	case "GET", "HEAD":
 		return ehr.ActionRead
+	case "POST":
+		return ehr.ActionCreate
 	}
 	return ehr.ActionWrite
 }
@@ -150,6 +153,21 @@ func (s *Service) runEvent(ctx context.Context, interaction string, changes []eh
 		typ, id = changes[0].Type, changes[0].ID
 	}
 	return s.event(ctx, interaction, typ, id, nil, recs, nil)
+}
+
+// authorizeWritten asks the policy, once the transaction knows, whether the
+// caller may have created or updated what a PUT or PATCH wrote: a scope with
+// "u" but no "c" must not create by PUT, and one with "c" but no "u" must not
+// change what exists.
+func (s *Service) authorizeWritten(ctx context.Context, e *pending) error {
+	if e.out.Record == nil || (e.c.Method != "PUT" && e.c.Method != "PATCH") {
+		return nil
+	}
+	action := ehr.ActionUpdate
+	if e.out.Created {
+		action = ehr.ActionCreate
+	}
+	return s.policy.Authorize(ctx, ehr.PrincipalFrom(ctx), action, e.c.Type)
 }
 
 // run checks, authorizes and writes changes in one store transaction. With an
@@ -272,6 +290,9 @@ func (s *Service) run(ctx context.Context, interaction string, changes []ehr.Cha
 				err = s.entryRead(ctx, tx, e)
 			}
 			if err != nil {
+				return fail(e.index, err)
+			}
+			if err := s.authorizeWritten(ctx, e); err != nil {
 				return fail(e.index, err)
 			}
 			if len(e.conflicts) > 0 {
@@ -557,10 +578,23 @@ func (s *Service) entryRead(ctx context.Context, tx ehr.Tx, e *pending) error {
 		if perr != nil {
 			return ehr.Errorf(ehr.Invalid, "%v", perr)
 		}
-		page, serr := tx.Search(ctx, q)
+		// :mdm parameters are expanded here, as Search does; the result is a
+		// search of the transaction with the links the caller may see.
+		run := *q
+		run.Params = slices.Clone(q.Params)
+		for i, p := range run.Params {
+			if p.Modifier == search.ModifierMDM {
+				var err error
+				if run.Params[i], err = s.expandMDM(ctx, q.Type, p); err != nil {
+					return err
+				}
+			}
+		}
+		page, serr := tx.Search(ctx, &run)
 		if serr != nil {
 			return serr
 		}
+		q.Ignored, q.IgnoredReasons, q.Malformed = run.Ignored, run.IgnoredReasons, run.Malformed
 		e.out.Page, e.out.Query = page, q
 		return nil
 	}

@@ -47,7 +47,8 @@ func hasMDM(q *search.Query) bool {
 }
 
 // expandMDM turns name:mdm=Patient/X,... into name=Patient/X,Patient/Y,... with
-// every Patient linked with each X through a Person the caller may see.
+// every Patient linked with each X through the master patient index whose
+// records the caller may see.
 func (s *Service) expandMDM(ctx context.Context, typ string, p search.Param) (search.Param, error) {
 	bad := func(format string, args ...any) (search.Param, error) {
 		msg := fmt.Sprintf(format, args...)
@@ -64,10 +65,6 @@ func (s *Service) expandMDM(ctx context.Context, typ string, p search.Param) (se
 	if !slices.Contains(params[i].Targets, "Patient") {
 		return bad("the :mdm modifier expands references to Patients, and %s.%s cannot refer to a Patient", typ, p.Name)
 	}
-	person := s.policy.Authorize(ctx, ehr.PrincipalFrom(ctx), ehr.ActionSearch, "Person")
-	if person != nil && ehr.ErrorCode(person) != ehr.Forbidden {
-		return p, person
-	}
 	var values []string
 	for _, v := range p.Values {
 		id, ok := strings.CutPrefix(v, "Patient/")
@@ -77,13 +74,11 @@ func (s *Service) expandMDM(ctx context.Context, typ string, p search.Param) (se
 		if !ok || !fhir.ValidID(id) {
 			return bad("the :mdm modifier expands Patient references such as Patient/123; %q is not one", v)
 		}
-		ids := []string{id}
-		// A caller that may not search Persons sees no links.
-		if person == nil {
-			var err error
-			if ids, err = s.linkedPatients(ctx, id); err != nil {
-				return p, err
-			}
+		// The links are the engine's; those to records the caller may not see
+		// are left out (see visibleLinks).
+		ids, err := s.visibleLinks(ctx, id)
+		if err != nil {
+			return p, err
 		}
 		for _, linked := range ids {
 			if ref := "Patient/" + linked; !slices.Contains(values, ref) {

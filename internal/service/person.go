@@ -28,22 +28,47 @@ func (s *Service) PersonPatients(ctx context.Context, id string) (*ehr.Record, [
 }
 
 // LinkedPatients returns the ids of the source Patients that are the same human as
-// Patient/id: id first, then the Patients linked with it through every Person the
-// caller may see, sorted. A Patient the caller cannot see is NotFound; without a
-// visible Person it stands for itself alone.
+// Patient/id: id first, then the other Patients linked with it through a Person,
+// sorted. A Patient the caller cannot see is NotFound. The links are looked up by
+// the engine itself (the master patient index's Persons are its own records), but
+// only the Patients the caller may see are returned: a link shows a record of
+// another enterprise only where the caller's scope (its sources, a patient's
+// Consent, a break-the-glass access) lets the caller see that record.
 func (s *Service) LinkedPatients(ctx context.Context, id string) ([]string, error) {
 	if _, err := s.Read(ctx, "Patient", id); err != nil {
 		return nil, err
 	}
-	sctx, err := s.begin(ctx, ehr.ActionSearch, "Person")
+	sctx, err := s.begin(ctx, ehr.ActionRead, "Patient")
 	if err != nil {
-		// A caller that may not search Persons sees no links.
-		if ehr.ErrorCode(err) == ehr.Forbidden {
-			return []string{id}, nil
-		}
 		return nil, err
 	}
-	return s.linkedPatients(sctx, id)
+	return s.visibleLinks(sctx, id)
+}
+
+// visibleLinks returns id and the ids of the source Patients linked with it (see
+// LinkedPatients), keeping those whose records the scope in ctx reaches: the
+// Patient's source and compartment, whatever the resource types the scope
+// names, since a caller searching Observations by :mdm need not read Patients.
+func (s *Service) visibleLinks(ctx context.Context, id string) ([]string, error) {
+	linked, err := s.linkedPatients(ehr.WithScope(ctx, ehr.Unrestricted()), id)
+	if err != nil {
+		return nil, err
+	}
+	scope := ehr.ScopeFrom(ctx)
+	if !scope.All {
+		scope.Types, scope.Restricted = nil, nil
+	}
+	pctx := ehr.WithScope(ctx, scope)
+	out := linked[:1]
+	for _, other := range linked[1:] {
+		_, err := s.store.Read(pctx, "Patient", other)
+		if err == nil {
+			out = append(out, other)
+		} else if code := ehr.ErrorCode(err); code != ehr.NotFound && code != ehr.Gone {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // linkedPatients is LinkedPatients under the scope already in ctx.

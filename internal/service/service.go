@@ -351,7 +351,26 @@ func (s *Service) Read(ctx context.Context, typ, id string) (rec *ehr.Record, er
 	if err != nil {
 		return nil, err
 	}
+	if ehr.ScopeFrom(sctx).Restricted[typ] != nil {
+		return s.readRestricted(sctx, typ, id)
+	}
 	return s.store.Read(sctx, typ, id)
+}
+
+// readRestricted reads typ/id under a scope that restricts typ to search queries
+// (SMART v2 scopes such as Observation.rs?category=laboratory): the store
+// evaluates those only in a search, so the read is a search by _id. A record
+// that does not match is NotFound, like one that does not exist.
+func (s *Service) readRestricted(ctx context.Context, typ, id string) (*ehr.Record, error) {
+	page, err := s.store.Search(ctx, &search.Query{Type: typ, Strict: true, Count: 1,
+		Params: []search.Param{{Name: "_id", Values: []string{id}}}})
+	if err != nil {
+		return nil, err
+	}
+	if len(page.Records) == 0 {
+		return nil, ehr.Errorf(ehr.NotFound, "%s/%s is not known", typ, id)
+	}
+	return page.Records[0], nil
 }
 
 // VRead returns one version of typ/id.

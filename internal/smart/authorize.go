@@ -217,7 +217,7 @@ func (s *Server) patientVisible(ctx context.Context, u *userRow, id string) (boo
 	if err != nil {
 		return false, err
 	}
-	g := Grant{Scopes: scopes, Username: u.Username, UserSources: sources}
+	g := Grant{Scopes: scopes, Username: u.Username, UserSources: sources, Org: u.Org}
 	ctx = WithGrant(ctx, g)
 	ctx = ehr.WithPrincipal(ctx, principalOf(g))
 	return s.cfg.PatientVisible(ctx, id)

@@ -219,6 +219,9 @@ func TestBadTokensAreRefusedEverywhere(t *testing.T) {
 						t.Errorf("%s: %s %s answered %d, want 401", kind, r.method, r.path, resp.StatusCode)
 						continue
 					}
+					if resp.Header.Get("X-Request-ID") == "" {
+						t.Errorf("%s: %s %s: 401 without X-Request-ID", kind, r.method, r.path)
+					}
 					if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer ") {
 						t.Errorf("%s: %s %s: WWW-Authenticate %q", kind, r.method, r.path, resp.Header.Get("WWW-Authenticate"))
 					}

@@ -82,6 +82,9 @@ type User struct {
 	// fhirUser claim), or "".
 	FHIRUser string
 	Disabled bool
+	// MayBreakGlass lets the user open a patient's records at every source in
+	// an emergency (ehr.BreakGlass), always with a reason and audited.
+	MayBreakGlass bool
 }
 
 // Client is a registered application.
@@ -145,18 +148,24 @@ type userRow struct {
 func (r repo) user(ctx context.Context, name string) (*userRow, error) {
 	u := &userRow{}
 	u.Username = name
-	var disabled int
-	err := r.row(ctx, `SELECT org, fhir_user, pw_hash, pw_salt, pw_iter, disabled, failures, locked_until, totp_secret FROM auth_users WHERE username = ?`, name).
-		Scan(&u.Org, &u.FHIRUser, &u.hash, &u.salt, &u.iter, &disabled, &u.failures, &u.lockedUntil, &u.totpSecret)
+	var disabled, breakGlass int
+	err := r.row(ctx, `SELECT org, fhir_user, pw_hash, pw_salt, pw_iter, disabled, failures, locked_until, totp_secret, break_glass FROM auth_users WHERE username = ?`, name).
+		Scan(&u.Org, &u.FHIRUser, &u.hash, &u.salt, &u.iter, &disabled, &u.failures, &u.lockedUntil, &u.totpSecret, &breakGlass)
 	if err != nil {
 		return nil, err
 	}
 	u.Disabled = disabled != 0
+	u.MayBreakGlass = breakGlass != 0
 	return u, nil
 }
 
+// orgSources lists the sources an organization's users see. The first is the
+// one they write for (ehr.Principal.Source): the source whose slug is the
+// organization's name when it has one (organization "st-marys" writes for
+// urn:omnichart:source:st-marys whatever else it sees), else the first by URI.
 func (r repo) orgSources(ctx context.Context, org string) ([]string, error) {
-	rows, err := r.db.QueryContext(ctx, r.q(`SELECT source FROM auth_org_sources WHERE org = ? ORDER BY source`), org)
+	rows, err := r.db.QueryContext(ctx, r.q(`SELECT source FROM auth_org_sources WHERE org = ?
+		ORDER BY CASE WHEN source = ? THEN 0 ELSE 1 END, source`), org, ownSourcePrefix+org)
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +180,10 @@ func (r repo) orgSources(ctx context.Context, org string) ([]string, error) {
 	}
 	return out, rows.Err()
 }
+
+// ownSourcePrefix and an organization's name make the URI of the source the
+// organization writes for, as the source directory makes URIs from slugs.
+const ownSourcePrefix = "urn:omnichart:source:"
 
 // revoked reports whether any of ids (token ids, refresh families) is revoked.
 func (r repo) revoked(ctx context.Context, ids ...string) (bool, error) {

@@ -71,7 +71,7 @@ func newHarness(t testing.TB, engine string, auditor ...func(*store.Store) ehr.A
 	if len(auditor) > 0 {
 		a = auditor[0](st)
 	}
-	svc := service.New(st, service.Options{Policy: smart.Policy{}, Log: log, Auditor: a})
+	svc := service.New(st, service.Options{Policy: smart.Policy{Now: clk.now}, Log: log, Now: clk.now, Auditor: a})
 	auth := smart.New(smart.Config{DB: st.DB(), Postgres: engine == "postgres", Now: clk.now, PasswordIterations: 1000, Log: log, Auditor: a,
 		PatientVisible: func(ctx context.Context, id string) (bool, error) {
 			_, err := svc.Read(ctx, "Patient", id)
@@ -82,8 +82,8 @@ func newHarness(t testing.TB, engine string, auditor ...func(*store.Store) ehr.A
 		}})
 	api := fhirapi.New(svc, fhirapi.Config{Version: "test"}, log)
 	mux := http.NewServeMux()
-	mux.Handle("/fhir", auth.RequireBearer(api))
-	mux.Handle("/fhir/", auth.RequireBearer(api))
+	mux.Handle("/fhir", fhirapi.RequestIDs(auth.RequireBearer(api)))
+	mux.Handle("/fhir/", fhirapi.RequestIDs(auth.RequireBearer(api)))
 	mux.Handle("/fhir/.well-known/", auth.Handler())
 	mux.Handle("/oauth/", auth.Handler())
 	srv := httptest.NewServer(mux)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"omnichart/internal/ehr"
 )
@@ -20,8 +21,10 @@ type Grant struct {
 	Encounter string
 	// UserSources are the sources of the user's organization (user tokens).
 	UserSources []string
-	// Organization is the user's organization (user tokens), for the audit log.
-	Organization string
+	// Org is the user's organization; MayBreakGlass says whether the user may
+	// open a patient's records in an emergency (user tokens).
+	Org           string
+	MayBreakGlass bool
 	// ClientSources are the sources a backend client may reach; nil with
 	// ClientAllSources false means none.
 	ClientSources    []string
@@ -46,23 +49,31 @@ func GrantFrom(ctx context.Context) (Grant, bool) {
 // context (patient compartment, the user's organization, the client's sources).
 // The trusted in-process principal (importer, command line) is unrestricted;
 // anyone else without a grant may do nothing.
-type Policy struct{}
+type Policy struct {
+	// Now is the clock openings are judged by; nil is time.Now.
+	Now func() time.Time
+}
 
 var _ ehr.Policy = Policy{}
 
-// lettersOf maps an engine action to the SMART v2 permission it needs. A write is
-// a create or an update, which the engine does not tell apart here, so it needs
-// both "c" and "u" (see docs/security.md).
-func lettersOf(action ehr.Action) string {
+// lettersOf maps an engine action to the SMART v2 permissions it needs. A write
+// whose kind is not known yet (ActionWrite: a PUT or PATCH before the engine
+// finds whether the resource exists) needs "c" or "u"; the engine asks again with
+// ActionCreate or ActionUpdate once it knows.
+func lettersOf(action ehr.Action) (letters string, anyOf bool) {
 	switch action {
 	case ehr.ActionRead:
-		return "r"
+		return "r", false
 	case ehr.ActionSearch:
-		return "s"
+		return "s", false
 	case ehr.ActionDelete:
-		return "d"
+		return "d", false
+	case ehr.ActionCreate:
+		return "c", false
+	case ehr.ActionUpdate:
+		return "u", false
 	}
-	return "cu"
+	return "cu", true
 }
 
 // Authorize allows action on typ when some unrestricted resource scope grants
@@ -77,24 +88,36 @@ func (Policy) Authorize(ctx context.Context, p ehr.Principal, action ehr.Action,
 	if !ok {
 		return ehr.Errorf(ehr.Forbidden, "no access token grants this request")
 	}
-	letters := lettersOf(action)
+	if action == ehr.ActionBreakGlass {
+		if g.Username == "" || !g.MayBreakGlass {
+			return ehr.Errorf(ehr.Forbidden, "this user may not break the glass")
+		}
+		return nil
+	}
+	letters, anyOf := lettersOf(action)
+	granted := 0
 	for i := range len(letters) {
-		if !g.allows(letters[i], typ, action == ehr.ActionWrite && typ == "") {
-			what := typ
-			if what == "" {
-				what = "all resource types"
-			}
-			return ehr.Errorf(ehr.Forbidden, "the granted scopes (%s) do not allow %s on %s", g.Scopes.String(), action, what)
+		if g.allows(letters[i], typ, action == ehr.ActionWrite && typ == "") {
+			granted++
 		}
 	}
-	return nil
+	if granted == len(letters) || (anyOf && granted > 0) {
+		return nil
+	}
+	what := typ
+	if what == "" {
+		what = "all resource types"
+	}
+	return ehr.Errorf(ehr.Forbidden, "the granted scopes (%s) do not allow %s on %s", g.Scopes.String(), action, what)
 }
 
 func (g Grant) allows(letter byte, typ string, anyType bool) bool {
 	for _, s := range g.Scopes.Resource {
-		if s.Params != nil {
-			// Restrictions are not compiled into queries yet: a restricted
-			// scope grants nothing rather than more than it says.
+		if s.Params != nil && (s.Type == "*" || (letter != 'r' && letter != 's')) {
+			// A restriction is compiled into the queries of reads and searches
+			// of its type (see Scope); on every type, or for writing, it would
+			// need the record tested before it is written, so such a scope
+			// grants nothing rather than more than it says.
 			continue
 		}
 		if strings.IndexByte(s.Perms, letter) >= 0 && (anyType || s.Type == "*" || (typ != "" && s.Type == typ)) {
@@ -110,7 +133,7 @@ func (g Grant) allows(letter byte, typ string, anyType bool) bool {
 // client's sources; scopes of several contexts narrow each other. A user's token
 // is always limited to the user's organization, whatever its scopes. The types
 // are those some unrestricted scope names.
-func (Policy) Scope(ctx context.Context, p ehr.Principal) (ehr.Scope, error) {
+func (pol Policy) Scope(ctx context.Context, p ehr.Principal) (ehr.Scope, error) {
 	if p.System {
 		return ehr.Unrestricted(), nil
 	}
@@ -120,14 +143,30 @@ func (Policy) Scope(ctx context.Context, p ehr.Principal) (ehr.Scope, error) {
 	}
 	var types []string
 	wildcard := false
+	open := map[string]bool{} // types some unrestricted scope lets read or search
+	restricted := map[string][]string{}
 	for _, s := range g.Scopes.Resource {
 		if s.Params != nil {
+			if s.Type != "*" && strings.ContainsAny(s.Perms, "rs") {
+				restricted[s.Type] = append(restricted[s.Type], s.Params.Encode())
+				if !slices.Contains(types, s.Type) {
+					types = append(types, s.Type)
+				}
+			}
 			continue
 		}
 		if s.Type == "*" {
 			wildcard = true
 		} else if !slices.Contains(types, s.Type) {
 			types = append(types, s.Type)
+		}
+		if strings.ContainsAny(s.Perms, "rs") {
+			open[s.Type] = true
+		}
+	}
+	for typ := range restricted {
+		if open[typ] || open["*"] {
+			delete(restricted, typ)
 		}
 	}
 	if !wildcard && len(types) == 0 {
@@ -137,6 +176,11 @@ func (Policy) Scope(ctx context.Context, p ehr.Principal) (ehr.Scope, error) {
 	scope := ehr.Unrestricted()
 	if !wildcard {
 		scope = ehr.Scope{Types: types}
+	}
+	if len(restricted) > 0 {
+		// A type read only through restricted scopes is seen only where one of
+		// their queries matches (ehr.Scope.Restricted).
+		scope = scope.Narrow(ehr.Scope{Restricted: restricted})
 	}
 	for _, c := range g.Scopes.Contexts() {
 		switch c {
@@ -149,19 +193,39 @@ func (Policy) Scope(ctx context.Context, p ehr.Principal) (ehr.Scope, error) {
 			// Narrowed below for every user token.
 		case "system":
 			if !g.ClientAllSources {
-				scope = scope.Narrow(ehr.Scope{Sources: nonNil(g.ClientSources)})
+				scope = scope.Narrow(ehr.Scope{Sources: withoutIndex(g.ClientSources)})
 			}
 		}
 	}
 	if g.Username != "" {
-		scope = scope.Narrow(ehr.Scope{Sources: nonNil(g.UserSources)})
+		scope = scope.Narrow(ehr.Scope{Sources: withoutIndex(g.UserSources)})
+		if scope.Compartments == nil {
+			// The EMR view widened by what patients' Consents share with the
+			// user's organization and by the user's break-the-glass accesses.
+			now := time.Now
+			if pol.Now != nil {
+				now = pol.Now
+			}
+			scope.Openings = &ehr.Openings{Org: g.Org, User: g.Username, At: now().UnixMicro()}
+		}
 	}
 	return scope, nil
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
+// IndexSource is the source that owns the master patient index's records
+// (internal/mpi): Persons and match-review Tasks. They name source Patients of
+// every source, so only a caller that may see every source sees them; a caller
+// limited to some sources reaches the index through what filters by its scope
+// ($match, the review queue of internal/mpi, $everything?_mdm=true).
+const IndexSource = "urn:omnichart:source:mpi"
+
+// withoutIndex is sources without IndexSource, never nil.
+func withoutIndex(sources []string) []string {
+	out := []string{}
+	for _, s := range sources {
+		if s != IndexSource {
+			out = append(out, s)
+		}
 	}
-	return s
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"omnichart/internal/ehr"
 	"omnichart/internal/smart"
 )
 
@@ -77,15 +78,38 @@ func TestScopesDecideTypeAndInteraction(t *testing.T) {
 			{"POST", "/fhir/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/pa"}}`, 201},
 			{"POST", "/fhir/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/pb"}}`, 403},
 		}},
+		{"patient/Observation.u", "pa", []req{
+			{"PUT", "/fhir/Observation/oa", `{"resourceType":"Observation","id":"oa","status":"amended","code":{"text":"x"},"subject":{"reference":"Patient/pa"}}`, 200},
+			{"PUT", "/fhir/Observation/onew1", `{"resourceType":"Observation","id":"onew1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/pa"}}`, 403}, // would create
+			{"POST", "/fhir/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/pa"}}`, 403},
+		}},
+		{"patient/Observation.c", "pa", []req{
+			{"POST", "/fhir/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/pa"}}`, 201},
+			{"PUT", "/fhir/Observation/onew2", `{"resourceType":"Observation","id":"onew2","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/pa"}}`, 201},
+			{"PUT", "/fhir/Observation/oa", `{"resourceType":"Observation","id":"oa","status":"final","code":{"text":"y"},"subject":{"reference":"Patient/pa"}}`, 403}, // would update
+			{"PATCH", "/fhir/Observation/oa", `[{"op":"replace","path":"/status","value":"final"}]`, 403},
+		}},
 		{"user/*.rs", "", []req{
 			{"GET", "/fhir/Patient/pa", "", 200},
 			{"GET", "/fhir/Patient/pb", "", 404}, // another organization's source
 			{"DELETE", "/fhir/Patient/pa", "", 403},
 		}},
 		{"patient/Observation.rs?category=laboratory", "pa", []req{
-			{"GET", "/fhir/Observation/oa", "", 403}, // restrictions grant nothing yet
+			{"GET", "/fhir/Observation/olab", "", 200},
+			{"GET", "/fhir/Observation/oa", "", 404}, // not a laboratory result: as if missing
+			{"GET", "/fhir/Observation?_summary=count&_total=accurate", "", 200},
+			{"GET", "/fhir/Observation/olab/_history", "", 404}, // history cannot evaluate the restriction: left out
+			{"POST", "/fhir/Observation", `{"resourceType":"Observation","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],"code":{"text":"x"},"subject":{"reference":"Patient/pa"}}`, 403},
+		}},
+		{"patient/*.rs?category=laboratory", "pa", []req{
+			{"GET", "/fhir/Observation/olab", "", 403}, // a restriction on every type grants nothing
 		}},
 	}
+	actx := ehr.WithPrincipal(ctx, ehr.Principal{Subject: "source/test", Source: sourceA, System: true})
+	_, _, err := h.svc.Update(actx, "Observation", "olab", map[string]any{"resourceType": "Observation", "id": "olab", "status": "final",
+		"category": []any{map[string]any{"coding": []any{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}}}},
+		"code":     map[string]any{"text": "x"}, "subject": map[string]any{"reference": "Patient/pa"}}, 0)
+	must(t, err)
 	n := 0
 	for _, c := range cases {
 		tok, err := h.auth.IssueToken(ctx, c.scope, "alice", c.patient, time.Hour)
@@ -103,6 +127,11 @@ func TestScopesDecideTypeAndInteraction(t *testing.T) {
 	}
 	if n < 10 {
 		t.Fatalf("only %d requests", n)
+	}
+	tok, err := h.auth.IssueToken(ctx, "patient/Observation.rs?category=laboratory", "alice", "pa", time.Hour)
+	must(t, err)
+	if _, body := h.request("GET", "/fhir/Observation?_summary=count", "", "Bearer "+tok); !strings.Contains(string(body), `"total":1`) {
+		t.Errorf("restricted count = %s, want a total of 1 (olab only)", body)
 	}
 	_ = http.StatusOK
 }

@@ -83,7 +83,7 @@ func New(cfg Config) *Server {
 		cfg.Log = slog.Default()
 	}
 	r := repo{db: cfg.DB, numbered: cfg.Postgres}
-	return &Server{repo: r, cfg: cfg, keys: &keyring{repo: r}, jwks: &jwksCache{client: cfg.HTTPClient, entries: map[string]jwksEntry{}}}
+	return &Server{repo: r, cfg: cfg, keys: &keyring{repo: r, now: cfg.Now}, jwks: &jwksCache{client: cfg.HTTPClient, entries: map[string]jwksEntry{}}}
 }
 
 func nowUTC() time.Time { return time.Now().UTC() }
@@ -119,6 +119,24 @@ func (s *Server) AddOrgSource(ctx context.Context, org, source string) error {
 	return err
 }
 
+// RotateSigningKey makes a new signing key and signs with it from now on (other
+// processes on the database take it up within a minute). Tokens signed by the
+// old keys stay valid until RetireSigningKeys removes those keys: rotate, wait
+// longer than the access-token lifetime, then retire.
+func (s *Server) RotateSigningKey(ctx context.Context) (string, error) {
+	return s.keys.rotate(ctx)
+}
+
+// RetireSigningKeys deletes the signing keys made more than olderThan ago, but
+// never the current one; tokens they signed are refused from then on. It
+// returns how many keys it deleted.
+func (s *Server) RetireSigningKeys(ctx context.Context, olderThan time.Duration) (int64, error) {
+	if olderThan < 0 {
+		return 0, errors.New("olderThan must not be negative")
+	}
+	return s.keys.retire(ctx, s.cfg.Now().Add(-olderThan))
+}
+
 // AddUser creates a user of org with a password.
 func (s *Server) AddUser(ctx context.Context, u User, password string) error {
 	if u.Username == "" || u.Org == "" {
@@ -131,8 +149,12 @@ func (s *Server) AddUser(ctx context.Context, u User, password string) error {
 	if err != nil {
 		return err
 	}
-	n, err := s.repo.exec(ctx, `INSERT INTO auth_users (username, org, fhir_user, pw_hash, pw_salt, pw_iter, disabled, failures, locked_until, created)
-		VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, ?) ON CONFLICT (username) DO NOTHING`, u.Username, u.Org, u.FHIRUser, hash, salt, s.cfg.PasswordIterations, micros(s.cfg.Now()))
+	breakGlass := 0
+	if u.MayBreakGlass {
+		breakGlass = 1
+	}
+	n, err := s.repo.exec(ctx, `INSERT INTO auth_users (username, org, fhir_user, pw_hash, pw_salt, pw_iter, disabled, failures, locked_until, created, break_glass)
+		VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?) ON CONFLICT (username) DO NOTHING`, u.Username, u.Org, u.FHIRUser, hash, salt, s.cfg.PasswordIterations, micros(s.cfg.Now()), breakGlass)
 	if err != nil {
 		return err
 	}
@@ -169,6 +191,20 @@ func (s *Server) ResetPassword(ctx context.Context, username, password string) e
 // DisableUser stops a user from signing in; the user's tokens stop working at once.
 func (s *Server) DisableUser(ctx context.Context, username string) error {
 	n, err := s.repo.exec(ctx, `UPDATE auth_users SET disabled = 1 WHERE username = ?`, username)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("no user %q", username)
+	}
+	return err
+}
+
+// SetBreakGlass allows or forbids username to break the glass; it takes effect
+// on the user's next request.
+func (s *Server) SetBreakGlass(ctx context.Context, username string, allowed bool) error {
+	v := 0
+	if allowed {
+		v = 1
+	}
+	n, err := s.repo.exec(ctx, `UPDATE auth_users SET break_glass = ? WHERE username = ?`, v, username)
 	if err == nil && n == 0 {
 		err = fmt.Errorf("no user %q", username)
 	}

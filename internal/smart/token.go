@@ -154,10 +154,10 @@ func (s *Server) grant(ctx context.Context, c *accessClaims) (Grant, error) {
 		if u.Disabled {
 			return Grant{}, invalid("the token's user is disabled")
 		}
-		g.Organization = u.Org
 		if g.UserSources, err = s.repo.orgSources(ctx, u.Org); err != nil {
 			return Grant{}, err
 		}
+		g.Org, g.MayBreakGlass = u.Org, u.MayBreakGlass
 	}
 	return g, nil
 }

@@ -182,6 +182,16 @@ func (t *tx) reindexOne(ctx context.Context, compartment, typ, id string, body [
 		}
 		compartment = want
 	}
+	if typ == "Consent" {
+		// Consents stored before the openings table existed take effect here.
+		var source string
+		if err := t.queryRow(ctx, `SELECT source FROM resources WHERE compartment = ? AND res_type = ? AND res_id = ?`, compartment, typ, id).Scan(&source); err != nil {
+			return fmt.Errorf("look up the source of %s/%s: %w", typ, id, err)
+		}
+		if err := t.syncConsent(ctx, id, compartment, source, res); err != nil {
+			return err
+		}
+	}
 	return t.writeRows(ctx, compartment, typ, id, t.s.extractor.extract(typ, res))
 }
 

@@ -269,9 +269,21 @@ func (b *sqlBuilder) where(typ string, params []search.Param, r string) ([]strin
 		conds = append(conds, r+".res_type = ?")
 		args = append(args, typ)
 	}
-	if c, cargs := scopeClause(b.scope, r); c != "" {
+	open := b.scope
+	open.Restricted = nil
+	if c, cargs := scopeClause(open, r); c != "" {
 		conds = append(conds, c)
 		args = append(args, cargs...)
+	}
+	if len(b.scope.Restricted) > 0 {
+		c, cargs, err := b.restrictions(typ, r)
+		if err != nil {
+			return nil, nil, err
+		}
+		if c != "" {
+			conds = append(conds, c)
+			args = append(args, cargs...)
+		}
 	}
 	for k, p := range params {
 		b.correlate = external || (driver >= 0 && k != driver)

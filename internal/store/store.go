@@ -453,6 +453,11 @@ func (t *tx) write(ctx context.Context, p *prepared, method string, cur current,
 	if err := t.insertIndexes(ctx, compartment, typ, id, rows, deferred); err != nil {
 		return nil, err
 	}
+	if typ == "Consent" {
+		if err := t.syncConsent(ctx, id, compartment, source, p.res); err != nil {
+			return nil, err
+		}
+	}
 	if typ == "SearchParameter" {
 		// A SearchParameter that search cannot use (no expression) is stored all
 		// the same; it just does not become searchable.
@@ -522,6 +527,11 @@ func (t *tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*ehr.Re
 	}
 	if err := t.deleteIndexes(ctx, cur.compartment, typ, id); err != nil {
 		return nil, err
+	}
+	if typ == "Consent" {
+		if err := t.syncConsent(ctx, id, "", "", nil); err != nil {
+			return nil, err
+		}
 	}
 	return &ehr.Record{Type: typ, ID: id, Version: version, LastUpdated: t.now, Deleted: true, Method: "DELETE",
 		Source: cur.source, Compartment: cur.compartment}, nil

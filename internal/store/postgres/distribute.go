@@ -42,7 +42,7 @@ var (
 	}
 	// The authorization server's tables (users, clients, codes, tokens, keys) are
 	// small and read by every server, so each node holds a copy.
-	referenceTables = []string{"reindex_progress",
+	referenceTables = []string{"reindex_progress", "access_openings",
 		"auth_settings", "auth_org_sources", "auth_users", "auth_clients", "auth_codes",
 		"auth_refresh_tokens", "auth_revoked", "auth_assertions", "auth_keys", "auth_launches"}
 	// idLookupTable is distributed by idLookupKey, apart from the compartment group.

@@ -45,6 +45,8 @@ func Run(t *testing.T, open func(t *testing.T) ehr.ResourceStore) {
 		{"_total and _summary=count count only what the caller's scope allows", testScopeTotals},
 		{"paging one result at a time walks exactly what the caller's scope allows, forward and back", testScopePaging},
 		{"a source's conditional and plain writes never touch another source's records", testScopeWrites},
+		{"a patient's Consent and a break-the-glass access open compartments to named callers only", testConsentOpenings},
+		{"search-parameter restrictions of a scope hold on every read path", testScopeRestrictions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
