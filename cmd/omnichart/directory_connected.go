@@ -45,7 +45,11 @@ func directoryConnected(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	defer st.Close()
 	ctx = adminContext(ctx)
-	svc := service.New(st, service.Options{})
+	auditLog, err := auditFromEnv(st, *db)
+	if err != nil {
+		return err
+	}
+	svc := service.New(st, service.Options{Auditor: auditLog})
 	sources, err := ingest.NewDirectory(ingest.ServiceTarget{Service: svc}).List(ctx)
 	if err != nil {
 		return err
