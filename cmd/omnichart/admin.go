@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"omnichart/internal/ehr"
@@ -93,7 +94,10 @@ func (p *pipeline) match(ctx context.Context) error {
 
 // openPipeline opens the store named by db, or, when server is set, targets the
 // FHIR API at that base URL instead.
-func openPipeline(ctx context.Context, db, server, token string, opts service.Options) (*pipeline, error) {
+//
+// A local pipeline keeps the audit log with the key of auditKeyFile, when given,
+// else of OMNICHART_AUDIT_KEY_FILE or the data directory's audit.key.
+func openPipeline(ctx context.Context, db, server, token string, opts service.Options, auditKeyFile ...string) (*pipeline, error) {
 	var target ingest.Target
 	closeFn := func() error { return nil }
 	var local *store.Store
@@ -113,7 +117,11 @@ func openPipeline(ctx context.Context, db, server, token string, opts service.Op
 		hook = &mpiHook{}
 		opts.AfterCommit = hook.committed
 		// What a command writes or reads is audited like what the server does.
-		l, err := auditFromEnv(st, db)
+		keyFile := os.Getenv("OMNICHART_AUDIT_KEY_FILE")
+		if len(auditKeyFile) > 0 && auditKeyFile[0] != "" {
+			keyFile = auditKeyFile[0]
+		}
+		l, _, err := openAudit(st, db, keyFile, true)
 		if err != nil {
 			st.Close()
 			return nil, err
