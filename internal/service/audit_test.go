@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"omnichart/internal/audit"
 	"omnichart/internal/ehr"
@@ -226,6 +228,53 @@ func TestEveryWriteHasItsAuditRecord(t *testing.T) {
 			r, err := audit.Verify(context.Background(), st, auditKey)
 			if err != nil || len(r.Problems) > 0 {
 				t.Fatalf("Verify = %v, %v; want an intact log", r.Problems, err)
+			}
+		})
+	}
+}
+
+// TestBreakingTheGlassIsAuditedBeforeItOpens checks that an emergency access is
+// recorded with its user, patient, reason and end, and that one whose record
+// cannot be written is not opened.
+func TestBreakingTheGlassIsAuditedBeforeItOpens(t *testing.T) {
+	for _, engine := range ehrtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			st := ehrtest.MustOpen(t, engine, store.Options{})
+			sys := ehr.WithPrincipal(context.Background(), ehr.SystemPrincipal)
+			p, _, err := service.New(st, service.Options{}).Create(sys, map[string]any{"resourceType": "Patient"}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			doctor := ehr.WithOrigin(ehr.WithPrincipal(context.Background(), ehr.Principal{Subject: "user/dr"}), "192.0.2.9")
+
+			broken := service.New(st, service.Options{Auditor: failingAuditor{}, Log: slog.New(slog.DiscardHandler)})
+			if _, err := broken.BreakGlass(doctor, p.ID, "unconscious in the emergency room", 0); err == nil {
+				t.Fatal("BreakGlass without its audit record = nil; want an error")
+			}
+			report, err := broken.BreakGlassReport(sys, time.Time{})
+			if err != nil || len(report) != 0 {
+				t.Fatalf("the report after a refused break-the-glass = %v, %v; want empty", report, err)
+			}
+
+			l, err := audit.New(audit.Options{Store: st, Key: auditKey})
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc := service.New(st, service.Options{Auditor: l})
+			if _, err := svc.BreakGlass(doctor, p.ID, "unconscious in the emergency room", 0); err != nil {
+				t.Fatal(err)
+			}
+			entries, err := st.AuditEntries(context.Background(), ehr.AuditQuery{Agent: "user/dr"})
+			if err != nil || len(entries) != 1 {
+				t.Fatalf("the doctor's records = %d, %v; want 1", len(entries), err)
+			}
+			ev, err := audit.Event(entries[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Interaction != "break-the-glass" || ev.Outcome != "ok" || !slices.Contains(ev.Patients, "Patient/"+p.ID) ||
+				!strings.Contains(ev.Detail, "unconscious in the emergency room") || ev.Address != "192.0.2.9" {
+				t.Errorf("the break-the-glass record = %+v; want the patient, the reason and the address", ev)
 			}
 		})
 	}
