@@ -158,7 +158,7 @@ func TestImportMemoryStaysBounded(t *testing.T) {
 		}
 		c.path = path
 	}
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			if engine == "postgres" {
 				ehrtest.PostgresURL(t)

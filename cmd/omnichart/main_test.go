@@ -109,8 +109,11 @@ func (s *server) post(body string) (int, string, error) {
 }
 
 func dbArg(t *testing.T, engine string) string {
-	if engine == "postgres" {
+	switch engine {
+	case "postgres":
 		return ehrtest.PostgresSchemaURL(t)
+	case "citus":
+		return ehrtest.CitusSchemaURL(t)
 	}
 	return "sqlite:" + ehrtest.SQLitePath(t)
 }
@@ -119,7 +122,7 @@ func dbArg(t *testing.T, engine string) string {
 // stream of concurrent writes and checks, after a restart on the same store, that
 // every write that was answered 201 is there and the store opens cleanly.
 func TestEveryAcknowledgedWriteSurvivesSIGKILL(t *testing.T) {
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			if engine == "postgres" {
 				ehrtest.PostgresURL(t)

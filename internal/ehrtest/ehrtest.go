@@ -26,8 +26,9 @@ var Engines = []string{"sqlite", "postgres"}
 
 // AllEngines is Engines and PostgreSQL distributed on Citus, when OMNICHART_TEST_CITUS
 // names a coordinator or OMNICHART_REQUIRE_CITUS=1 (as in CI) forbids leaving it
-// out. The tests of the store, search and write paths loop over it; the slow
-// sample-corpus tests stay on Engines (docs/scale-out.md lists which run on Citus).
+// out. Every test that opens a store loops over it; benchmarks loop over Engines.
+// A test that writes a lot runs a representative part of itself on Citus and says
+// so (docs/scale-out.md).
 var AllEngines = allEngines()
 
 func allEngines() []string {

@@ -102,8 +102,7 @@ func (c *client) versions() int {
 const patientJSON = `{"resourceType":"Patient","identifier":[{"system":"http://mrn.example","value":"%s"}],"name":[{"family":"Chalmers","given":["Peter"]}],"birthDate":"1974-12-25"}`
 
 // forEngines runs fn against a server on every engine, Citus included where it is
-// configured (the hostile-input tests stay on SQLite and PostgreSQL; see
-// docs/scale-out.md).
+// configured.
 func forEngines(t *testing.T, fn func(t *testing.T, c *client)) {
 	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {

@@ -113,7 +113,7 @@ func waitClosed(t *testing.T, c net.Conn, max time.Duration) time.Duration {
 // promises, with an OperationOutcome that names the limit, and writes nothing.
 func TestHostileConnectionsAreCutOff(t *testing.T) {
 	body := fmt.Sprintf(patientJSON, "slow")
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			t.Run("a body that trickles in is cut off at the read timeout with 408", func(t *testing.T) {
 				s := newConnServer(t, engine, fhirapi.Connections{ReadTimeout: 500 * time.Millisecond}, 0)

@@ -56,7 +56,7 @@ func holdPatient(t *testing.T, st ehr.ResourceStore, id string) (release func())
 // changing nothing, and succeeds once the lock is free.
 func TestWritesWaitForLocksAtMostTheWriteLockTimeout(t *testing.T) {
 	const wait = 300 * time.Millisecond
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			st := ehrtest.MustOpen(t, engine, store.Options{WriteLockWait: wait})
 			api := fhirapi.New(service.New(st, service.Options{}), fhirapi.Config{Version: "test"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -95,7 +95,7 @@ func TestWritesWaitForLocksAtMostTheWriteLockTimeout(t *testing.T) {
 // frees.
 func TestTheWriteTimeoutStopsTheWork(t *testing.T) {
 	const writeTimeout = 400 * time.Millisecond
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			st := ehrtest.MustOpen(t, engine, store.Options{WriteLockWait: time.Minute})
 			logs := &lockedBuffer{}

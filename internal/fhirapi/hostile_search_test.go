@@ -49,7 +49,7 @@ func newHostileServer(t *testing.T, engine string, opts store.Options) *hostileS
 }
 
 func forHostileEngines(t *testing.T, opts store.Options, fn func(t *testing.T, h *hostileServer)) {
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			if engine == "postgres" {
 				ehrtest.PostgresURL(t)

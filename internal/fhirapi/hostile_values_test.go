@@ -53,7 +53,7 @@ func (s *valuesServer) client(t *testing.T) *client { return &client{t: t, base:
 
 // forValuesEngines runs fn against a fresh hostile server on each engine.
 func forValuesEngines(t *testing.T, fn func(t *testing.T, s *valuesServer)) {
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			if engine == "postgres" {
 				ehrtest.PostgresURL(t)

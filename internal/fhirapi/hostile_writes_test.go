@@ -132,12 +132,19 @@ func TestHostileWritesLargeWriteDoesNotHoldUpOtherWrites(t *testing.T) {
 			status: 200,
 		},
 	}
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			if engine == "postgres" {
 				ehrtest.PostgresURL(t)
 			}
-			for _, tt := range tests {
+			cases := tests
+			if engine == "citus" {
+				// Each large write takes half a minute on the local cluster, so Citus
+				// runs the plain POST only: the other cases differ before the
+				// transaction (PUT, PATCH, a bundle), which is the same code there.
+				cases = tests[:1]
+			}
+			for _, tt := range cases {
 				t.Run(tt.name, func(t *testing.T) {
 					c := newWritesServer(t, engine)
 					body := tt.body(t, c)
@@ -265,7 +272,7 @@ func TestHostileWritesObservationWithManyComponentsIsIndexedInTime(t *testing.T)
 	}
 	b.WriteString(`]}`)
 	body := b.String()
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			if engine == "postgres" {
 				ehrtest.PostgresURL(t)

@@ -48,7 +48,7 @@ func household(gender, birth, given string) string {
 }
 
 func TestMatchAndDecideOperations(t *testing.T) {
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			if engine == "postgres" {
 				ehrtest.PostgresURL(t)

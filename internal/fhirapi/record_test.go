@@ -56,7 +56,7 @@ func newRecordServer(t *testing.T, engine string) *client {
 }
 
 func forRecordEngines(t *testing.T, fn func(t *testing.T, c *client)) {
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			if engine == "postgres" {
 				ehrtest.PostgresURL(t)

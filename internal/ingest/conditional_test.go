@@ -81,7 +81,7 @@ func TestConditionalCreateOfAnIdentifierWithACommaDoesNotBindToItsParts(t *testi
 			}
 		})
 	}
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			for _, conv := range converters {
 				existing := []struct {

@@ -136,7 +136,7 @@ func TestHostileImportsAreQuarantinedAndWriteNothingElse(t *testing.T) {
 		{"a message of 50,000 segments is refused before it is parsed", ehrtest.HL7v2Message(50000), ingest.Limits{},
 			"max-hl7v2-segments", "message too large", map[string]int{"Binary": 1, "Task": 1}},
 	}
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {

@@ -84,7 +84,7 @@ func isTimeout(err error) bool {
 // entry of the refused message).
 func TestHostileMLLPSendersAreCutOff(t *testing.T) {
 	oru := mustRead(t, "hl7v2/testdata/oru_r01_cbc.hl7")
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			t.Run("a slowloris frame is cut off at the read timeout", func(t *testing.T) {
 				m := newMLLPEnv(t, engine, &mllp.Server{ReadTimeout: 300 * time.Millisecond, IdleTimeout: 10 * time.Second})

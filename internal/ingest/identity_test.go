@@ -47,7 +47,7 @@ func TestEMERGEDocumentsStayApart(t *testing.T) {
 	if err != nil || len(files) < 60 {
 		t.Fatalf("EMERGE documents: %d found, %v; want 60", len(files), err)
 	}
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			e := newEnv(t, engine)
 			src := ingest.Source{URI: "urn:omnichart:source:emerge"}

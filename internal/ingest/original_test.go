@@ -120,7 +120,7 @@ func TestReDeliveredMessageIsAppliedOnceAndReportedAsDuplicate(t *testing.T) {
 		{"the same bytes again are a duplicate", oru, ingest.ReasonDuplicate},
 		{"the same message with a new MSH-7 is a re-delivery", restamped, ingest.ReasonRedelivered},
 	}
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
@@ -189,7 +189,7 @@ func TestMessagesSharingAKeyAreAllImportedOrQuarantined(t *testing.T) {
 		t.Skipf("fewer than two samples with %s under %s", key, testdata)
 	}
 	sort.Strings(files)
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			e := newEnv(t, engine)
 			src := ingest.Source{URI: "urn:omnichart:source:ghh"}
@@ -266,7 +266,7 @@ func TestReplayClosesAQuarantineEntryOnlyForItsOwnOriginal(t *testing.T) {
 	// Another message under the first one's key.
 	other := withMSH(t, withMSH(t, mustRead(t, "hl7v2/testdata/vxu_v04.hl7"), 4, mshField(adt, 4)), 10, mshField(adt, 10))
 	identifier := patientIdentifier(t, adt)
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			e := newEnv(t, engine)
 			src := ingest.Source{URI: "urn:omnichart:source:ghh"}
@@ -343,7 +343,7 @@ func TestTheSameFileFromTwoSourcesIsImportedOncePerSource(t *testing.T) {
 	}
 	a := ingest.Source{URI: "urn:omnichart:source:a"}
 	b := ingest.Source{URI: "urn:omnichart:source:b"}
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
@@ -387,7 +387,7 @@ func TestTheSameFailureFromTwoSourcesHasAnEntryEach(t *testing.T) {
 	identifier := patientIdentifier(t, adt)
 	a := ingest.Source{URI: "urn:omnichart:source:a"}
 	b := ingest.Source{URI: "urn:omnichart:source:b"}
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			e := newEnv(t, engine)
 			// Each source has two patients with the message's identifier, so each

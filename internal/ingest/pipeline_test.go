@@ -204,7 +204,7 @@ func TestFailedDocumentLeavesOnlyAQuarantineEntryAndReplays(t *testing.T) {
 		ehrtest.MissingTestdata(t, "no Synthea data")
 	}
 	sort.Strings(files)
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			e := newEnv(t, engine)
 			src := ingest.Source{URI: "urn:omnichart:source:synthea"}
@@ -325,7 +325,7 @@ func checkProvenance(t *testing.T, e *env, sourceURI string, originals [][]byte)
 }
 
 func TestEveryImportedResourceHasSourceAndProvenanceToItsOriginal(t *testing.T) {
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			e := newEnv(t, engine)
 			src := ingest.Source{URI: "urn:omnichart:source:lab"}
@@ -412,7 +412,7 @@ func TestMalformedInputIsQuarantinedAndWritesNothingElse(t *testing.T) {
 		{"a corrupt bzip2 file", []byte("BZh91AY&SY garbage"), ""},
 		{"a message bundle whose entries break a conditional reference", []byte(`{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient?identifier=urn:x|1"}}}]}`), ""},
 	}
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
@@ -479,7 +479,7 @@ func TestNDJSONKeepsReferencesAcrossChunks(t *testing.T) {
 		lines = append(lines, fmt.Sprintf(`{"resourceType":"Observation","id":"o%d","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"}}`, i))
 	}
 	data := []byte(strings.Join(lines, "\n") + "\n")
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			st := ehrtest.MustOpen(t, engine, store.Options{})
 			svc := service.New(st, service.Options{})
@@ -549,7 +549,7 @@ func TestPartlyFailedBatchReplaysOnlyItsFailedEntries(t *testing.T) {
 	 {"resource":{"resourceType":"Patient","name":[{"family":"First"}]},"request":{"method":"POST","url":"Patient"}},
 	 {"resource":{"resourceType":"Patient","name":[{"family":"Second"}],"managingOrganization":{"reference":"Organization?identifier=http://npi.example|77"}},"request":{"method":"POST","url":"Patient"}},
 	 {"resource":{"resourceType":"Patient","name":[{"family":"Third"}]},"request":{"method":"POST","url":"Patient"}}]}`)
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			if engine == "postgres" {
 				ehrtest.PostgresURL(t)

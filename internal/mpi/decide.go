@@ -178,7 +178,10 @@ func (m *MPI) Decide(ctx context.Context, taskID string, v Verdict, reason strin
 	if reason == "" {
 		return nil, ehr.Errorf(ehr.Invalid, "a decision needs a reason: say why the records are, or are not, one person")
 	}
-	rec, err := m.eng.Read(ctx, "Task", taskID)
+	// The task is the index's record, read as the index; the caller decides
+	// it only if it may see every Patient it names, and otherwise learns no
+	// more than that no such task exists.
+	rec, err := m.eng.Read(asSystem(ctx), "Task", taskID)
 	if err != nil {
 		return nil, err
 	}
@@ -186,18 +189,21 @@ func (m *MPI) Decide(ctx context.Context, taskID string, v Verdict, reason strin
 	if err != nil {
 		return nil, err
 	}
+	ids := taskPatients(task)
+	for _, id := range ids {
+		if _, err := m.eng.Read(ctx, "Patient", id); err != nil {
+			if c := ehr.ErrorCode(err); c == ehr.NotFound || c == ehr.Gone || c == ehr.Forbidden {
+				return nil, ehr.Errorf(ehr.NotFound, "Task/%s is not known", taskID)
+			}
+			return nil, fmt.Errorf("Patient/%s of Task/%s: %w", id, taskID, err)
+		}
+	}
 	code := taskCode(task)
 	if code != ReviewCode && code != IdentityConflictCode {
 		return nil, ehr.Errorf(ehr.Invalid, "Task/%s is not a match review or identity conflict task (code %s|%s or %s)", taskID, TaskSystem, ReviewCode, IdentityConflictCode)
 	}
-	ids := taskPatients(task)
 	if len(ids) < 2 {
 		return nil, ehr.Errorf(ehr.Invalid, "Task/%s names fewer than two Patients", taskID)
-	}
-	for _, id := range ids {
-		if _, err := m.eng.Read(ctx, "Patient", id); err != nil {
-			return nil, fmt.Errorf("Patient/%s of Task/%s: %w", id, taskID, err)
-		}
 	}
 	reviewer := ehr.PrincipalFrom(ctx).Subject
 

@@ -24,13 +24,14 @@ type ReviewItem struct {
 
 // Queue lists the review queue as the caller (the principal of ctx) may see
 // it: match reviews and identity conflicts, open ones only unless all is
-// set. A task naming a Patient the caller cannot see is left out.
+// set. The tasks are the index's own records, read as the index; a task
+// naming a Patient the caller cannot see is left out.
 func (m *MPI) Queue(ctx context.Context, all bool) ([]ReviewItem, error) {
 	query := "code=" + TaskSystem + "|" + ReviewCode + "," + TaskSystem + "|" + IdentityConflictCode + "&_sort=-authored-on"
 	if !all {
 		query += "&status=requested"
 	}
-	recs, err := m.searchAll(ctx, "Task", query)
+	recs, err := m.searchAll(asSystem(ctx), "Task", query)
 	if err != nil {
 		return nil, err
 	}

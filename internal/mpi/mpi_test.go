@@ -19,7 +19,7 @@ import (
 	"omnichart/internal/store"
 )
 
-var engines = []string{"sqlite", "postgres"}
+var engines = ehrtest.AllEngines
 
 // fixture is a store, the interaction engine with the MPI on its hook, and
 // the MPI.

@@ -17,7 +17,7 @@ import (
 // than MaxBundleEntries is refused whole, TooLarge with the limit named, and that
 // one at the limit is applied.
 func TestBundleEntriesAreBounded(t *testing.T) {
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			st := ehrtest.MustOpen(t, engine, store.Options{})
 			svc := service.New(st, service.Options{MaxBundleEntries: 3})

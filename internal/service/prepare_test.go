@@ -168,7 +168,7 @@ func TestWritesPreparedBeforeTheTransactionStoreTheSame(t *testing.T) {
 			subject: "Patient/elsewhere", observation: "prepared",
 		},
 	}
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			if engine == "postgres" {
 				ehrtest.PostgresURL(t)
@@ -281,7 +281,7 @@ func (s patchRaceStore) Prepare(ctx context.Context, typ, id string, res map[str
 // applied again to the current version when another write came between its
 // preparation and its transaction, keeping both changes.
 func TestPatchIsPreparedAndRedoneWhenTheResourceMoved(t *testing.T) {
-	for _, engine := range ehrtest.Engines {
+	for _, engine := range ehrtest.AllEngines {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
 			st := ehrtest.MustOpen(t, engine, store.Options{})

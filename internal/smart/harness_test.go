@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +54,10 @@ func engines(t *testing.T) []string {
 	if os.Getenv("OMNICHART_TEST_POSTGRES") != "" || os.Getenv("OMNICHART_REQUIRE_POSTGRES") != "" {
 		out = append(out, "postgres")
 	}
+	// Citus, where it is configured, is the third engine (see ehrtest.AllEngines).
+	if slices.Contains(ehrtest.AllEngines, "citus") {
+		out = append(out, "citus")
+	}
 	return out
 }
 
@@ -72,7 +77,7 @@ func newHarness(t testing.TB, engine string, auditor ...func(*store.Store) ehr.A
 		a = auditor[0](st)
 	}
 	svc := service.New(st, service.Options{Policy: smart.Policy{Now: clk.now}, Log: log, Now: clk.now, Auditor: a})
-	auth := smart.New(smart.Config{DB: st.DB(), Postgres: engine == "postgres", Now: clk.now, PasswordIterations: 1000, Log: log, Auditor: a,
+	auth := smart.New(smart.Config{DB: st.DB(), Postgres: engine != "sqlite", Now: clk.now, PasswordIterations: 1000, Log: log, Auditor: a,
 		PatientVisible: func(ctx context.Context, id string) (bool, error) {
 			_, err := svc.Read(ctx, "Patient", id)
 			if code := ehr.ErrorCode(err); code == ehr.NotFound || code == ehr.Gone {

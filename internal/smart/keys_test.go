@@ -31,7 +31,7 @@ func TestSigningKeysRotateAndRetire(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			h := newHarness(t, engine)
 			ctx := context.Background()
-			other := smart.New(smart.Config{DB: h.db, Postgres: engine == "postgres", Now: h.clock.now, PasswordIterations: 1000,
+			other := smart.New(smart.Config{DB: h.db, Postgres: engine != "sqlite", Now: h.clock.now, PasswordIterations: 1000,
 				Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			old, err := h.auth.IssueToken(ctx, "user/*.rs", "alice", "", 8*time.Hour)
 			must(t, err)

@@ -15,9 +15,11 @@ import (
 
 // TestCitusRunsChartQueriesOnOneShard checks, on a schema distributed on Citus,
 // that the queries of one patient's chart (labs, encounters, conditions, a sorted
-// page of observations) and a read by id touch one shard: the coordinator's plan of
-// every query they run shows "Task Count: 1". A search that names no patient is the
-// control: it must fan out to every shard, or the plans prove nothing.
+// page of observations, by reference, by the bare id of a parameter that only
+// names Patients, or as a compartment search) and a read by id touch one shard:
+// the coordinator's plan of every query they run shows "Task Count: 1". Searches
+// that do not name one patient's compartment are the controls: they must fan out
+// to every shard, or the plans prove nothing.
 func TestCitusRunsChartQueriesOnOneShard(t *testing.T) {
 	s := ehrtest.MustOpen(t, "citus", store.Options{})
 	ctx := context.Background()
@@ -62,17 +64,36 @@ func TestCitusRunsChartQueriesOnOneShard(t *testing.T) {
 		}
 		return q
 	}
+	inCompartment := func(comp string, q *search.Query) *search.Query {
+		q.Compartment = comp
+		return q
+	}
 	taskCount := regexp.MustCompile(`Task Count: (\d+)`)
-	chart := []struct{ typ, query, readID string }{
-		{"Observation", "patient=Patient/p3&category=laboratory", "p3-obs2"},
-		{"Encounter", "patient=Patient/p3", "p3-enc"},
-		{"Condition", "subject=Patient/p3", "p3-cond"},
-		{"Observation", "subject=Patient/p5&_sort=-date&_count=3", "p5-obs4"},
-		{"Observation", "subject:Patient=p5&code=http://loinc.org|2345-7", "p5-obs0"},
+	chart := []struct {
+		typ, query string
+		// compartment makes the search a compartment search (Patient/p3/Encounter).
+		compartment string
+		readID      string
+	}{
+		{"Observation", "patient=Patient/p3&category=laboratory", "", "p3-obs2"},
+		{"Encounter", "patient=Patient/p3", "", "p3-enc"},
+		{"Condition", "subject=Patient/p3", "", "p3-cond"},
+		{"Observation", "subject=Patient/p5&_sort=-date&_count=3", "", "p5-obs4"},
+		{"Observation", "subject:Patient=p5&code=http://loinc.org|2345-7", "", "p5-obs0"},
+		// A bare id through patient, which keeps only references that resolve to a
+		// Patient, names the Patient.
+		{"Observation", "patient=p3&_sort=-date", "", "p3-obs1"},
+		{"Encounter", "patient=p5", "", "p5-enc"},
+		{"Condition", "patient=p5&code=http://snomed.info/sct|44054006", "", "p5-cond"},
+		// Compartment searches of types that only one parameter, deciding the
+		// compartment, places in it.
+		{"Encounter", "", "Patient/p3", "p3-enc"},
+		{"Encounter", "status=finished&_sort=-date", "Patient/p5", "p5-enc"},
+		{"Patient", "", "Patient/p5", "p5"},
 	}
 	checked := 0
 	for _, c := range chart {
-		plans, err := s.ChartPlans(ctx, parse(c.typ, c.query), c.typ, c.readID)
+		plans, err := s.ChartPlans(ctx, inCompartment(c.compartment, parse(c.typ, c.query)), c.typ, c.readID)
 		if err != nil {
 			t.Fatalf("%s?%s: %v", c.typ, c.query, err)
 		}
@@ -93,11 +114,22 @@ func TestCitusRunsChartQueriesOnOneShard(t *testing.T) {
 		t.Errorf("checked %d plans, want %d", checked, 4*len(chart))
 	}
 
-	plans, err := s.ChartPlans(ctx, parse("Observation", "code=http://loinc.org|2345-7"), "Observation", "p1-obs1")
-	if err != nil {
-		t.Fatal(err)
+	// The controls: a search that names no patient, a bare id that may name a
+	// Group as well as a Patient, and a compartment search of a type that a second
+	// parameter (Observation's performer) can place in a patient's compartment
+	// while it is stored with another patient's record.
+	fanOut := []struct{ typ, query, compartment string }{
+		{"Observation", "code=http://loinc.org|2345-7", ""},
+		{"Observation", "subject=p1", ""},
+		{"Observation", "", "Patient/p1"},
 	}
-	if m := taskCount.FindStringSubmatch(plans["search page"]); m == nil || m[1] == "1" {
-		t.Errorf("a search that names no patient runs as %v, want a fan-out to every shard:\n%s", m, plans["search page"])
+	for _, c := range fanOut {
+		plans, err := s.ChartPlans(ctx, inCompartment(c.compartment, parse(c.typ, c.query)), "Observation", "p1-obs1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := taskCount.FindStringSubmatch(plans["search page"]); m == nil || m[1] == "1" {
+			t.Errorf("%s %s?%s runs as %v, want a fan-out to every shard:\n%s", c.compartment, c.typ, c.query, m, plans["search page"])
+		}
 	}
 }

@@ -162,12 +162,13 @@ func (t *tx) buildSearch(q *search.Query, scope ehr.Scope) (*searchSQL, error) {
 		where = append(where, cw)
 		args = append(args, cargs...)
 	}
-	if distributed(t.s.dialect) {
-		if comp := b.patientCompartmentOf(q); comp != "" {
-			where = append(where, "r.compartment = ?")
-			args = append(args, comp)
-			b.fixedCompartment = comp
-		}
+	// On every engine: Citus routes the query to that patient's one shard, and
+	// PostgreSQL and SQLite read a range of the primary key, which every table
+	// leads with the compartment.
+	if comp := b.patientCompartmentOf(q); comp != "" {
+		where = append(where, "r.compartment = ?")
+		args = append(args, comp)
+		b.fixedCompartment = comp
 	}
 	selection := strings.Join(where, " AND ")
 	count := q.Count
@@ -883,11 +884,20 @@ func (b *sqlBuilder) has(typ string, p search.Param, r string) (string, []any, e
 }
 
 // patientCompartmentOf returns the one Patient compartment every match of q lies
-// in, or "": q names one patient through a parameter that decides the compartment
-// (see primaryCompartmentParam), as a chart query does (Observation?patient=123).
-// On a distributed schema the condition r.compartment = it, which adds nothing to
-// what q selects, routes the query to that patient's one shard.
+// in, or "". That is so when q names one patient through a parameter that decides
+// the compartment (see primaryCompartmentParam), as a chart query does
+// (Observation?patient=Patient/123), and for a compartment search
+// (Patient/123/Encounter) of a type that only that parameter places in the Patient
+// compartment. The condition r.compartment = it adds nothing to what q selects; it
+// keeps the query on one shard of a distributed schema and on a range of the
+// primary key everywhere. A type with other compartment parameters
+// (Observation's performer, Condition's asserter) can be in a patient's
+// compartment while stored with another patient's record, so its compartment
+// searches get no such condition.
 func (b *sqlBuilder) patientCompartmentOf(q *search.Query) string {
+	if comp := b.compartmentSearchHome(q.Type, q.Compartment); comp != "" {
+		return comp
+	}
 	for _, p := range q.Params {
 		if len(p.Values) != 1 || strings.Contains(p.Name, ".") || (p.Modifier != "" && p.Modifier != "Patient") {
 			continue
@@ -903,11 +913,66 @@ func (b *sqlBuilder) patientCompartmentOf(q *search.Query) string {
 			}
 			continue
 		}
-		if fhir.ValidID(v) && (p.Modifier == "Patient" || (len(d.Targets) == 1 && d.Targets[0] == "Patient")) {
+		// A bare id names a Patient when the modifier says so or when the
+		// parameter matches nothing else (see patientOnly); otherwise
+		// subject=123 may be Group/123 as well.
+		if fhir.ValidID(v) && (p.Modifier == "Patient" || patientOnly(d)) {
 			return "Patient/" + v
 		}
 	}
 	return ""
+}
+
+// compartmentSearchHome returns comp ("Patient/123") when every resource of typ in
+// that compartment is stored in it: typ is Patient, or every parameter that places
+// typ in a Patient compartment decides the compartment (primaryCompartmentParam).
+// Otherwise, or for a search that is no compartment search, it returns "".
+func (b *sqlBuilder) compartmentSearchHome(typ, comp string) string {
+	ctyp, cid, ok := strings.Cut(comp, "/")
+	if !ok || ctyp != "Patient" || !fhir.ValidID(cid) || typ == "" {
+		return ""
+	}
+	if typ == "Patient" {
+		return comp
+	}
+	codes := patientCompartmentParams()[typ]
+	if len(codes) == 0 {
+		return ""
+	}
+	for _, code := range codes {
+		d, ok := b.reg.Lookup(typ, code)
+		if !ok {
+			continue // not searched by compartment (see compartment)
+		}
+		if !primaryCompartmentParam(d, typ) {
+			return ""
+		}
+	}
+	return comp
+}
+
+// patientOnly reports whether reference parameter d matches only references to
+// Patients: its only target is Patient, or every path of its expression keeps
+// only references that resolve to a Patient (Observation.patient is
+// "Observation.subject.where(resolve() is Patient)"), so its index rows name no
+// other type.
+func patientOnly(d *search.Definition) bool {
+	if len(d.Targets) == 1 && d.Targets[0] == "Patient" {
+		return true
+	}
+	if d.Expression == "" {
+		return false
+	}
+	for _, alt := range strings.Split(d.Expression, "|") {
+		alt = strings.TrimSpace(alt)
+		if strings.HasPrefix(alt, "(") && strings.HasSuffix(alt, ")") {
+			alt = alt[1 : len(alt)-1]
+		}
+		if !strings.HasSuffix(alt, ".where(resolve() is Patient)") {
+			return false
+		}
+	}
+	return true
 }
 
 // compartment restricts r to the Patient compartment comp ("Patient/123"): the

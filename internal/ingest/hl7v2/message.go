@@ -257,6 +257,9 @@ func (c Comp) Sub(n int) string {
 // String is the first sub-component.
 func (c Comp) String() string { return c.Sub(1) }
 
+// NumSubs is the number of sub-components present.
+func (c Comp) NumSubs() int { return len(c.subs) }
+
 // Position is the location of segment s in m as "OBX(3)", for issues and errors.
 func (m *Message) Position(s *Segment) string {
 	n := 0

@@ -105,6 +105,9 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*store.Store, er
 	if err == nil && citus {
 		err = Distribute(ctx, db)
 	}
+	if err == nil && citus {
+		err = warmConnections(ctx, db, warmConns)
+	}
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) ehr.ResourceStore) {
 		{"many readers proceed while a write transaction is open, without seeing it", testReadersDuringWrite},
 		{"every search parameter type and modifier finds the hand-checked resources", testSearchParameters},
 		{"sorting, paging, includes, compartments and totals behave as specified", testSearchResults},
+		{"searches naming one patient or compartment find exactly the resources their references name", testCompartmentSearch},
 		{"reads, version reads and history show only what the caller's scope allows", testScopeReads},
 		{"searches with chains, _has, includes and sorting return only what the caller's scope allows", testScopeSearch},
 		{"_total and _summary=count count only what the caller's scope allows", testScopeTotals},
