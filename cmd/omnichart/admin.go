@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"omnichart/internal/ehr"
@@ -29,6 +30,7 @@ commands:
                                      print a bearer token (last line) for scripts
   launch --patient ID [--encounter ID]
                                      record an EHR launch context, print its launch value
+  audit list|verify                  the audit log: list records, verify the chain
 
 Run "omnichart admin <command> -h" for the flags of a command.
 `
@@ -52,6 +54,8 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return adminIdentity(ctx, args[1:], stdout, stderr)
 	case "mpi":
 		return adminMPI(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return adminAudit(ctx, args[1:], stdout, stderr)
 	case "org", "user", "client", "token", "launch", "key":
 		return adminSecurity(ctx, args[0], args[1:], stdout, stderr)
 	}
@@ -74,6 +78,8 @@ type pipeline struct {
 	// hook (see match); nil when writing to a remote server.
 	svc  *service.Service
 	hook *mpiHook
+	// audit is the local store's audit log; nil when writing to a remote server.
+	audit ehr.Auditor
 }
 
 // match attaches the master patient index to a local pipeline, so that what
@@ -88,12 +94,16 @@ func (p *pipeline) match(ctx context.Context) error {
 
 // openPipeline opens the store named by db, or, when server is set, targets the
 // FHIR API at that base URL instead.
-func openPipeline(ctx context.Context, db, server, token string, opts service.Options) (*pipeline, error) {
+//
+// A local pipeline keeps the audit log with the key of auditKeyFile, when given,
+// else of OMNICHART_AUDIT_KEY_FILE or the data directory's audit.key.
+func openPipeline(ctx context.Context, db, server, token string, opts service.Options, auditKeyFile ...string) (*pipeline, error) {
 	var target ingest.Target
 	closeFn := func() error { return nil }
 	var local *store.Store
 	var svc *service.Service
 	var hook *mpiHook
+	var auditor ehr.Auditor
 	if server != "" {
 		if !strings.HasPrefix(server, "http://") && !strings.HasPrefix(server, "https://") {
 			return nil, fmt.Errorf("--server %q: give the FHIR base URL, e.g. http://127.0.0.1:8080/fhir", server)
@@ -106,17 +116,29 @@ func openPipeline(ctx context.Context, db, server, token string, opts service.Op
 		}
 		hook = &mpiHook{}
 		opts.AfterCommit = hook.committed
+		// What a command writes or reads is audited like what the server does.
+		keyFile := os.Getenv("OMNICHART_AUDIT_KEY_FILE")
+		if len(auditKeyFile) > 0 && auditKeyFile[0] != "" {
+			keyFile = auditKeyFile[0]
+		}
+		l, _, err := openAudit(st, db, keyFile, true)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		opts.Auditor, auditor = l, l
 		svc = service.New(st, opts)
 		target = ingest.ServiceTarget{Service: svc}
 		closeFn = st.Close
 		local = st
 	}
 	return &pipeline{importer: ingest.New(target, ingest.Options{}), dir: ingest.NewDirectory(target), close: closeFn, store: local,
-		svc: svc, hook: hook}, nil
+		svc: svc, hook: hook, audit: auditor}, nil
 }
 
 // adminContext is the context of maintenance work run from the command line.
 func adminContext(ctx context.Context) context.Context {
+	ctx = ehr.WithOrigin(ctx, "command line")
 	return ehr.WithPrincipal(ctx, ehr.Principal{Subject: "admin", System: true})
 }
 

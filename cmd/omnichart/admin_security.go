@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"omnichart/internal/ehr"
 	"omnichart/internal/service"
 	"omnichart/internal/smart"
 )
@@ -105,7 +106,22 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 	}
 	defer p.close()
 	ctx = adminContext(ctx)
-	auth := smart.New(smart.Config{DB: p.store.DB(), Postgres: isPostgres(*db)})
+	auth := smart.New(smart.Config{DB: p.store.DB(), Postgres: isPostgres(*db), Auditor: p.audit})
+	// change records a change of who may do what before it is made, so that no
+	// change is ever without its record; one that then fails gets a second
+	// record with its outcome.
+	change := func(detail string, fn func() error) error {
+		ev := ehr.AccessEvent{Interaction: "user-change", Subject: "admin", Address: "command line", Detail: detail}
+		if err := p.svc.Audit(ctx, ev); err != nil {
+			return err
+		}
+		if err := fn(); err != nil {
+			ev.Outcome = string(ehr.ErrorCode(err))
+			p.svc.Audit(ctx, ev)
+			return err
+		}
+		return nil
+	}
 	resolve := func(s string) (string, error) {
 		if s == "*" || strings.Contains(s, ":") {
 			return s, nil
@@ -129,7 +145,7 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 			if uri == "*" {
 				return errors.New("admin org add: an organization lists its sources; * is for backend clients")
 			}
-			if err := auth.AddOrgSource(ctx, pos[0], uri); err != nil {
+			if err := change("org "+pos[0]+" sees "+uri, func() error { return auth.AddOrgSource(ctx, pos[0], uri) }); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "organization %s: users see records of %s\n", pos[0], uri)
@@ -144,9 +160,15 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 			return err
 		}
 		if cmd == "add" {
-			err = auth.AddUser(ctx, smart.User{Username: pos[0], Org: *org, FHIRUser: *fhirUser, MayBreakGlass: *breakGlass}, pw)
+			detail := "user add " + pos[0] + " org " + *org
+			if *breakGlass {
+				detail += " may break the glass"
+			}
+			err = change(detail, func() error {
+				return auth.AddUser(ctx, smart.User{Username: pos[0], Org: *org, FHIRUser: *fhirUser, MayBreakGlass: *breakGlass}, pw)
+			})
 		} else {
-			err = auth.ResetPassword(ctx, pos[0], pw)
+			err = change("user reset "+pos[0], func() error { return auth.ResetPassword(ctx, pos[0], pw) })
 		}
 		if err != nil {
 			return err
@@ -171,7 +193,7 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 		fmt.Fprintf(stdout, "%d signing key(s) retired; tokens they signed are refused from now on\n", n)
 		return nil
 	case "user disable":
-		if err := auth.DisableUser(ctx, pos[0]); err != nil {
+		if err := change("user disable "+pos[0], func() error { return auth.DisableUser(ctx, pos[0]) }); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "user %s disabled; the user's tokens no longer work\n", pos[0])
@@ -180,13 +202,17 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 		if len(pos) != 2 || (pos[1] != "on" && pos[1] != "off") {
 			return errors.New("admin user break-glass: give USER and on or off")
 		}
-		if err := auth.SetBreakGlass(ctx, pos[0], pos[1] == "on"); err != nil {
+		if err := change("user break-glass "+pos[0]+" "+pos[1], func() error { return auth.SetBreakGlass(ctx, pos[0], pos[1] == "on") }); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "user %s: break-the-glass %s\n", pos[0], pos[1])
 		return nil
 	case "user totp":
-		u, err := auth.EnableTOTP(ctx, pos[0])
+		var u string
+		err := change("user totp "+pos[0], func() (err error) {
+			u, err = auth.EnableTOTP(ctx, pos[0])
+			return err
+		})
 		if err != nil {
 			return err
 		}
@@ -208,7 +234,11 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 			}
 			c.Sources = append(c.Sources, uri)
 		}
-		id, secret, err := auth.AddClient(ctx, c)
+		var id, secret string
+		err := change("client add "+c.ID+" scopes "+c.Scopes+" sources "+strings.Join(c.Sources, " "), func() (err error) {
+			id, secret, err = auth.AddClient(ctx, c)
+			return err
+		})
 		if err != nil {
 			return err
 		}

@@ -89,7 +89,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // prepareDemo builds the demo data set into the store f names, or reuses the
 // one there, and returns the demo clinician's password.
 func prepareDemo(ctx context.Context, f *serveFlags, dataDir string, people int, seed int64, stdout io.Writer) (string, error) {
-	p, err := openPipeline(ctx, *f.db, "", "", service.Options{MaxBundleEntries: *f.maxEntries})
+	p, err := openPipeline(ctx, *f.db, "", "", service.Options{MaxBundleEntries: *f.maxEntries}, *f.auditKeyFile)
 	if err != nil {
 		return "", err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"omnichart/internal/directory"
+	"omnichart/internal/ehr"
 	"omnichart/internal/service"
 )
 
@@ -77,8 +78,15 @@ func directoryCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer st.Close()
+	auditLog, err := auditFromEnv(st, *db)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
-	rep, err := directory.Load(adminContext(context.WithoutCancel(ctx)), service.New(st, service.Options{}), snap)
+	// The loader's many lookups are the server's machinery (a System principal
+	// without an origin: not audited); every resource it writes is.
+	loader := ehr.WithPrincipal(context.WithoutCancel(ctx), ehr.Principal{Subject: "admin", System: true})
+	rep, err := directory.Load(loader, service.New(st, service.Options{Auditor: auditLog}), snap)
 	if err != nil {
 		return fmt.Errorf("directory load: %w", err)
 	}

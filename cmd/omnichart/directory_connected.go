@@ -31,7 +31,11 @@ func directoryConnected(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	defer st.Close()
 	ctx = adminContext(ctx)
-	svc := service.New(st, service.Options{})
+	auditLog, err := auditFromEnv(st, *db)
+	if err != nil {
+		return err
+	}
+	svc := service.New(st, service.Options{Auditor: auditLog})
 	list, err := connected.List(ctx, svc)
 	if err != nil {
 		return err

@@ -38,6 +38,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build omnichart: %v\n%s", err, out)
 		os.Exit(1)
 	}
+	// One audit key for every command the tests run, wherever it runs: a
+	// PostgreSQL store's default key file is relative to the working directory,
+	// and the tests run each command in a directory of its own.
+	os.Setenv("OMNICHART_AUDIT_KEY_FILE", filepath.Join(dir, "audit.key"))
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

@@ -63,6 +63,7 @@ type serveFlags struct {
 	insecure             *bool
 	idle                 *time.Duration
 	operators            *string
+	auditKeyFile         *string
 
 	// Set by resolve.
 	tls   *tls.Config
@@ -85,6 +86,7 @@ func addServeFlags(fs *flag.FlagSet, db string) *serveFlags {
 	f.tlsKey = fs.String("tls-key", "", "PEM private key of --tls-cert")
 	f.idle = fs.Duration("session-idle-timeout", 15*time.Minute, "end a web session not used for this long")
 	f.operators = fs.String("web-operators", "", "comma-separated users who may open the web operations pages (sources, matching review, quarantine, audit log)")
+	f.auditKeyFile = auditKeyFileFlag(fs)
 	f.insecure = fs.Bool("insecure-no-auth", false, "serve without authorization: anyone who reaches the port reads and changes every record (local experiments only)")
 	return f
 }
@@ -156,8 +158,13 @@ func runServer(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, lis
 	if *f.insecure {
 		policy = ehr.AllowAll{}
 	}
+	auditLog, _, err := openAudit(st, *f.db, *f.auditKeyFile, true)
+	if err != nil {
+		return err
+	}
 	hook := &mpiHook{}
-	svc := service.New(st, service.Options{Policy: policy, Events: ehr.LogEvents{Log: log}, Log: log, AfterCommit: hook.committed, MaxBundleEntries: *f.maxEntries})
+	svc := service.New(st, service.Options{Policy: policy, Events: ehr.LogEvents{Log: log}, Auditor: auditLog, Log: log,
+		AfterCommit: hook.committed, MaxBundleEntries: *f.maxEntries})
 	index, indexReport, err := hook.attach(ctx, svc, log)
 	if err != nil {
 		return err
@@ -178,7 +185,7 @@ func runServer(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, lis
 		mux.Handle("/fhir", api)
 		mux.Handle("/fhir/", api)
 	} else {
-		auth := smart.New(smart.Config{DB: st.DB(), Postgres: isPostgres(*f.db), BaseURL: *f.baseURL, Log: log,
+		auth := smart.New(smart.Config{DB: st.DB(), Postgres: isPostgres(*f.db), BaseURL: *f.baseURL, Log: log, Auditor: auditLog,
 			PatientVisible: func(ctx context.Context, id string) (bool, error) {
 				_, err := svc.Read(ctx, "Patient", id)
 				if code := ehr.ErrorCode(err); code == ehr.NotFound || code == ehr.Gone {

@@ -11,19 +11,33 @@ import (
 // PHI beyond the identifiers an audit trail needs.
 type AccessEvent struct {
 	Time time.Time
-	// Subject and Source are the principal's.
-	Subject string
-	Source  string
+	// Subject and Source are the principal's; Client and Organization the
+	// application it acts through and the user's organization, where known.
+	Subject      string
+	Source       string
+	Client       string
+	Organization string
+	// Address is the network address the request came from; RequestID its id.
+	Address   string
+	RequestID string
 	// Interaction is the FHIR interaction: read, vread, history, search, create,
-	// update, patch, delete, transaction, batch.
+	// update, patch, delete, transaction, batch, or an operation
+	// ("operation-everything"); outside the FHIR API: login, token, link, unlink,
+	// user-change, break-the-glass, consent, export.
 	Interaction string
 	// Type and ID name the resource type and instance, where there is one.
 	Type string
 	ID   string
 	// Params are the names of the search parameters (never their values).
 	Params []string
-	// Records are the resources read or written ("Type/id").
+	// Records are the resources read or written ("Type/id"), versions included
+	// for writes ("Type/id/_history/n").
 	Records []string
+	// Patients are the patients concerned ("Patient/<id>").
+	Patients []string
+	// Detail says more where the interaction needs it: the reason of a
+	// break-the-glass access, the privilege a user change granted.
+	Detail string
 	// Outcome is "ok" or the error code.
 	Outcome string
 }

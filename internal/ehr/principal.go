@@ -11,6 +11,10 @@ type Principal struct {
 	// Source is the URI of the source system the actor writes for, if any; it becomes
 	// meta.source of what the actor writes.
 	Source string
+	// Client is the OAuth client the actor acts through; Organization the
+	// user's organization. Both are for the audit record and may be empty.
+	Client       string
+	Organization string
 	// Scopes are the granted SMART scopes; empty for the system principal.
 	Scopes []string
 	// System marks the trusted in-process principal (command line, importer).

@@ -252,6 +252,16 @@ func (l *clientLimiter) release(client string) {
 	l.inFlight[client]--
 }
 
+// remoteHost is the network address r came from, without its port, for the
+// audit record.
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
 // clientOf names the client of r by its remote IP address; IPv6 addresses count by
 // their /64 network, the least a single host is given.
 func clientOf(r *http.Request) string {

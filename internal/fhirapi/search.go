@@ -20,6 +20,10 @@ func (a *API) searchType(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	if typ == "AuditEvent" {
+		a.auditSearch(w, r)
+		return
+	}
 	a.search(w, r, typ, "")
 }
 

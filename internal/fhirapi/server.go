@@ -115,6 +115,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Until SMART on FHIR authentication is wired, every HTTP caller is anonymous;
 	// the policy decides what anonymous may do.
 	ctx = ehr.WithPrincipal(ctx, ehr.PrincipalFrom(ctx))
+	ctx = ehr.WithOrigin(ctx, remoteHost(r))
 	r = r.WithContext(ctx)
 	defer func() { a.logRequest(r, rec.status(), time.Since(start)) }()
 	done, ok := a.admit(rec, r)

@@ -159,6 +159,11 @@ func taskCode(task map[string]any) string {
 	return ""
 }
 
+// auditor is an Engine that keeps an audit log (*service.Service does).
+type auditor interface {
+	Audit(ctx context.Context, ev ehr.AccessEvent) error
+}
+
 // Decide records a person's decision on a match review or identity conflict
 // task: link (the records are one human), not-same, or undo (take the
 // task's decision back). The person is the principal of ctx, who must see
@@ -248,6 +253,24 @@ func (m *MPI) Decide(ctx context.Context, taskID string, v Verdict, reason strin
 	}
 	task["note"] = append(fhir.Array(task, "note"), map[string]any{"authorString": reviewer, "time": stamp, "text": note})
 	task["lastModified"] = stamp
+	// The decision is the reviewer's: its audit record names them, the patients
+	// and the task, and is written before the decision so none goes unrecorded.
+	if a, ok := m.eng.(auditor); ok {
+		kind := "unlink"
+		if v == VerdictLink {
+			kind = "link"
+		}
+		var patients []string
+		for _, id := range ids {
+			patients = append(patients, "Patient/"+id)
+		}
+		p := ehr.PrincipalFrom(ctx)
+		if err := a.Audit(ctx, ehr.AccessEvent{Time: now, Subject: reviewer, Client: p.Client, Organization: p.Organization,
+			Address: ehr.Origin(ctx), RequestID: ehr.RequestID(ctx), Interaction: kind, Records: []string{rec.Reference()},
+			Patients: patients, Detail: "decision " + string(v) + " on " + rec.Reference()}); err != nil {
+			return nil, err
+		}
+	}
 	wctx := asSystem(ctx)
 	if rec.Source == SourceURI {
 		wctx = asMPI(ctx)

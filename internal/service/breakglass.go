@@ -21,16 +21,17 @@ const (
 // patient index, whatever their Consents say. Only a principal the policy allows
 // ehr.ActionBreakGlass may (Forbidden otherwise); the reason is required
 // (Invalid). The access is recorded for good in the store's report of emergency
-// accesses and sent as an access event. Patient/id need not be visible to the
+// accesses and in the audit log, before it opens. Patient/id need not be visible to the
 // caller, since an emergency may bring a patient the caller's enterprise never
 // saw; NotFound when it does not exist.
 func (s *Service) BreakGlass(ctx context.Context, id, reason string, d time.Duration) (b ehr.BreakGlass, err error) {
+	recorded := false
 	defer func() {
-		var params []string
-		if err == nil {
-			params = append(params, "opened="+strings.Join(b.Compartments, ","), "until="+b.Closes.Format(time.RFC3339))
+		// A refusal is recorded too; a granted access was recorded before it
+		// was granted.
+		if err != nil && !recorded {
+			s.wrote(ctx, "break-the-glass", "Patient", id, nil, err)
 		}
-		s.record(ctx, "break-glass", "Patient", id, params, nil, err)
 	}()
 	if err := ehr.CheckID(id); err != nil {
 		return b, err
@@ -69,7 +70,21 @@ func (s *Service) BreakGlass(ctx context.Context, id, reason string, d time.Dura
 	for _, l := range linked {
 		b.Compartments = append(b.Compartments, "Patient/"+l)
 	}
-	return access.BreakGlass(ctx, b)
+	// The audit record comes first, so that no emergency access is ever open
+	// without it; it names every patient opened, the reason and the end.
+	ev := s.event(ctx, "break-the-glass", "Patient", id, nil, nil, nil)
+	ev.Patients = b.Compartments
+	ev.Detail = "reason: " + b.Reason + "; until " + b.Closes.Format(time.RFC3339)
+	if err := s.Audit(ctx, ev); err != nil {
+		return ehr.BreakGlass{}, err
+	}
+	recorded = true
+	out, err := access.BreakGlass(ctx, b)
+	if err != nil {
+		ev.Outcome = string(ehr.ErrorCode(err))
+		s.Audit(ctx, ev)
+	}
+	return out, err
 }
 
 // BreakGlassReport lists the emergency accesses opened at or after since. Only

@@ -63,7 +63,7 @@ func (s *Service) Apply(ctx context.Context, kind string, changes []ehr.Change, 
 		for _, o := range out {
 			recs = append(recs, o.Record)
 		}
-		s.record(ctx, kind, "", "", nil, recs, err)
+		s.wrote(ctx, kind, "", "", recs, err)
 	}()
 	if n := len(changes) - max(opts.Bookkeeping, 0); n > s.maxBundleEntries {
 		return nil, ehr.Errorf(ehr.TooLarge, "the Bundle has %d entries, more than the limit of %d (max-bundle-entries)", n, s.maxBundleEntries)
@@ -73,7 +73,7 @@ func (s *Service) Apply(ctx context.Context, kind string, changes []ehr.Change, 
 	}
 	switch kind {
 	case "transaction":
-		return s.run(ctx, changes, opts, true)
+		return s.run(ctx, "transaction", changes, opts, true)
 	case "batch":
 		return s.batch(ctx, changes, opts), nil
 	}
@@ -83,7 +83,7 @@ func (s *Service) Apply(ctx context.Context, kind string, changes []ehr.Change, 
 // single runs one change as a transaction of its own and returns its errors as
 // they are, without an entry index.
 func (s *Service) single(ctx context.Context, c ehr.Change) (ehr.Outcome, error) {
-	out, err := s.run(ctx, []ehr.Change{c}, ehr.ApplyOptions{}, false)
+	out, err := s.run(ctx, interactionOf(c), []ehr.Change{c}, ehr.ApplyOptions{}, false)
 	if err != nil {
 		return ehr.Outcome{}, err
 	}
@@ -118,6 +118,43 @@ func actionOf(method string) ehr.Action {
 	return ehr.ActionWrite
 }
 
+// interactionOf names the interaction of a change for its access event.
+func interactionOf(c ehr.Change) string {
+	switch c.Method {
+	case "POST":
+		return "create"
+	case "PUT":
+		return "update"
+	case "PATCH":
+		return "patch"
+	case "DELETE":
+		return "delete"
+	}
+	switch {
+	case c.ID != "" && c.Version != 0:
+		return "vread"
+	case c.ID != "":
+		return "read"
+	}
+	return "search"
+}
+
+// runEvent is the access event of a run: every record its changes wrote or read.
+func (s *Service) runEvent(ctx context.Context, interaction string, changes []ehr.Change, entries []*pending) ehr.AccessEvent {
+	var recs []*ehr.Record
+	for _, e := range entries {
+		recs = append(recs, e.out.Record)
+		if e.out.Page != nil {
+			recs = append(append(recs, e.out.Page.Records...), e.out.Page.Included...)
+		}
+	}
+	var typ, id string
+	if len(changes) == 1 {
+		typ, id = changes[0].Type, changes[0].ID
+	}
+	return s.event(ctx, interaction, typ, id, nil, recs, nil)
+}
+
 // authorizeWritten asks the policy, once the transaction knows, whether the
 // caller may have created or updated what a PUT or PATCH wrote: a scope with
 // "u" but no "c" must not create by PUT, and one with "c" but no "u" must not
@@ -133,8 +170,11 @@ func (s *Service) authorizeWritten(ctx context.Context, e *pending) error {
 	return s.policy.Authorize(ctx, ehr.PrincipalFrom(ctx), action, e.c.Type)
 }
 
-// run checks, authorizes and writes changes in one store transaction.
-func (s *Service) run(ctx context.Context, changes []ehr.Change, opts ehr.ApplyOptions, wrap bool) ([]ehr.Outcome, error) {
+// run checks, authorizes and writes changes in one store transaction. With an
+// Auditor, the audit record of what it wrote is appended as the transaction's
+// last statement, so it commits with the writes or not at all; the record of
+// changes that only read is appended after their snapshot, before run returns.
+func (s *Service) run(ctx context.Context, interaction string, changes []ehr.Change, opts ehr.ApplyOptions, wrap bool) ([]ehr.Outcome, error) {
 	fail := func(i int, err error) error {
 		if wrap {
 			return wrapEntry(i, err)
@@ -147,6 +187,9 @@ func (s *Service) run(ctx context.Context, changes []ehr.Change, opts ehr.ApplyO
 	for i := range changes {
 		c := changes[i]
 		if err := c.Check(); err != nil {
+			return nil, fail(i, err)
+		}
+		if err := checkNotAudit(c); err != nil {
 			return nil, fail(i, err)
 		}
 		if err := s.policy.Authorize(ctx, ehr.PrincipalFrom(ctx), actionOf(c.Method), c.Type); err != nil {
@@ -179,6 +222,7 @@ func (s *Service) run(ctx context.Context, changes []ehr.Change, opts ehr.ApplyO
 	ordered := append([]*pending(nil), entries...)
 	sort.SliceStable(ordered, func(i, j int) bool { return methodOrder[ordered[i].c.Method] < methodOrder[ordered[j].c.Method] })
 	s.prepareWrites(ctx, ordered, opts.Base)
+	readOnly := readsOnly(changes, opts)
 
 	err = s.transaction(ctx, changes, opts, fail, func(ctx context.Context, tx ehr.Tx) error {
 		if opts.IfNoneExist != "" {
@@ -259,10 +303,23 @@ func (s *Service) run(ctx context.Context, changes []ehr.Change, opts ehr.ApplyO
 				e.out.Conflicts = tasks
 			}
 		}
+		if s.audit != nil && !readOnly {
+			if err := s.audit.RecordTx(ctx, tx, s.runEvent(ctx, interaction, changes, entries)); err != nil {
+				// Wrapped, not replaced: a serialization failure retries the
+				// whole transaction.
+				return fmt.Errorf("append the audit record: %w", err)
+			}
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	if readOnly && s.auditsReads(ctx) {
+		if err := s.audit.Record(ctx, s.runEvent(ctx, interaction, changes, entries)); err != nil {
+			s.log.ErrorContext(ctx, "audit record not written", "request_id", ehr.RequestID(ctx), "interaction", interaction, "error", err)
+			return nil, errNotAudited
+		}
 	}
 	s.committed(ctx, entries)
 	return outs, nil
@@ -553,8 +610,9 @@ func (s *Service) entryRead(ctx context.Context, tx ehr.Tx, e *pending) error {
 func (s *Service) batch(ctx context.Context, changes []ehr.Change, opts ehr.ApplyOptions) []ehr.Outcome {
 	outs := make([]ehr.Outcome, len(changes))
 	for i, c := range changes {
-		res, err := s.run(ctx, []ehr.Change{c}, opts, false)
+		res, err := s.run(ctx, interactionOf(c), []ehr.Change{c}, opts, false)
 		if err != nil {
+			s.wrote(ctx, interactionOf(c), c.Type, c.ID, nil, err)
 			if ehr.ErrorCode(err) == ehr.Internal {
 				s.log.ErrorContext(ctx, "batch entry failed", "request_id", ehr.RequestID(ctx), "entry", i, "error", err)
 			}

@@ -49,7 +49,9 @@ func (s *Service) Everything(ctx context.Context, q EverythingQuery) (page *ehr.
 		if page != nil {
 			recs = append(append(recs, page.Records...), page.Included...)
 		}
-		s.record(ctx, "operation-everything", "Patient", strings.Join(q.Patients, ","), nil, recs, err)
+		if aerr := s.read(ctx, "operation-everything", "Patient", strings.Join(q.Patients, ","), nil, recs, err); aerr != nil {
+			page, err = nil, aerr
+		}
 	}()
 	for _, id := range q.Patients {
 		if err := ehr.CheckID(id); err != nil {

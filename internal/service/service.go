@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"omnichart/internal/ehr"
@@ -16,6 +17,11 @@ type Options struct {
 	Policy ehr.Policy
 	// Events receives an access event for every read and write; nil keeps none.
 	Events ehr.EventSink
+	// Auditor, when set, keeps the audit log: the record of a write is appended
+	// in the write's own transaction, the record of a read before the read
+	// returns, and a read or write whose record cannot be written fails
+	// (Unavailable) without returning anything. Nil keeps no audit log.
+	Auditor ehr.Auditor
 	// Log receives internal errors of batch entries; slog.Default by default.
 	Log *slog.Logger
 	// Now is the clock of access events and review tasks; time.Now by default.
@@ -45,6 +51,7 @@ type Service struct {
 	store  ehr.ResourceStore
 	policy ehr.Policy
 	events ehr.EventSink
+	audit  ehr.Auditor
 	log    *slog.Logger
 	now    func() time.Time
 	model  *fhir.Model
@@ -70,7 +77,7 @@ func New(store ehr.ResourceStore, opts Options) *Service {
 	if opts.MaxBundleEntries <= 0 {
 		opts.MaxBundleEntries = DefaultMaxBundleEntries
 	}
-	return &Service{store: store, policy: opts.Policy, events: opts.Events, log: opts.Log, now: opts.Now, model: fhir.R4(),
+	return &Service{store: store, policy: opts.Policy, events: opts.Events, audit: opts.Auditor, log: opts.Log, now: opts.Now, model: fhir.R4(),
 		maxBundleEntries: opts.MaxBundleEntries, after: opts.AfterCommit}
 }
 
@@ -99,20 +106,93 @@ func (s *Service) begin(ctx context.Context, action ehr.Action, typ string) (con
 	return ehr.WithScope(ctx, scope), nil
 }
 
-// record sends the access event of one interaction.
-func (s *Service) record(ctx context.Context, interaction, typ, id string, params []string, recs []*ehr.Record, err error) {
+// event is the access event of one interaction by ctx's principal. Records are
+// named with their version.
+func (s *Service) event(ctx context.Context, interaction, typ, id string, params []string, recs []*ehr.Record, err error) ehr.AccessEvent {
 	p := ehr.PrincipalFrom(ctx)
-	ev := ehr.AccessEvent{Time: s.now().UTC(), Subject: p.Subject, Source: p.Source, Interaction: interaction,
-		Type: typ, ID: id, Params: params, Outcome: "ok"}
+	ev := ehr.AccessEvent{Time: s.now().UTC(), Subject: p.Subject, Source: p.Source, Client: p.Client,
+		Organization: p.Organization, Address: ehr.Origin(ctx), RequestID: ehr.RequestID(ctx),
+		Interaction: interaction, Type: typ, ID: id, Params: params, Outcome: "ok"}
 	for _, r := range recs {
-		if r != nil {
-			ev.Records = append(ev.Records, r.Reference())
+		if r == nil {
+			continue
 		}
+		ref := r.Reference()
+		if r.Version > 0 {
+			ref += "/_history/" + strconv.FormatInt(r.Version, 10)
+		}
+		ev.Records = append(ev.Records, ref)
+	}
+	ev.Patients = ehr.PatientsOf(recs)
+	if typ == "Patient" && id != "" && err == nil && len(ev.Patients) == 0 && fhir.ValidID(id) {
+		ev.Patients = []string{"Patient/" + id}
 	}
 	if err != nil {
 		ev.Outcome = string(ehr.ErrorCode(err))
 	}
+	return ev
+}
+
+// errNotAudited is what a request gets when its audit record could not be
+// written: it is not served.
+var errNotAudited = ehr.Errorf(ehr.Unavailable, "the access could not be recorded in the audit log, so it was not served; try again")
+
+// read sends the access event of a read and appends its audit record before the
+// read returns. It returns nil, or the error that replaces the read's result when
+// the record could not be written.
+func (s *Service) read(ctx context.Context, interaction, typ, id string, params []string, recs []*ehr.Record, err error) error {
+	ev := s.event(ctx, interaction, typ, id, params, recs, err)
 	s.events.Record(ctx, ev)
+	if !s.auditsReads(ctx) {
+		return nil
+	}
+	if aerr := s.audit.Record(ctx, ev); aerr != nil {
+		s.log.ErrorContext(ctx, "audit record not written", "request_id", ehr.RequestID(ctx), "interaction", interaction, "error", aerr)
+		return errNotAudited
+	}
+	return nil
+}
+
+// auditsReads reports whether the reads of ctx's request are recorded: with an
+// Auditor, every read but those of the server's own machinery, a System
+// principal with no origin (the importer's duplicate checks, the patient index
+// loading its records); what it writes is always recorded. Requests over the
+// network and commands run by a person carry an origin.
+func (s *Service) auditsReads(ctx context.Context) bool {
+	if s.audit == nil {
+		return false
+	}
+	return !ehr.PrincipalFrom(ctx).System || ehr.Origin(ctx) != ""
+}
+
+// wrote sends the access event of a write. A committed write's audit record was
+// appended in its transaction (see run); a write that failed is recorded here,
+// and when that record cannot be written the request fails all the same.
+func (s *Service) wrote(ctx context.Context, interaction, typ, id string, recs []*ehr.Record, err error) {
+	ev := s.event(ctx, interaction, typ, id, nil, recs, err)
+	s.events.Record(ctx, ev)
+	if s.audit == nil || err == nil {
+		return
+	}
+	if aerr := s.audit.Record(ctx, ev); aerr != nil {
+		s.log.ErrorContext(ctx, "audit record not written", "request_id", ehr.RequestID(ctx), "interaction", interaction, "error", aerr)
+	}
+}
+
+// Audit appends ev to the audit log, for events that happen outside the engine's
+// interactions (person-link decisions, web pages); without an Auditor it does
+// nothing. Its error means the event was not recorded and the caller must not
+// go on.
+func (s *Service) Audit(ctx context.Context, ev ehr.AccessEvent) error {
+	s.events.Record(ctx, ev)
+	if s.audit == nil {
+		return nil
+	}
+	if err := s.audit.Record(ctx, ev); err != nil {
+		s.log.ErrorContext(ctx, "audit record not written", "request_id", ehr.RequestID(ctx), "interaction", ev.Interaction, "error", err)
+		return errNotAudited
+	}
+	return nil
 }
 
 // prepare validates res as a resource of type typ and stamps its owner.
@@ -148,7 +228,7 @@ func stampSource(ctx context.Context, typ string, res map[string]any) error {
 // source's records. See https://hl7.org/fhir/R4/http.html#ccreate.
 func (s *Service) Create(ctx context.Context, res map[string]any, ifNoneExist string) (rec *ehr.Record, created bool, err error) {
 	typ, _ := res["resourceType"].(string)
-	defer func() { s.record(ctx, "create", typ, "", nil, []*ehr.Record{rec}, err) }()
+	defer func() { s.wrote(ctx, "create", typ, "", []*ehr.Record{rec}, err) }()
 	out, err := s.single(ctx, ehr.Change{Method: "POST", Type: typ, Resource: res, IfNoneExist: ifNoneExist})
 	if err != nil {
 		return nil, false, err
@@ -159,7 +239,7 @@ func (s *Service) Create(ctx context.Context, res map[string]any, ifNoneExist st
 // Update stores res as the new version of typ/id, creating it when absent. The body's
 // id must equal id. See https://hl7.org/fhir/R4/http.html#update.
 func (s *Service) Update(ctx context.Context, typ, id string, res map[string]any, ifMatch int64) (rec *ehr.Record, created bool, err error) {
-	defer func() { s.record(ctx, "update", typ, id, nil, []*ehr.Record{rec}, err) }()
+	defer func() { s.wrote(ctx, "update", typ, id, []*ehr.Record{rec}, err) }()
 	if err := checkUpdate(typ, id, res); err != nil {
 		return nil, false, err
 	}
@@ -191,7 +271,7 @@ func checkUpdate(typ, id string, res map[string]any) error {
 // it creates one (under the body's id when it has one); several matches are
 // PreconditionFailed. See https://hl7.org/fhir/R4/http.html#cond-update.
 func (s *Service) ConditionalUpdate(ctx context.Context, typ, criteria string, res map[string]any, ifMatch int64) (rec *ehr.Record, created bool, err error) {
-	defer func() { s.record(ctx, "update", typ, "", nil, []*ehr.Record{rec}, err) }()
+	defer func() { s.wrote(ctx, "update", typ, "", []*ehr.Record{rec}, err) }()
 	if err := ehr.CheckType(typ); err != nil {
 		return nil, false, err
 	}
@@ -205,13 +285,13 @@ func (s *Service) ConditionalUpdate(ctx context.Context, typ, criteria string, r
 // Patch applies a JSON Patch (RFC 6902) to the current version of typ/id. The result
 // must keep its type and id and be valid. See https://hl7.org/fhir/R4/http.html#patch.
 func (s *Service) Patch(ctx context.Context, typ, id string, patch []byte, ifMatch int64) (rec *ehr.Record, err error) {
-	defer func() { s.record(ctx, "patch", typ, id, nil, []*ehr.Record{rec}, err) }()
+	defer func() { s.wrote(ctx, "patch", typ, id, []*ehr.Record{rec}, err) }()
 	return s.patchChange(ctx, ehr.Change{Method: "PATCH", Type: typ, ID: id, IfMatch: ifMatch}, patch)
 }
 
 // ConditionalPatch patches the one resource of typ matching criteria.
 func (s *Service) ConditionalPatch(ctx context.Context, typ, criteria string, patch []byte, ifMatch int64) (rec *ehr.Record, err error) {
-	defer func() { s.record(ctx, "patch", typ, "", nil, []*ehr.Record{rec}, err) }()
+	defer func() { s.wrote(ctx, "patch", typ, "", []*ehr.Record{rec}, err) }()
 	return s.patchChange(ctx, ehr.Change{Method: "PATCH", Type: typ, Query: criteria, IfMatch: ifMatch}, patch)
 }
 
@@ -230,7 +310,7 @@ func (s *Service) patchChange(ctx context.Context, c ehr.Change, patch []byte) (
 // Delete deletes typ/id. Deleting what does not exist or is already deleted succeeds
 // with a nil record. See https://hl7.org/fhir/R4/http.html#delete.
 func (s *Service) Delete(ctx context.Context, typ, id string, ifMatch int64) (rec *ehr.Record, err error) {
-	defer func() { s.record(ctx, "delete", typ, id, nil, []*ehr.Record{rec}, err) }()
+	defer func() { s.wrote(ctx, "delete", typ, id, []*ehr.Record{rec}, err) }()
 	if err := ehr.CheckType(typ); err != nil {
 		return nil, err
 	}
@@ -244,7 +324,7 @@ func (s *Service) Delete(ctx context.Context, typ, id string, ifMatch int64) (re
 // ConditionalDelete deletes the one resource of typ matching criteria; no match is
 // success, several are PreconditionFailed (single-delete mode).
 func (s *Service) ConditionalDelete(ctx context.Context, typ, criteria string) (rec *ehr.Record, err error) {
-	defer func() { s.record(ctx, "delete", typ, "", nil, []*ehr.Record{rec}, err) }()
+	defer func() { s.wrote(ctx, "delete", typ, "", []*ehr.Record{rec}, err) }()
 	if err := ehr.CheckType(typ); err != nil {
 		return nil, err
 	}
@@ -259,7 +339,11 @@ func (s *Service) ConditionalDelete(ctx context.Context, typ, criteria string) (
 // record. A record outside the caller's scope is NotFound, so its existence does
 // not leak.
 func (s *Service) Read(ctx context.Context, typ, id string) (rec *ehr.Record, err error) {
-	defer func() { s.record(ctx, "read", typ, id, nil, []*ehr.Record{rec}, err) }()
+	defer func() {
+		if aerr := s.read(ctx, "read", typ, id, nil, []*ehr.Record{rec}, err); aerr != nil {
+			rec, err = nil, aerr
+		}
+	}()
 	if err := checkTypeID(typ, id); err != nil {
 		return nil, err
 	}
@@ -291,7 +375,11 @@ func (s *Service) readRestricted(ctx context.Context, typ, id string) (*ehr.Reco
 
 // VRead returns one version of typ/id.
 func (s *Service) VRead(ctx context.Context, typ, id string, version int64) (rec *ehr.Record, err error) {
-	defer func() { s.record(ctx, "vread", typ, id, nil, []*ehr.Record{rec}, err) }()
+	defer func() {
+		if aerr := s.read(ctx, "vread", typ, id, nil, []*ehr.Record{rec}, err); aerr != nil {
+			rec, err = nil, aerr
+		}
+	}()
 	if err := checkTypeID(typ, id); err != nil {
 		return nil, err
 	}
@@ -309,7 +397,9 @@ func (s *Service) Search(ctx context.Context, q *search.Query) (page *ehr.Page, 
 		if page != nil {
 			recs = append(append(recs, page.Records...), page.Included...)
 		}
-		s.record(ctx, "search", q.Type, "", paramNames(q), recs, err)
+		if aerr := s.read(ctx, "search", q.Type, "", paramNames(q), recs, err); aerr != nil {
+			page, err = nil, aerr
+		}
 	}()
 	if q.Type != "" {
 		if err := ehr.CheckType(q.Type); err != nil {
@@ -345,7 +435,9 @@ func (s *Service) History(ctx context.Context, q ehr.HistoryQuery) (page *ehr.Pa
 		if page != nil {
 			recs = page.Records
 		}
-		s.record(ctx, "history", q.Type, q.ID, nil, recs, err)
+		if aerr := s.read(ctx, "history", q.Type, q.ID, nil, recs, err); aerr != nil {
+			page, err = nil, aerr
+		}
 	}()
 	if q.Type != "" {
 		if err := ehr.CheckType(q.Type); err != nil {

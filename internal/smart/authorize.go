@@ -143,6 +143,19 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := s.signIn(ctx, r.PostForm.Get("username"), r.PostForm.Get("password"), r.PostForm.Get("otp"))
+	login := ehr.AccessEvent{Interaction: "login", Subject: "user/" + r.PostForm.Get("username"), Client: client.ID}
+	switch {
+	case errors.Is(err, errSignIn):
+		login.Outcome = string(ehr.Unauthorized)
+	case err != nil:
+		login.Outcome = string(ehr.Internal)
+	default:
+		login.Organization = u.Org
+	}
+	if aerr := s.audit(ctx, login); aerr != nil {
+		http.Error(w, "sign-in is unavailable", http.StatusInternalServerError)
+		return
+	}
 	if err != nil {
 		if !errors.Is(err, errSignIn) {
 			s.cfg.Log.ErrorContext(ctx, "sign-in", "error", err)

@@ -58,7 +58,8 @@ func (s *Server) RequireBearer(next http.Handler) http.Handler {
 // principalOf names the actor of a grant. A user writes for the first source of
 // the user's organization; a backend client for its only source, if it has one.
 func principalOf(g Grant) ehr.Principal {
-	p := ehr.Principal{Subject: "client/" + g.ClientID, Scopes: strings.Fields(g.Scopes.String())}
+	p := ehr.Principal{Subject: "client/" + g.ClientID, Client: g.ClientID, Organization: g.Org,
+		Scopes: strings.Fields(g.Scopes.String())}
 	switch {
 	case g.Username != "":
 		p.Subject = "user/" + g.Username

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"omnichart/internal/ehr"
 	"regexp"
 	"slices"
 	"strings"
@@ -33,7 +34,7 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("POST /oauth/token", s.token)
 	m.HandleFunc("POST /oauth/introspect", s.introspect)
 	m.HandleFunc("POST /oauth/revoke", s.revoke)
-	return m
+	return withOrigin(m)
 }
 
 // FHIRBase is the public FHIR base URL of r.
@@ -156,8 +157,16 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		var oe *oauthError
-		if !errors.As(err, &oe) {
+		outcome := "internal"
+		if errors.As(err, &oe) {
+			outcome = oe.code
+		} else if !errors.Is(err, errNotAudited) {
 			s.cfg.Log.ErrorContext(r.Context(), "token endpoint", "error", err)
+		}
+		// A refused request is recorded too; the client id is as the form gave it.
+		if aerr := s.audit(r.Context(), ehr.AccessEvent{Interaction: "token", Subject: "client/" + r.PostForm.Get("client_id"),
+			Client: r.PostForm.Get("client_id"), Outcome: outcome}); aerr != nil && oe != nil {
+			err = aerr
 		}
 		writeOAuthError(w, err)
 		return

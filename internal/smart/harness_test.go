@@ -46,6 +46,7 @@ type harness struct {
 	client *http.Client
 	db     *sql.DB
 	engine string
+	store  *store.Store
 }
 
 func engines(t *testing.T) []string {
@@ -63,13 +64,20 @@ func engines(t *testing.T) []string {
 // newHarness serves the FHIR API behind the bearer middleware and the
 // authorization server over loopback HTTP, on a fresh store of engine, with one
 // organization (org-a owns source a), a user of it, and records of two sources.
-func newHarness(t testing.TB, engine string) *harness {
+//
+// With auditor, the engine and the authorization server keep the audit log it
+// returns for the store.
+func newHarness(t testing.TB, engine string, auditor ...func(*store.Store) ehr.Auditor) *harness {
 	t.Helper()
 	st := ehrtest.MustOpen(t, engine, store.Options{})
 	clk := &clock{t: time.Now().Truncate(time.Second)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := service.New(st, service.Options{Policy: smart.Policy{Now: clk.now}, Log: log, Now: clk.now})
-	auth := smart.New(smart.Config{DB: st.DB(), Postgres: engine != "sqlite", Now: clk.now, PasswordIterations: 1000, Log: log,
+	var a ehr.Auditor
+	if len(auditor) > 0 {
+		a = auditor[0](st)
+	}
+	svc := service.New(st, service.Options{Policy: smart.Policy{Now: clk.now}, Log: log, Now: clk.now, Auditor: a})
+	auth := smart.New(smart.Config{DB: st.DB(), Postgres: engine != "sqlite", Now: clk.now, PasswordIterations: 1000, Log: log, Auditor: a,
 		PatientVisible: func(ctx context.Context, id string) (bool, error) {
 			_, err := svc.Read(ctx, "Patient", id)
 			if code := ehr.ErrorCode(err); code == ehr.NotFound || code == ehr.Gone {
@@ -86,7 +94,7 @@ func newHarness(t testing.TB, engine string) *harness {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	h := &harness{t: t, url: srv.URL, auth: auth, svc: svc, clock: clk,
-		db: st.DB(), engine: engine,
+		db: st.DB(), engine: engine, store: st,
 		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	ctx := context.Background()
 	must(t, auth.AddOrgSource(ctx, "org-a", sourceA))

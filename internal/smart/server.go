@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"omnichart/internal/ehr"
 )
 
 // Config configures a Server.
@@ -41,6 +43,9 @@ type Config struct {
 	// to read Patients of the user's organization, and reports whether the
 	// patient exists there. Without it a picked id is checked for syntax only.
 	PatientVisible func(ctx context.Context, id string) (bool, error)
+	// Auditor, when set, records every sign-in (successful or not) and every
+	// access token issued; one that cannot be recorded is refused.
+	Auditor ehr.Auditor
 }
 
 // Server is the authorization server.

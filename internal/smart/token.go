@@ -50,7 +50,12 @@ func (s *Server) signer(ctx context.Context) (jose.Signer, error) {
 		(&jose.SignerOptions{}).WithType("JWT").WithHeader(jose.HeaderKey("kid"), key.KeyID))
 }
 
+// signAccess signs an access token of f. It records the issue in the audit log
+// first: a token whose record cannot be written is not issued.
 func (s *Server) signAccess(ctx context.Context, f tokenFacts, ttl time.Duration) (string, error) {
+	if err := s.audit(ctx, tokenEvent(f)); err != nil {
+		return "", err
+	}
 	iss, err := s.issuer(ctx)
 	if err != nil {
 		return "", err

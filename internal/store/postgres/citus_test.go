@@ -32,6 +32,7 @@ var wantDistribution = map[string]string{
 	"auth_codes": "reference", "auth_refresh_tokens": "reference", "auth_revoked": "reference", "auth_assertions": "reference",
 	"auth_keys": "reference", "auth_launches": "reference",
 	"locks": "local", "schema_migrations": "local",
+	"audit_events": "local", "audit_patients": "local", "audit_head": "local",
 }
 
 // distribution reads how each table of the connection's schema is distributed.

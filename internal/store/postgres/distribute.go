@@ -25,6 +25,11 @@ import (
 // would be released on each node as that node commits, and a waiter could search a
 // worker that had not committed yet.
 //
+// The audit log's tables (audit_events, audit_patients, audit_head) stay local to
+// the coordinator too: the log is one chain in one global order, every append
+// takes the lock of the one head row, and a write transaction appends its record
+// there beside its distributed writes, committed with them.
+//
 // A table added by a later migration must be listed here; TestCitusDistributesEveryTable
 // fails for a table that is not.
 var (

@@ -1,0 +1,28 @@
+// Package audit keeps the tamper-evident audit log: one AuditEvent, following the
+// IHE Basic Audit Log Patterns (BALP), for every sign-in, read, search, write,
+// export, consent change, person link and privilege change, in one global order.
+//
+// # The chain
+//
+// Each record is stored as canonical JSON (Body) with its sequence number, time
+// and agent, and sealed with
+//
+//	MAC(n) = HMAC-SHA-256(key, MAC(n-1) || seq || recorded || agent || body)
+//
+// where MAC(0) is empty. The key is a 32-byte secret kept outside the database
+// (a key file in the data directory, or a flag or environment variable), so an
+// attacker who can change the database but not read the key cannot forge a MAC:
+// an edited, removed, inserted or reordered record breaks the chain at its place,
+// and Verify names the sequence number and the reason. Removing records from the
+// end is found against an anchor (the head that an earlier Verify printed and
+// was kept elsewhere).
+//
+// # Durability
+//
+// Log implements ehr.Auditor. A data change's record is appended in the change's
+// own transaction (RecordTx), so a change never commits without it. Reads and
+// searches are recorded before their response is sent (Record); concurrent calls
+// are committed together in one transaction (group commit), so the cost per
+// request is a share of one commit. When the record cannot be written, the call
+// fails and the request with it.
+package audit

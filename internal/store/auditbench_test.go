@@ -1,0 +1,132 @@
+package store_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"omnichart/internal/audit"
+	"omnichart/internal/ehr"
+	"omnichart/internal/ehrtest"
+	"omnichart/internal/service"
+	"omnichart/internal/synth"
+)
+
+// BenchmarkSearchAudit measures what authorization and the audit log add to the
+// searches of BenchmarkSearch, through the interaction engine: each run asks the
+// query of a plain engine (every caller sees everything, no audit log) and of an
+// engine as omnichart serve runs it (a caller limited to its sources, and an
+// audit record committed before each search returns), in alternating order, and
+// reports both medians and their ratio (audit-ratio). The bearer-token check is
+// measured apart (BenchmarkAuthenticate in internal/smart).
+//
+// The parallel case runs the cheapest query from 8 goroutines at once, where
+// group commit lets one audit transaction serve many searches, and reports the
+// throughput ratio.
+//
+//	OMNICHART_TEST_POSTGRES=postgres://... \
+//	  go test ./internal/store/ -run '^$' -bench BenchmarkSearchAudit -benchtime 40x -timeout 1h
+func BenchmarkSearchAudit(b *testing.B) {
+	n := benchPatients(b)
+	g := synth.New(benchSeed)
+	facts := gatherFacts(g, n)
+	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, engine := range ehrtest.Engines {
+		b.Run(engine, func(b *testing.B) {
+			if engine == "postgres" {
+				ehrtest.PostgresURL(b)
+			}
+			s := openBenchStore(b, engine, n)
+			loadPatients(b, s, g, n, 1)
+			if engine != "sqlite" {
+				if _, err := s.DB().Exec("ANALYZE"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			l, err := audit.New(audit.Options{Store: s, Key: []byte("0123456789abcdef0123456789abcdef")})
+			if err != nil {
+				b.Fatal(err)
+			}
+			plain := service.New(s, service.Options{Log: discard})
+			policy := ehr.FixedScope{Allowed: ehr.Scope{Sources: []string{benchSource, "urn:omnichart:source:other"}}}
+			audited := service.New(s, service.Options{Policy: policy, Auditor: l, Log: discard})
+			ctx := ehr.WithPrincipal(context.Background(), ehr.Principal{Subject: "user/bench", Client: "bench"})
+			ctx = ehr.WithOrigin(ctx, "127.0.0.1")
+			for _, bq := range benchQueries(facts) {
+				b.Run(bq.name, func(b *testing.B) {
+					var lat, auditLat []time.Duration
+					k := 0
+					run := func(svc *service.Service, lat *[]time.Duration) {
+						q := mustParse(b, bq.typ, bq.make(k))
+						for page := 0; page < bq.pages; page++ {
+							t0 := time.Now()
+							res, err := svc.Search(ctx, q)
+							*lat = append(*lat, time.Since(t0))
+							if err != nil {
+								b.Fatalf("Search(%s?%s): %v", bq.typ, bq.make(k), err)
+							}
+							if res.Next == "" {
+								break
+							}
+							q.Cursor = res.Next
+						}
+					}
+					for b.Loop() {
+						if k%2 == 0 {
+							run(plain, &lat)
+							run(audited, &auditLat)
+						} else {
+							run(audited, &auditLat)
+							run(plain, &lat)
+						}
+						k++
+					}
+					slices.Sort(lat)
+					slices.Sort(auditLat)
+					p50, ap50 := ms(lat[len(lat)/2]), ms(auditLat[len(auditLat)/2])
+					b.ReportMetric(p50, "p50-ms")
+					b.ReportMetric(ap50, "audited-p50-ms")
+					b.ReportMetric(ap50/p50, "audit-ratio")
+				})
+			}
+			b.Run("parallel-patient-by-name", func(b *testing.B) {
+				bq := benchQueries(facts)[1]
+				throughput := func(svc *service.Service) float64 {
+					const workers, each = 8, 25
+					var wg sync.WaitGroup
+					t0 := time.Now()
+					for w := range workers {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							for i := range each {
+								q := mustParse(b, bq.typ, bq.make(w*each+i))
+								if _, err := svc.Search(ctx, q); err != nil {
+									b.Error(err)
+									return
+								}
+							}
+						}()
+					}
+					wg.Wait()
+					return workers * each / time.Since(t0).Seconds()
+				}
+				var plainRate, auditRate []float64
+				for b.Loop() {
+					plainRate = append(plainRate, throughput(plain))
+					auditRate = append(auditRate, throughput(audited))
+				}
+				slices.Sort(plainRate)
+				slices.Sort(auditRate)
+				pr, ar := plainRate[len(plainRate)/2], auditRate[len(auditRate)/2]
+				b.ReportMetric(pr, "searches/s")
+				b.ReportMetric(ar, "audited-searches/s")
+				b.ReportMetric(pr/ar, "audit-ratio")
+			})
+		})
+	}
+}
