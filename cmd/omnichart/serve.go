@@ -175,8 +175,8 @@ func runServer(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, lis
 
 	im := ingest.New(ingest.ServiceTarget{Service: svc}, ingest.Options{Limits: f.limits.importLimits()})
 	webCfg := web.Config{Service: svc, InsecureNoAuth: *f.insecure, Operators: splitList(*f.operators), Reviews: index,
-		Quarantine:  web.ImporterQuarantine{Importer: im, Directory: ingest.NewDirectory(im.Target())},
-		Documents:   web.DocumentViewer(svc),
+		Quarantine: web.ImporterQuarantine{Importer: im, Directory: ingest.NewDirectory(im.Target())},
+		Documents:  web.DocumentViewer(svc), Audit: st,
 		IdleTimeout: *f.idle, SecureCookies: f.tls != nil, Log: log}
 	mux := http.NewServeMux()
 	if *f.insecure {

@@ -21,8 +21,24 @@ const WebScope = "user/*.cruds"
 // for a first-party sign-in such as the web pages. It applies the same lockout
 // and gives the same answer for unknown and known users as the authorization
 // endpoint: every refusal is ErrSignIn; other errors are the store's.
+//
+// Every attempt is recorded in the audit log (interaction login, client "web"),
+// failed ones with their outcome; a sign-in whose record cannot be written is
+// refused.
 func (s *Server) SignIn(ctx context.Context, username, password, code string) (User, error) {
 	u, err := s.signIn(ctx, username, password, code)
+	login := ehr.AccessEvent{Interaction: "login", Subject: "user/" + username, Client: "web"}
+	switch {
+	case errors.Is(err, errSignIn):
+		login.Outcome = string(ehr.Unauthorized)
+	case err != nil:
+		login.Outcome = string(ehr.Internal)
+	default:
+		login.Organization = u.Org
+	}
+	if aerr := s.audit(ctx, login); aerr != nil && err == nil {
+		return User{}, aerr
+	}
 	if err != nil {
 		return User{}, err
 	}

@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"omnichart/internal/audit"
 	"omnichart/internal/directory"
 	"omnichart/internal/ehr"
 	"omnichart/internal/ehrtest"
@@ -78,6 +80,8 @@ type envOptions struct {
 	audit     http.Handler
 	// viewer wires the document viewer of package docview (web.DocumentViewer).
 	viewer bool
+	// auditLog keeps the audit log (package audit) and shows it on /ops/audit.
+	auditLog bool
 }
 
 func newEnv(t testing.TB, engine string, o envOptions) *env {
@@ -95,7 +99,17 @@ func newEnv(t testing.TB, engine string, o envOptions) *env {
 	}
 	logBuf := &bytes.Buffer{}
 	log := slog.New(slog.NewTextHandler(&lockedWriter{w: logBuf}, nil))
-	svc := service.New(st, service.Options{Policy: policy, AfterCommit: hook, Log: log})
+	var auditor ehr.Auditor
+	if o.auditLog {
+		key := make([]byte, audit.KeySize)
+		rand.Read(key)
+		l, err := audit.New(audit.Options{Store: st, Key: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		auditor = l
+	}
+	svc := service.New(st, service.Options{Policy: policy, AfterCommit: hook, Log: log, Auditor: auditor})
 	ctx := system()
 	m, _, err := mpi.Open(ctx, svc, mpi.Options{Log: log})
 	if err != nil {
@@ -103,7 +117,7 @@ func newEnv(t testing.TB, engine string, o envOptions) *env {
 	}
 	index = m
 	clk := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	auth := smart.New(smart.Config{DB: st.DB(), Postgres: engine != "sqlite", PasswordIterations: 1000, Log: log, Now: clk.now})
+	auth := smart.New(smart.Config{DB: st.DB(), Postgres: engine != "sqlite", PasswordIterations: 1000, Log: log, Now: clk.now, Auditor: auditor})
 	for _, u := range []string{clinician, operator} {
 		if err := auth.AddUser(ctx, smart.User{Username: u, Org: orgGeneral}, password); err != nil {
 			t.Fatal(err)
@@ -115,7 +129,11 @@ func newEnv(t testing.TB, engine string, o envOptions) *env {
 	if o.viewer {
 		o.documents = web.DocumentViewer(svc)
 	}
-	h := web.New(web.Config{Service: svc, Auth: auth, InsecureNoAuth: o.insecure, Operators: []string{operator}, Reviews: m,
+	var auditStore ehr.AuditStore
+	if o.auditLog {
+		auditStore = st
+	}
+	h := web.New(web.Config{Audit: auditStore, Service: svc, Auth: auth, InsecureNoAuth: o.insecure, Operators: []string{operator}, Reviews: m,
 		Quarantine: web.ImporterQuarantine{Importer: im, Directory: dir}, Now: clk.now, Log: log, Documents: o.documents, AuditLog: o.audit})
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)

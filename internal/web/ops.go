@@ -183,11 +183,14 @@ func (h *Handler) quarantineReplay(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request) {
-	if h.cfg.AuditLog != nil {
+	switch {
+	case h.cfg.AuditLog != nil:
 		h.cfg.AuditLog.ServeHTTP(w, r)
-		return
+	case h.cfg.Audit != nil:
+		h.auditLogPage(w, r)
+	default:
+		h.render(w, r, http.StatusOK, "audit", "Audit log", viewerFrom(r.Context()), (*auditData)(nil))
 	}
-	h.render(w, r, http.StatusOK, "audit", "Audit log", viewerFrom(r.Context()), nil)
 }
 
 func urlQuery(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }

@@ -18,6 +18,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"time"
@@ -99,6 +100,10 @@ type Config struct {
 	// shows that the audit log is not available yet. TODO(11): wire the audit
 	// log here.
 	AuditLog http.Handler
+	// Audit is the store of the audit log the audit-log page lists (filtered by
+	// patient, user and time) when AuditLog is nil; nil says the log is not
+	// available.
+	Audit ehr.AuditStore
 	// IdleTimeout ends a session not used for this long; 15 minutes when 0.
 	IdleTimeout time.Duration
 	// SecureCookies marks cookies Secure; set it when serving over TLS.
@@ -191,7 +196,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	id := newID(8)
 	hd.Set("X-Request-Id", id)
-	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	// The address goes with the audit records of what the page does.
+	r = r.WithContext(ehr.WithOrigin(context.WithValue(r.Context(), requestIDKey{}, id), host))
 	h.mux.ServeHTTP(w, r)
 }
 
