@@ -35,7 +35,7 @@ var droppedElements = []string{
 var (
 	// A link may only leave for the web; javascript:, data:, vbscript:, file: and
 	// relative links (which would fire requests at this server) are dropped.
-	httpURL = regexp.MustCompile(`^(?i)https?://[^\s<>"'` + "`" + `]+$`)
+	httpURL = regexp.MustCompile(`^(?i)https?://[^\s<>"'` + "`" + `/?#]+([/?#][^\s<>"'` + "`" + `]*)?$`)
 	// An image may only be an inline raster image: an external image is a tracking
 	// beacon that tells its server who opened which record and when, and SVG can
 	// carry script.
