@@ -47,11 +47,6 @@ func consentRules(res map[string]any) []consentRule {
 		return nil
 	}
 	base := openingDeny
-	for _, r := range fhir.Array(res, "policyRule") {
-		if m, ok := r.(map[string]any); ok && hasCoding(m, "OPTIN") {
-			base = openingPermit
-		}
-	}
 	if pr := fhir.Object(res, "policyRule"); pr != nil && hasCoding(pr, "OPTIN") {
 		base = openingPermit
 	}

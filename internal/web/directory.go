@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"omnichart/internal/directory"
@@ -66,7 +67,7 @@ func (h *Handler) directoryPage(w http.ResponseWriter, r *http.Request) {
 	}
 	chosen := q["criterion"]
 	for _, c := range keyCriteria {
-		d.Criteria = append(d.Criteria, criterionBox{Number: c, Words: explain(directory.CriterionWords(c)), Checked: contains(chosen, c)})
+		d.Criteria = append(d.Criteria, criterionBox{Number: c, Words: explain(directory.CriterionWords(c)), Checked: slices.Contains(chosen, c)})
 	}
 	if len(q) == 0 {
 		h.render(w, r, http.StatusOK, "directory", "EMR software directory", viewerFrom(r.Context()), d)
@@ -153,13 +154,4 @@ func (h *Handler) comparePage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) glossaryPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "glossary", "Glossary", viewerFrom(r.Context()), directory.Glossary)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
