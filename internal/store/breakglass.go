@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -62,8 +61,8 @@ func (s *Store) BreakGlassReport(ctx context.Context, since time.Time) ([]ehr.Br
 		out = append(out, ehr.BreakGlass{ID: id, User: strings.TrimPrefix(grantee, "user:"), Patient: patient,
 			Compartments: []string{compartment}, Reason: reason, Opens: time.UnixMicro(opens).UTC(), Closes: time.UnixMicro(closes).UTC()})
 	}
-	if err := rows.Err(); err != nil && !errors.Is(err, context.Canceled) {
+	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }
