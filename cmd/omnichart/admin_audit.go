@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,9 +47,17 @@ func auditKeyPath(db, flagValue string) string {
 	return filepath.Join(filepath.Dir(strings.TrimPrefix(db, "sqlite:")), "audit.key")
 }
 
+// auditSpoolDir is the folder of the read records' spool, beside the key file.
+func auditSpoolDir(keyPath string) string {
+	return filepath.Join(filepath.Dir(keyPath), "audit-spool")
+}
+
 // openAudit returns the audit log of st, keyed by the key file of db (made
 // when create is set and there is none).
-func openAudit(st *store.Store, db, keyFile string, create bool) (*audit.Log, []byte, error) {
+// opts gives the options beside the store and the key (none: every record waits
+// for its durable commit). It first commits what a stopped server left in the
+// spool beside the key file.
+func openAudit(st *store.Store, db, keyFile string, create bool, opts ...audit.Options) (*audit.Log, []byte, error) {
 	path := auditKeyPath(db, keyFile)
 	var key []byte
 	var err error
@@ -60,8 +69,25 @@ func openAudit(st *store.Store, db, keyFile string, create bool) (*audit.Log, []
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit key %s: %w", path, err)
 	}
-	l, err := audit.New(audit.Options{Store: st, Key: key})
-	return l, key, err
+	var o audit.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	o.Store, o.Key = st, key
+	l, err := audit.New(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Records a stopped server left in its spool join the chain before anything
+	// reads or appends to it.
+	n, problems, err := l.Recover(context.Background(), auditSpoolDir(path))
+	if err != nil {
+		return nil, nil, err
+	}
+	if n > 0 || len(problems) > 0 {
+		slog.Warn("audit records recovered from the spool of a server that stopped before committing them", "records", n, "left out", problems)
+	}
+	return l, key, nil
 }
 
 // adminAudit lists and verifies the audit log.

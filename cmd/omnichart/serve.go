@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"omnichart/internal/audit"
 	"omnichart/internal/directory"
 	"omnichart/internal/ehr"
 	"omnichart/internal/fhirapi"
@@ -64,6 +65,7 @@ type serveFlags struct {
 	idle                 *time.Duration
 	operators            *string
 	auditKeyFile         *string
+	auditFlushDelay      *time.Duration
 
 	// Set by resolve.
 	tls   *tls.Config
@@ -87,6 +89,7 @@ func addServeFlags(fs *flag.FlagSet, db string) *serveFlags {
 	f.idle = fs.Duration("session-idle-timeout", 15*time.Minute, "end a web session not used for this long")
 	f.operators = fs.String("web-operators", "", "comma-separated users who may open the web operations pages (sources, matching review, quarantine, audit log)")
 	f.auditKeyFile = auditKeyFileFlag(fs)
+	f.auditFlushDelay = fs.Duration("audit-flush-delay", 200*time.Millisecond, "a read's audit record is written to a spool file before the response and committed into the log within this delay; 0 makes every read wait for its durable commit")
 	f.insecure = fs.Bool("insecure-no-auth", false, "serve without authorization: anyone who reaches the port reads and changes every record (local experiments only)")
 	return f
 }
@@ -94,6 +97,9 @@ func addServeFlags(fs *flag.FlagSet, db string) *serveFlags {
 // resolve checks the parsed flags and reads what they name (the TLS key pair),
 // before anything is opened or listened on.
 func (f *serveFlags) resolve() error {
+	if *f.auditFlushDelay < 0 {
+		return fmt.Errorf("--audit-flush-delay must not be negative (0 makes every read wait for its durable commit)")
+	}
 	if err := f.limits.resolve(); err != nil {
 		return err
 	}
@@ -158,10 +164,22 @@ func runServer(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, lis
 	if *f.insecure {
 		policy = ehr.AllowAll{}
 	}
-	auditLog, _, err := openAudit(st, *f.db, *f.auditKeyFile, true)
+	auditOpts := audit.Options{FlushDelay: *f.auditFlushDelay,
+		OnMoveError: func(err error) { log.Error("committing spooled audit records failed; retried", "err", err) }}
+	if *f.auditFlushDelay > 0 {
+		auditOpts.SpoolDir = auditSpoolDir(auditKeyPath(*f.db, *f.auditKeyFile))
+	}
+	auditLog, _, err := openAudit(st, *f.db, *f.auditKeyFile, true, auditOpts)
 	if err != nil {
 		return err
 	}
+	// When the server stops, the spooled read records join the chain (after a
+	// kill, the next start's openAudit commits them).
+	defer func() {
+		if err := auditLog.Sync(context.Background()); err != nil {
+			log.Error("spooled audit records not committed; the next start commits them", "err", err)
+		}
+	}()
 	hook := &mpiHook{}
 	svc := service.New(st, service.Options{Policy: policy, Events: ehr.LogEvents{Log: log}, Auditor: auditLog, Log: log,
 		AfterCommit: hook.committed, MaxBundleEntries: *f.maxEntries})

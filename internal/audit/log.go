@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -23,6 +24,18 @@ type Options struct {
 	Now func() time.Time
 	// WriteTimeout bounds one group commit; 10 s by default.
 	WriteTimeout time.Duration
+	// SpoolDir, when set, makes Record write its record to a spool file in
+	// this folder and return, and commits the spooled records into the chain
+	// within FlushDelay (200 ms when zero). See the package documentation,
+	// "Durability". Unset, every Record waits for its durable commit.
+	SpoolDir   string
+	FlushDelay time.Duration
+	// MaxSpooled bounds the records waiting in the spool: past it Record fails
+	// (the requests with it) until the log's store takes them. 100,000 when zero.
+	MaxSpooled int
+	// OnMoveError is told when committing spooled records fails; they stay in
+	// the spool and the next attempt, FlushDelay later, retries them.
+	OnMoveError func(error)
 }
 
 // Log is the audit log. It implements ehr.Auditor and is safe for concurrent use.
@@ -36,6 +49,24 @@ type Log struct {
 	mu       sync.Mutex
 	queue    []*waiter
 	flushing bool
+
+	spool spoolState
+}
+
+// spoolState is the spool of a Log with Options.SpoolDir.
+type spoolState struct {
+	dir         string
+	delay       time.Duration
+	max         int
+	onMoveError func(error)
+
+	moving sync.Mutex // one move at a time, in spool order
+
+	mu      sync.Mutex
+	cur     *segment   // the file Record writes to; nil until the next Record
+	full    []*segment // written and closed, waiting for their commit
+	waiting int        // entries in cur and full
+	armed   bool       // a move is scheduled and has not started
 }
 
 // waiter is one Record call waiting for the group commit that takes its entry.
@@ -58,7 +89,20 @@ func New(opts Options) (*Log, error) {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = 10 * time.Second
 	}
-	return &Log{store: opts.Store, key: opts.Key, seal: Seal(opts.Key), now: opts.Now, timeout: opts.WriteTimeout}, nil
+	l := &Log{store: opts.Store, key: opts.Key, seal: Seal(opts.Key), now: opts.Now, timeout: opts.WriteTimeout}
+	if opts.SpoolDir != "" {
+		if err := os.MkdirAll(opts.SpoolDir, 0o700); err != nil {
+			return nil, fmt.Errorf("audit spool: %w", err)
+		}
+		l.spool = spoolState{dir: opts.SpoolDir, delay: opts.FlushDelay, max: opts.MaxSpooled, onMoveError: opts.OnMoveError}
+		if l.spool.delay <= 0 {
+			l.spool.delay = 200 * time.Millisecond
+		}
+		if l.spool.max <= 0 {
+			l.spool.max = 100_000
+		}
+	}
+	return l, nil
 }
 
 // Entry turns ev into an unsealed entry (see ehr.NewAuditEntry).
@@ -114,7 +158,8 @@ func (l *Log) RecordTx(ctx context.Context, tx ehr.Tx, ev ehr.AccessEvent) error
 	return app.AppendAudit(ctx, []*ehr.AuditEntry{e}, l.seal)
 }
 
-// Record implements ehr.Auditor: it appends ev and returns once it is committed.
+// Record implements ehr.Auditor: it appends ev and returns once it is committed,
+// or, with a spool, once it is written to the spool file.
 // Calls that arrive while a commit is running wait and are committed together by
 // the next one (group commit). The caller that finds no commit running commits
 // the queue; when more has queued up meanwhile, a goroutine carries on with it,
@@ -123,6 +168,9 @@ func (l *Log) Record(ctx context.Context, ev ehr.AccessEvent) error {
 	e, err := l.Entry(ev)
 	if err != nil {
 		return err
+	}
+	if l.spool.dir != "" {
+		return l.spoolEntry(e)
 	}
 	w := &waiter{entry: e, done: make(chan error, 1)}
 	l.mu.Lock()
