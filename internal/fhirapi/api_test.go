@@ -415,6 +415,17 @@ func TestCapabilityStatementDescribesTheServer(t *testing.T) {
 	}
 	for _, res := range resources {
 		m := res.(map[string]any)
+		if m["type"] == "AuditEvent" {
+			// The audit log is read-only (auditevent.go): read and search only.
+			var codes []string
+			for _, i := range m["interaction"].([]any) {
+				codes = append(codes, i.(map[string]any)["code"].(string))
+			}
+			if strings.Join(codes, ",") != "read,search-type" {
+				t.Errorf("AuditEvent interactions = %v, want read and search-type only", codes)
+			}
+			continue
+		}
 		if m["type"] != "Patient" {
 			continue
 		}

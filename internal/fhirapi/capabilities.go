@@ -80,6 +80,9 @@ func (a *API) capabilityStatement(r *http.Request) map[string]any {
 			res["operation"] = o
 		}
 		a.declareOperations(typ, res)
+		if typ == "AuditEvent" {
+			res = auditEventCapability()
+		}
 		resources = append(resources, res)
 	}
 	rest := map[string]any{
@@ -131,5 +134,24 @@ func (a *API) smartSecurity(r *http.Request) map[string]any {
 			"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}}}},
 		"extension":   []any{map[string]any{"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris", "extension": uris}},
 		"description": "OAuth 2.0 bearer tokens (SMART App Launch 2.2, SMART Backend Services); see " + a.base(r) + "/.well-known/smart-configuration",
+	}
+}
+
+// auditEventCapability declares AuditEvent as the audit log serves it
+// (auditevent.go): read and search by patient, agent and date, newest first;
+// nothing written through the API.
+func auditEventCapability() map[string]any {
+	return map[string]any{
+		"type":          "AuditEvent",
+		"documentation": "The tamper-evident audit log, read-only, as IHE Basic Audit Log Patterns AuditEvents; reading it needs a grant that reaches every record, or a patient's own grant with patient= (docs/security.md).",
+		"interaction":   []any{map[string]any{"code": "read"}, map[string]any{"code": "search-type"}},
+		"versioning":    "no-version",
+		"readHistory":   false,
+		"updateCreate":  false,
+		"searchParam": []any{
+			map[string]any{"name": "patient", "type": "reference", "definition": "http://hl7.org/fhir/SearchParameter/clinical-patient"},
+			map[string]any{"name": "agent", "type": "reference", "documentation": "the acting principal's subject, e.g. user/jdoe or client/app"},
+			map[string]any{"name": "date", "type": "date", "definition": "http://hl7.org/fhir/SearchParameter/AuditEvent-date"},
+		},
 	}
 }
