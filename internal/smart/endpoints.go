@@ -373,9 +373,11 @@ func narrowScopes(granted, asked string) (string, error) {
 	return strings.Join(strings.Fields(asked), " "), nil
 }
 
-// grantable cuts requested scopes to those the client is registered for. It
-// refuses a request that is left with no resource scope.
+// grantable cuts requested scopes to those the client is registered for and
+// the server enforces (enforceable). It refuses a request that is left with no
+// resource scope.
 func grantable(client *Client, requested string, contexts ...string) (Scopes, error) {
+	var ok bool
 	asked, err := ParseScopes(requested)
 	if err != nil {
 		return Scopes{}, oauthErr(400, "invalid_scope", "%v", err)
@@ -387,6 +389,9 @@ func grantable(client *Client, requested string, contexts ...string) (Scopes, er
 	out := Scopes{Other: asked.Other}
 	for _, a := range asked.Resource {
 		if !slices.Contains(contexts, a.Context) {
+			continue
+		}
+		if a, ok = enforceable(a); !ok {
 			continue
 		}
 		for _, al := range allowed.Resource {
@@ -509,4 +514,34 @@ func (s *Server) revokeToken(ctx context.Context, client *Client, tok string) er
 		return nil
 	}
 	return s.repo.revoke(ctx, c.ID, c.Expiry.Time())
+}
+
+// enforceable cuts a requested scope to what the server enforces, so that the
+// granted scope string says exactly what the token allows. A search-parameter
+// restriction is compiled into the queries of reads and searches of its type
+// (Policy.Scope); it is not evaluated on what a client writes, nor across every
+// type, so a restricted scope keeps only its r and s letters, and a restricted
+// scope on "*" is not granted (SMART App Launch 2.2 lets a server grant fewer
+// scopes than asked, and says the token response lists those granted).
+func enforceable(a ResourceScope) (ResourceScope, bool) {
+	if a.Params == nil {
+		return a, true
+	}
+	if a.Type == "*" {
+		return a, false
+	}
+	var perms []byte
+	for i := range len(a.Perms) {
+		if a.Perms[i] == 'r' || a.Perms[i] == 's' {
+			perms = append(perms, a.Perms[i])
+		}
+	}
+	if len(perms) == 0 {
+		return a, false
+	}
+	if string(perms) != a.Perms {
+		a.Perms = string(perms)
+		a.Raw = a.Context + "/" + a.Type + "." + a.Perms + "?" + a.Params.Encode()
+	}
+	return a, true
 }

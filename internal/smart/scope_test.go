@@ -3,6 +3,7 @@ package smart_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -134,4 +135,29 @@ func TestScopesDecideTypeAndInteraction(t *testing.T) {
 		t.Errorf("restricted count = %s, want a total of 1 (olab only)", body)
 	}
 	_ = http.StatusOK
+}
+
+// TestRestrictedScopesAreGrantedAsEnforced: a search-parameter restriction is
+// enforced on reads and searches of one type only, so the token response grants
+// its r and s letters and leaves out what it would not enforce (writes, "*").
+func TestRestrictedScopesAreGrantedAsEnforced(t *testing.T) {
+	h := newHarness(t, "sqlite")
+	id, secret, err := h.auth.AddClient(context.Background(), smart.Client{Kind: smart.ClientSymmetric, Scopes: "system/*.cruds", Sources: []string{sourceB}})
+	must(t, err)
+	cases := []struct{ ask, want string }{
+		{"system/Observation.crus?category=laboratory system/Condition.rs", "system/Observation.rs?category=laboratory system/Condition.rs"},
+		{"system/Observation.rs?category=laboratory", "system/Observation.rs?category=laboratory"},
+		{"system/*.rs?category=laboratory system/Patient.r", "system/Patient.r"},
+		{"system/Observation.cud?category=laboratory system/Patient.r", "system/Patient.r"},
+	}
+	for _, c := range cases {
+		resp, body := h.post("/oauth/token", url.Values{"grant_type": {"client_credentials"}, "scope": {c.ask}}, id, secret)
+		if resp.StatusCode != 200 || body["scope"] != c.want {
+			t.Errorf("asked %q: %d, granted %v; want %q", c.ask, resp.StatusCode, body["scope"], c.want)
+		}
+	}
+	resp, body := h.post("/oauth/token", url.Values{"grant_type": {"client_credentials"}, "scope": {"system/*.rs?category=laboratory"}}, id, secret)
+	if resp.StatusCode != 400 || body["error"] != "invalid_scope" {
+		t.Errorf("only an unenforceable scope asked: %d %v, want 400 invalid_scope", resp.StatusCode, body)
+	}
 }

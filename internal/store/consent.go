@@ -37,7 +37,9 @@ type consentRule struct {
 // and anything else denies; a provision applies to the organizations among its
 // actors (to everyone when it names none) and decides with its type, a nested
 // provision overriding its parent, deny winning over permit at the same depth; a
-// provision's period, within its parents', bounds what it decides. An
+// provision's period, within its parents', bounds what it decides; a permit
+// narrowed to part of the record or to other actions than reading opens
+// nothing, and a narrowed deny denies everything (narrowed). An
 // organization is named by a reference whose identifier has OrganizationSystem;
 // other actors (people, literal references) open nothing. The result lists
 // permits for organizations and for "*", and denies for organizations whose
@@ -105,6 +107,10 @@ func decide(p map[string]any, org, inherited string, depth int, opens, closes in
 	}
 	applies := appliesTo(p, org)
 	kind := fhir.String(p, "type")
+	if kind == openingPermit && narrowed(p) {
+		// A permit for part of the record only: not applied (see narrowed).
+		applies = false
+	}
 	if applies && (kind == openingPermit || kind == openingDeny) {
 		best = decision{kind: kind, depth: depth, opens: opens, closes: closes}
 	}
@@ -122,6 +128,36 @@ func decide(p map[string]any, org, inherited string, depth int, opens, closes in
 		}
 	}
 	return best
+}
+
+// narrowed reports whether provision p limits what it decides to part of the
+// patient's record or to some uses (class, code, data, dataPeriod,
+// securityLabel, purpose), or to actions that are not reading (action without
+// access, use or disclose). Openings are whole compartments, so such a
+// provision fails closed: a narrowed permit opens nothing, and a narrowed deny
+// denies the whole compartment, never more shared than the patient said.
+func narrowed(p map[string]any) bool {
+	for _, k := range []string{"class", "code", "data", "dataPeriod", "securityLabel", "purpose"} {
+		switch v := p[k].(type) {
+		case nil:
+		case []any:
+			if len(v) > 0 {
+				return true
+			}
+		default:
+			return true
+		}
+	}
+	actions := fhir.Array(p, "action")
+	if len(actions) == 0 {
+		return false
+	}
+	for _, a := range actions {
+		if cc, ok := a.(map[string]any); ok && (hasCoding(cc, "access") || hasCoding(cc, "use") || hasCoding(cc, "disclose")) {
+			return false
+		}
+	}
+	return true
 }
 
 // appliesTo reports whether provision p applies to org: it names no actor, or
