@@ -26,7 +26,7 @@ import (
 // one with a patient's Consent, one after breaking the glass, a patient-context
 // app, a backend client of one source, a user limited to one type) × the read
 // paths of the API (read, vread, history, search with _include, _revinclude, _has,
-// chains, counts, compartment search, $everything, batch) × records inside and
+// chains, counts, compartment search, $everything, $summary, batch) × records inside and
 // outside each caller's reach. The expected answer of every cell is the
 // endpoint's full answer (written out below) cut to what the caller may see
 // (written out below, from the rules in docs/security.md); a forbidden record
@@ -73,7 +73,8 @@ func seedMatrix(t *testing.T, h *harness) {
 	}
 	obs := func(src, id, patient string) {
 		write(src, "Observation", id, map[string]any{"status": "final", "subject": ref("Patient/" + patient),
-			"code": map[string]any{"coding": []any{map[string]any{"system": "http://example.org/matrix", "code": "m1"}}}})
+			"category": []any{map[string]any{"coding": []any{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}}}},
+			"code":     map[string]any{"coding": []any{map[string]any{"system": "http://example.org/matrix", "code": "m1"}}}})
 	}
 	patient(sourceA, "mxPatA")
 	obs(sourceA, "mxObsA", "mxPatA")
@@ -183,6 +184,8 @@ func matrixEndpoints() []matrixEndpoint {
 			types: []string{"Observation", "Patient"}, returns: []string{"mxObsB"}, matches: []string{"mxObsB"}},
 		matrixEndpoint{name: "$everything", method: "GET", path: "/fhir/Patient/mxPatB/$everything",
 			types: []string{"Patient", "Observation", "Encounter", "Consent"}, returns: []string{"mxPatB", "mxObsB", "mxEncB", "mxConB"}, instance: "mxPatB"},
+		matrixEndpoint{name: "$summary", method: "GET", path: "/fhir/Patient/mxPatB/$summary",
+			types: []string{"Patient", "Observation"}, returns: []string{"mxPatB", "mxObsB"}, instance: "mxPatB"},
 		matrixEndpoint{name: "type history", method: "GET", path: "/fhir/Observation/_history?_count=100",
 			types: []string{"Observation"}, returns: obs},
 		matrixEndpoint{name: "batch of reads", method: "POST", path: "/fhir",
