@@ -243,3 +243,45 @@ func (t *tx) syncConsent(ctx context.Context, id, compartment, source string, re
 	}
 	return nil
 }
+
+// resyncConsents recomputes the openings of every Consent in the compartment of
+// Patient/id. Whether a Consent counts depends on who owns the Patient, so it
+// changes when the Patient arrives after its Consent (records come in any
+// order), is deleted, or comes back under another source; the Patient's write
+// calls this in its own transaction.
+func (t *tx) resyncConsents(ctx context.Context, patientID string) error {
+	compartment := "Patient/" + patientID
+	rows, err := t.query(ctx, `SELECT r.res_id, r.source, v.body FROM resources r
+		JOIN resource_versions v ON v.compartment = r.compartment AND v.res_type = r.res_type AND v.res_id = r.res_id AND v.version = r.version
+		WHERE r.compartment = ? AND r.res_type = 'Consent' AND r.deleted = ?`, compartment, false)
+	if err != nil {
+		return fmt.Errorf("consents of %s: %w", compartment, err)
+	}
+	type consentRow struct {
+		id, source string
+		body       []byte
+	}
+	var consents []consentRow
+	for rows.Next() {
+		var c consentRow
+		if err := rows.Scan(&c.id, &c.source, &c.body); err != nil {
+			rows.Close()
+			return fmt.Errorf("consents of %s: %w", compartment, err)
+		}
+		consents = append(consents, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("consents of %s: %w", compartment, err)
+	}
+	for _, c := range consents {
+		res, err := fhir.Decode(c.body)
+		if err != nil {
+			return fmt.Errorf("decode Consent/%s: %w", c.id, err)
+		}
+		if err := t.syncConsent(ctx, c.id, compartment, c.source, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}

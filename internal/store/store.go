@@ -470,6 +470,11 @@ func (t *tx) write(ctx context.Context, p *prepared, method string, cur current,
 			return nil, err
 		}
 	}
+	if typ == "Patient" && (!found || cur.deleted || cur.source != source) {
+		if err := t.resyncConsents(ctx, id); err != nil {
+			return nil, err
+		}
+	}
 	if typ == "SearchParameter" {
 		// A SearchParameter that search cannot use (no expression) is stored all
 		// the same; it just does not become searchable.
@@ -542,6 +547,11 @@ func (t *tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*ehr.Re
 	}
 	if typ == "Consent" {
 		if err := t.syncConsent(ctx, id, "", "", nil); err != nil {
+			return nil, err
+		}
+	}
+	if typ == "Patient" {
+		if err := t.resyncConsents(ctx, id); err != nil {
 			return nil, err
 		}
 	}

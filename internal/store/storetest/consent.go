@@ -178,6 +178,29 @@ func testConsentOpenings(t *testing.T, s ehr.ResourceStore) {
 		}
 	})
 
+	t.Run("a Consent that arrives before its Patient counts once the Patient arrives, and closes with its deletion", func(t *testing.T) {
+		north := orgScope("north", "n1", time.Now(), sourceA)
+		ob9 := scopeObservation("ob9", "pb9", glucose, "2021-03-01", "101")
+		loadConsents(t, s, []scopeItem{
+			{sourceB, consent("c9", "pb9", "active", false, map[string]any{"type": "permit", "actor": orgActor("north")})},
+			{sourceB, ob9},
+		})
+		if got := searchIDs(t, s, north, "Observation", "subject=Patient/pb9"); len(got) != 0 {
+			t.Errorf("north sees %v before pb9's custodian is known, want nothing", got)
+		}
+		loadConsents(t, s, []scopeItem{{sourceB, scopePatient("pb9", "Ash", "Ivy", "female", "1970-05-05", "mrn-b9x", "", "")}})
+		if got := searchIDs(t, s, north, "Observation", "subject=Patient/pb9"); sortedIDs(got) != "ob9" {
+			t.Errorf("north's Observations of pb9 once its Patient arrived = %v, want ob9", got)
+		}
+		svc := service.New(s, service.Options{})
+		if _, err := svc.Delete(sourceContext(sourceB), "Patient", "pb9", 0); err != nil {
+			t.Fatalf("Delete(Patient/pb9): %v", err)
+		}
+		if got := searchIDs(t, s, north, "Observation", "subject=Patient/pb9"); len(got) != 0 {
+			t.Errorf("north sees %v after pb9 was deleted, want nothing", got)
+		}
+	})
+
 	t.Run("break-the-glass opens to its user only, until it closes, and stays in the report", func(t *testing.T) {
 		access, ok := s.(ehr.EmergencyAccess)
 		if !ok {
