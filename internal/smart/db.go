@@ -185,21 +185,51 @@ func (r repo) orgSources(ctx context.Context, org string) ([]string, error) {
 // organization writes for, as the source directory makes URIs from slugs.
 const ownSourcePrefix = "urn:omnichart:source:"
 
-// revoked reports whether any of ids (token ids, refresh families) is revoked.
+// revoked reports whether any of ids (token ids, refresh families) is revoked,
+// in one statement.
 func (r repo) revoked(ctx context.Context, ids ...string) (bool, error) {
+	var args []any
 	for _, id := range ids {
-		if id == "" {
-			continue
-		}
-		var n int
-		if err := r.row(ctx, `SELECT count(*) FROM auth_revoked WHERE id = ?`, id).Scan(&n); err != nil {
-			return false, err
-		}
-		if n > 0 {
-			return true, nil
+		if id != "" {
+			args = append(args, id)
 		}
 	}
-	return false, nil
+	if len(args) == 0 {
+		return false, nil
+	}
+	var n int
+	q := `SELECT count(*) FROM auth_revoked WHERE id IN (?` + strings.Repeat(", ?", len(args)-1) + `)`
+	if err := r.row(ctx, q, args...).Scan(&n); err != nil {
+		return false, err
+	}
+	return n > 0, nil
+}
+
+// tokenHolder is what a request's token depends on beyond its signature: its
+// client and, for a user's token, its user.
+type tokenHolder struct {
+	clientSources                          []string
+	clientDisabled                         bool
+	userFound, userDisabled, mayBreakGlass bool
+	org                                    string
+}
+
+// tokenHolder reads the client and the user (none when username is "") of a
+// token in one statement; sql.ErrNoRows when the client is not registered.
+func (r repo) tokenHolder(ctx context.Context, clientID, username string) (tokenHolder, error) {
+	var h tokenHolder
+	var sources, user, org string
+	var clientDisabled, userDisabled, breakGlass int
+	err := r.row(ctx, `SELECT c.sources, c.disabled, COALESCE(u.username, ''), COALESCE(u.org, ''), COALESCE(u.disabled, 0), COALESCE(u.break_glass, 0)
+		FROM auth_clients c LEFT JOIN auth_users u ON u.username = ?
+		WHERE c.client_id = ?`, username, clientID).Scan(&sources, &clientDisabled, &user, &org, &userDisabled, &breakGlass)
+	if err != nil {
+		return h, err
+	}
+	h.clientSources, h.clientDisabled = strings.Fields(sources), clientDisabled != 0
+	h.userFound = username != "" && user == username
+	h.userDisabled, h.mayBreakGlass, h.org = userDisabled != 0, breakGlass != 0, org
+	return h, nil
 }
 
 func (r repo) revoke(ctx context.Context, id string, until time.Time) error {

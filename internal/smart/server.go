@@ -53,7 +53,9 @@ type Server struct {
 	repo repo
 	cfg  Config
 	keys *keyring
-	jwks *jwksCache
+	// verified remembers the access tokens whose signature was checked.
+	verified verifiedTokens
+	jwks     *jwksCache
 	// iss caches the issuer, which never changes once stored.
 	issMu sync.Mutex
 	iss   string

@@ -89,20 +89,29 @@ func invalid(format string, args ...any) error {
 // server checks its own tokens by its own clock), an id, and that neither the
 // token nor its refresh family is revoked.
 func (s *Server) verifyAccess(ctx context.Context, raw string) (*accessClaims, error) {
-	tok, err := jwt.ParseSigned(raw, accessAlgorithms)
-	if err != nil {
-		return nil, invalid("not a signed JWT of an accepted algorithm")
-	}
-	if len(tok.Headers) != 1 {
-		return nil, invalid("want exactly one signature")
-	}
-	key, err := s.keys.verificationKey(ctx, tok.Headers[0].KeyID)
-	if err != nil {
-		return nil, invalid("%v", err)
-	}
-	var c accessClaims
-	if err := tok.Claims(key, &c); err != nil {
-		return nil, invalid("bad signature")
+	c, kid, ok := s.verified.get(raw, s.cfg.Now())
+	if ok {
+		// The signature was checked; the key must still be one of ours.
+		if _, err := s.keys.verificationKey(ctx, kid); err != nil {
+			return nil, invalid("%v", err)
+		}
+	} else {
+		tok, err := jwt.ParseSigned(raw, accessAlgorithms)
+		if err != nil {
+			return nil, invalid("not a signed JWT of an accepted algorithm")
+		}
+		if len(tok.Headers) != 1 {
+			return nil, invalid("want exactly one signature")
+		}
+		kid = tok.Headers[0].KeyID
+		key, err := s.keys.verificationKey(ctx, kid)
+		if err != nil {
+			return nil, invalid("%v", err)
+		}
+		if err := tok.Claims(key, &c); err != nil {
+			return nil, invalid("bad signature")
+		}
+		defer func() { s.verified.put(raw, c, kid, s.cfg.Now()) }()
 	}
 	iss, err := s.issuer(ctx)
 	if err != nil {
@@ -132,14 +141,14 @@ func (s *Server) grant(ctx context.Context, c *accessClaims) (Grant, error) {
 		return Grant{}, invalid("%v", err)
 	}
 	g := Grant{Scopes: sc, ClientID: c.ClientID, Username: c.Username, Patient: c.Patient, Encounter: c.Encounter}
-	client, err := s.repo.client(ctx, c.ClientID)
+	holder, err := s.repo.tokenHolder(ctx, c.ClientID, c.Username)
 	if err != nil {
 		return Grant{}, invalid("the token's client is not registered")
 	}
-	if client.Disabled {
+	if holder.clientDisabled {
 		return Grant{}, invalid("the token's client is disabled")
 	}
-	for _, src := range client.Sources {
+	for _, src := range holder.clientSources {
 		if src == "*" {
 			g.ClientAllSources = true
 		} else {
@@ -147,17 +156,16 @@ func (s *Server) grant(ctx context.Context, c *accessClaims) (Grant, error) {
 		}
 	}
 	if c.Username != "" {
-		u, err := s.repo.user(ctx, c.Username)
-		if err != nil {
+		if !holder.userFound {
 			return Grant{}, invalid("the token's user does not exist")
 		}
-		if u.Disabled {
+		if holder.userDisabled {
 			return Grant{}, invalid("the token's user is disabled")
 		}
-		if g.UserSources, err = s.repo.orgSources(ctx, u.Org); err != nil {
+		if g.UserSources, err = s.repo.orgSources(ctx, holder.org); err != nil {
 			return Grant{}, err
 		}
-		g.Org, g.MayBreakGlass = u.Org, u.MayBreakGlass
+		g.Org, g.MayBreakGlass = holder.org, holder.mayBreakGlass
 	}
 	return g, nil
 }
