@@ -26,6 +26,7 @@ const securityUsage = `usage:
   omnichart admin client add --kind public|symmetric|asymmetric --scope "SCOPES"
         [--name N] [--id ID] [--redirect-uri URI]... [--source SLUG|URI|*]...
         [--jwks FILE | --jwks-url URL]
+  omnichart admin client disable CLIENT_ID
   omnichart admin token --scope "SCOPES" [--user USER] [--patient ID] [--ttl 1h]
   omnichart admin launch --patient ID [--encounter ID]
   omnichart admin key rotate
@@ -55,7 +56,7 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 			fmt.Fprint(stdout, securityUsage)
 			return nil
 		}
-		valid := map[string][]string{"org": {"add"}, "user": {"add", "reset", "disable", "totp", "break-glass"}, "client": {"add"}, "key": {"rotate", "retire"}}[group]
+		valid := map[string][]string{"org": {"add"}, "user": {"add", "reset", "disable", "totp", "break-glass"}, "client": {"add", "disable"}, "key": {"rotate", "retire"}}[group]
 		if !contains(valid, cmd) {
 			fmt.Fprint(stderr, securityUsage)
 			return fmt.Errorf("admin %s: unknown command %q", group, cmd)
@@ -90,7 +91,7 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 	}
 	pos = append(pos, fs.Args()...)
 	wantArgs := 1
-	if group == "client" || group == "token" || group == "launch" || group == "key" {
+	if (group == "client" && cmd != "disable") || group == "token" || group == "launch" || group == "key" {
 		wantArgs = 0
 	}
 	if cmd == "break-glass" {
@@ -197,6 +198,12 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 			return err
 		}
 		fmt.Fprintf(stdout, "user %s disabled; the user's tokens no longer work\n", pos[0])
+		return nil
+	case "client disable":
+		if err := change("client disable "+pos[0], func() error { return auth.DisableClient(ctx, pos[0]) }); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "client %s disabled; its tokens no longer work and it gets no new ones\n", pos[0])
 		return nil
 	case "user break-glass":
 		if len(pos) != 2 || (pos[1] != "on" && pos[1] != "off") {

@@ -113,7 +113,46 @@ func TestServeIsSecureByDefault(t *testing.T) {
 	}
 	out, code = omnichart(t, t.TempDir(), "admin", "client", "add", "--db", db, "--kind", "symmetric", "--scope", "system/*.rs", "--source", "*")
 	if code != 0 || !strings.Contains(out, "client_id: ") || !strings.Contains(out, "client_secret: ") {
-		t.Errorf("admin client add: %d %s", code, out)
+		t.Fatalf("admin client add: %d %s", code, out)
+	}
+	clientID := strings.TrimSpace(strings.SplitN(strings.SplitN(out, "client_id: ", 2)[1], "\n", 2)[0])
+	secret := strings.TrimSpace(strings.SplitN(strings.SplitN(out, "client_secret: ", 2)[1], "\n", 2)[0])
+	tokenURL := strings.TrimSuffix(s.base, "/fhir") + "/oauth/token"
+	askToken := func() (*http.Response, map[string]any) {
+		req, err := http.NewRequest("POST", tokenURL, strings.NewReader("grant_type=client_credentials&scope=system%2F*.rs"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(clientID, secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return resp, m
+	}
+	resp, tok := askToken()
+	clientToken, _ := tok["access_token"].(string)
+	if resp.StatusCode != 200 || clientToken == "" {
+		t.Fatalf("client credentials of the new client: %d %v", resp.StatusCode, tok)
+	}
+	if resp, _ := fetch(t, "GET", s.base+"/Patient", clientToken, ""); resp.StatusCode != 200 {
+		t.Fatalf("the new client's token: %d, want 200", resp.StatusCode)
+	}
+	if out, code := omnichart(t, t.TempDir(), "admin", "client", "disable", clientID, "--db", db); code != 0 {
+		t.Fatalf("admin client disable: %s", out)
+	}
+	if resp, _ := fetch(t, "GET", s.base+"/Patient", clientToken, ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a disabled client's token: %d, want 401", resp.StatusCode)
+	}
+	if resp, tok := askToken(); resp.StatusCode == 200 {
+		t.Errorf("a disabled client got a token: %v", tok)
+	}
+	if out, code := omnichart(t, t.TempDir(), "admin", "client", "disable", "no-such-client", "--db", db); code == 0 {
+		t.Errorf("admin client disable of an unknown client exited 0: %s", out)
 	}
 }
 

@@ -199,6 +199,16 @@ func (s *Server) DisableUser(ctx context.Context, username string) error {
 	return err
 }
 
+// DisableClient stops a client from getting tokens; the tokens it has stop
+// working at once.
+func (s *Server) DisableClient(ctx context.Context, clientID string) error {
+	n, err := s.repo.exec(ctx, `UPDATE auth_clients SET disabled = 1 WHERE client_id = ?`, clientID)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("no client %q", clientID)
+	}
+	return err
+}
+
 // SetBreakGlass allows or forbids username to break the glass; it takes effect
 // on the user's next request.
 func (s *Server) SetBreakGlass(ctx context.Context, username string, allowed bool) error {
