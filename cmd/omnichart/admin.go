@@ -21,6 +21,7 @@ commands:
   reindex [--pending] [--restart]    rebuild search indexes (resumable)
   identity list [--all]              identity conflicts waiting for review
   mpi rematch|review|decide          the master patient index: persons and review tasks
+  terminology load|list              code mappings (ConceptMaps) the integrated record uses
   org add ORG --source SLUG|URI...   the sources an organization's users see
   user add|reset|disable|break-glass users who sign in (clinicians, administrators)
   break-glass report [--since D]     every emergency access, with who, whom, why
@@ -56,6 +57,8 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return adminMPI(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return adminAudit(ctx, args[1:], stdout, stderr)
+	case "terminology":
+		return adminTerminology(ctx, args[1:], stdout, stderr)
 	case "org", "user", "client", "token", "launch", "key":
 		return adminSecurity(ctx, args[0], args[1:], stdout, stderr)
 	}

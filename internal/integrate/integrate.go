@@ -71,14 +71,29 @@ type verdict struct {
 // says twice is shown twice), only when the rules of their kind say they are the
 // same fact and no record already joined disagrees, and never when a record is
 // marked entered-in-error.
-func Integrate(recs []Record) Result {
+func Integrate(recs []Record) Result { return IntegrateWith(recs, Options{}) }
+
+// Options are what Integrate may know beyond the records.
+type Options struct {
+	// Terminology, when set, lets codes it maps as equivalent count as the same
+	// code (a laboratory's local code and its LOINC code).
+	Terminology *Terminology
+}
+
+// IntegrateWith is Integrate with opts.
+func IntegrateWith(recs []Record, opts Options) Result {
+	type member struct {
+		Record
+		view fhir.Resource // what the rules compare: the record with its mapped codes
+	}
 	type group struct {
 		kind    string
-		members []Record
+		members []member
 	}
 	var groups []*group
 	var res Result
-	for _, r := range recs {
+	for _, rec := range recs {
+		r := member{Record: rec, view: opts.Terminology.expand(rec.Resource)}
 		k := kindOf(r.Resource)
 		var joined *group
 		if k != nil && !enteredInError(r.Resource) {
@@ -90,10 +105,10 @@ func Integrate(recs []Record) Result {
 				for _, m := range g.members {
 					v := verdict{rel: distinct}
 					if m.Source != r.Source {
-						v = k.compare(m.Resource, r.Resource)
+						v = k.compare(m.view, r.view)
 					}
 					if v.rel == conflict {
-						res.Conflicts = append(res.Conflicts, Conflict{Element: v.element, Records: [2]Record{m, r}, Values: v.values})
+						res.Conflicts = append(res.Conflicts, Conflict{Element: v.element, Records: [2]Record{m.Record, r.Record}, Values: v.values})
 					}
 					if v.rel != same {
 						all = false
@@ -113,10 +128,14 @@ func Integrate(recs []Record) Result {
 		if k != nil && !enteredInError(r.Resource) {
 			kind = k.name
 		}
-		groups = append(groups, &group{kind: kind, members: []Record{r}})
+		groups = append(groups, &group{kind: kind, members: []member{r}})
 	}
 	for _, g := range groups {
-		res.Facts = append(res.Facts, Fact{Record: g.members[0], Also: g.members[1:]})
+		f := Fact{Record: g.members[0].Record}
+		for _, m := range g.members[1:] {
+			f.Also = append(f.Also, m.Record)
+		}
+		res.Facts = append(res.Facts, f)
 	}
 	return res
 }

@@ -33,7 +33,8 @@ type Integrated struct {
 
 // Integrated builds the integrated record of q.Patients under the caller's scope
 // (q.Cursor and q.Count are not used): every record Everything lists, joined into
-// facts by the rules of package integrate. Source records are never changed.
+// facts by the rules of package integrate, with the code mappings of the
+// terminology source (Terminology). Source records are never changed.
 func (s *Service) Integrated(ctx context.Context, q EverythingQuery) (*Integrated, error) {
 	q.Cursor, q.Count = "", search.MaxCount
 	out := &Integrated{Records: map[string]*ehr.Record{}}
@@ -66,7 +67,11 @@ func (s *Service) Integrated(ctx context.Context, q EverythingQuery) (*Integrate
 		}
 		q.Cursor = page.Next
 	}
-	res := integrate.Integrate(recs)
+	terms, _, err := s.Terminology(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := integrate.IntegrateWith(recs, integrate.Options{Terminology: terms})
 	out.Facts, out.Conflicts = res.Facts, res.Conflicts
 	return out, nil
 }
