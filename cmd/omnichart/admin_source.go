@@ -9,8 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"omnichart/internal/directory"
-	"omnichart/internal/fhir"
+	"omnichart/internal/connected"
 	"omnichart/internal/ingest"
 	"omnichart/internal/service"
 )
@@ -90,8 +89,8 @@ func adminSource(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 		src.Slug, src.Active = pos[0], true
-		if err := resolveDirectoryLinks(ctx, p.importer.Target(), &src); err != nil {
-			return err
+		if err := connected.ResolveDirectoryLinks(ctx, p.importer.Target(), &src); err != nil {
+			return fmt.Errorf("admin source add: %w", err)
 		}
 		for _, v := range interfaces {
 			in, err := parseInterface(v)
@@ -190,50 +189,4 @@ func printSource(w io.Writer, s ingest.Source) {
 		fmt.Fprintf(tw, "interface:\t%s via %s at %s, %s (Endpoint/%s)\n", in.Kind, in.ConnectionType, addr, map[bool]string{true: "active", false: "off"}[in.Active], in.EndpointID)
 	}
 	tw.Flush()
-}
-
-// resolveDirectoryLinks turns the directory product and endpoint a source names
-// into references to resources the directory holds, and fills the vendor and
-// product names from them when they were not given. A source need not name any:
-// its product may not be in the directory.
-func resolveDirectoryLinks(ctx context.Context, t ingest.Target, src *ingest.Source) error {
-	if v := src.DirectoryProduct; v != "" {
-		query := ""
-		switch {
-		case strings.HasPrefix(v, "DeviceDefinition/"):
-			query = "_id=" + strings.TrimPrefix(v, "DeviceDefinition/")
-		case strings.Count(v, ".") >= 5:
-			query = "identifier=" + directory.SystemProductNumber + "|" + v
-		case strings.HasPrefix(v, "chpl-"):
-			query = "_id=" + v
-		default:
-			query = "identifier=" + directory.SystemListing + "|" + v
-		}
-		found, err := t.Search(ctx, "DeviceDefinition", query, 2)
-		if err != nil {
-			return err
-		}
-		if len(found) != 1 {
-			return fmt.Errorf("admin source add: --directory-product %q is not a product of the EMR directory (load it with omnichart directory load, or leave the flag out)", v)
-		}
-		prod := found[0]
-		src.DirectoryProduct = "DeviceDefinition/" + fhir.String(prod, "id")
-		if src.Vendor == "" {
-			src.Vendor = fhir.String(fhir.Object(prod, "manufacturerReference"), "display")
-		}
-		if names := fhir.Array(prod, "deviceName"); src.Product == "" && len(names) > 0 {
-			n, _ := names[0].(map[string]any)
-			src.Product = fhir.String(n, "name")
-		}
-	}
-	if v := src.DirectoryEndpoint; v != "" {
-		id, ok := strings.CutPrefix(v, "Endpoint/")
-		if !ok || !fhir.ValidID(id) {
-			return fmt.Errorf("admin source add: --directory-endpoint %q: give Endpoint/ID of the EMR directory", v)
-		}
-		if _, err := t.Read(ctx, "Endpoint", id); err != nil {
-			return fmt.Errorf("admin source add: --directory-endpoint %q is not an endpoint of the EMR directory: %w", v, err)
-		}
-	}
-	return nil
 }

@@ -21,13 +21,57 @@ func decodeBase64(s string) string {
 	return string(b)
 }
 
+// sourcesData is the sources page: the connected sources and the form that
+// registers another.
+type sourcesData struct {
+	CSRF    string
+	Sources []connected.Health
+	// Form holds what was entered when registering failed, with Error saying why;
+	// Added names the source just registered.
+	Form         ingest.Source
+	Error, Added string
+}
+
 func (h *Handler) sourcesPage(w http.ResponseWriter, r *http.Request) {
+	h.renderSources(w, r, http.StatusOK, sourcesData{Added: r.URL.Query().Get("added")})
+}
+
+func (h *Handler) renderSources(w http.ResponseWriter, r *http.Request, status int, d sourcesData) {
 	list, err := connected.List(opsContext(r.Context()), h.cfg.Service)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "sources", "Connected sources", viewerFrom(r.Context()), list)
+	d.CSRF, d.Sources = viewerFrom(r.Context()).CSRF, list
+	h.render(w, r, status, "sources", "Connected sources", viewerFrom(r.Context()), d)
+}
+
+// sourceAdd registers a source from the form of the sources page, as
+// "omnichart admin source add" does: the product and endpoint it names must be
+// in the EMR directory, and a source whose product is not there is registered
+// without them.
+func (h *Handler) sourceAdd(w http.ResponseWriter, r *http.Request) {
+	f := r.PostForm
+	src := ingest.Source{Slug: strings.TrimSpace(f.Get("slug")), Name: strings.TrimSpace(f.Get("name")),
+		Vendor: strings.TrimSpace(f.Get("vendor")), Product: strings.TrimSpace(f.Get("product")),
+		DirectoryProduct: strings.TrimSpace(f.Get("directory_product")), DirectoryEndpoint: strings.TrimSpace(f.Get("directory_endpoint")),
+		Active: true}
+	ctx := opsContext(r.Context())
+	target := ingest.ServiceTarget{Service: h.cfg.Service}
+	form := src
+	err := connected.ResolveDirectoryLinks(ctx, target, &src)
+	if err == nil {
+		src, err = ingest.NewDirectory(target).Add(ctx, src)
+	}
+	if err != nil {
+		if code := ehr.ErrorCode(err); code == ehr.Internal || code == ehr.Unavailable {
+			h.fail(w, r, err)
+			return
+		}
+		h.renderSources(w, r, http.StatusUnprocessableEntity, sourcesData{Form: form, Error: err.Error()})
+		return
+	}
+	http.Redirect(w, r, "/ops/sources?added="+url.QueryEscape(src.Slug), http.StatusSeeOther)
 }
 
 type reviewData struct {

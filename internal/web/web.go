@@ -172,6 +172,7 @@ func (h *Handler) routes(css []byte) {
 	m.Handle("GET /directory/compare", h.authed(h.comparePage))
 	m.Handle("GET /directory/glossary", h.authed(h.glossaryPage))
 	m.Handle("GET /ops/sources", h.operator(h.sourcesPage))
+	m.Handle("POST /ops/sources", h.operator(h.sourceAdd))
 	m.Handle("GET /ops/review", h.operator(h.reviewPage))
 	m.Handle("POST /ops/review/{task}", h.operator(h.reviewDecide))
 	m.Handle("GET /ops/quarantine", h.operator(h.quarantinePage))
