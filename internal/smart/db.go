@@ -4,9 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // DB is what the authorization server needs of a database: the store's pool
@@ -16,6 +19,7 @@ type DB interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
 }
 
 // repo runs the authorization server's SQL, written with "?" placeholders and
@@ -42,12 +46,45 @@ func (r repo) q(query string) string {
 	return b.String()
 }
 
+// exec runs one change of the auth_* tables and, in the same transaction,
+// gives the tables a new generation (grantGeneration): a server that remembers
+// the grant of a token (Server.Authenticate) reads the generation on every
+// request and reads the grant again when it changed, so no change of a user,
+// client, organization, key or revocation goes unseen by any process.
 func (r repo) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := r.db.ExecContext(ctx, r.q(query), args...)
+	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
-	return res.RowsAffected()
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, r.q(query), args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, r.q(`INSERT INTO auth_settings (name, value) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET value = excluded.value`), grantGenerationSetting, uuid.NewString()); err != nil {
+		return 0, fmt.Errorf("auth generation: %w", err)
+	}
+	return n, tx.Commit()
+}
+
+// grantGenerationSetting names the auth_settings row that changes with every
+// change of the auth_* tables (see exec).
+const grantGenerationSetting = "grant-generation"
+
+// grantGeneration reads the current generation of the auth_* tables; "" before
+// the first change.
+func (r repo) grantGeneration(ctx context.Context) (string, error) {
+	var v string
+	err := r.row(ctx, `SELECT value FROM auth_settings WHERE name = ?`, grantGenerationSetting).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return v, err
 }
 
 func (r repo) row(ctx context.Context, query string, args ...any) *sql.Row {

@@ -31,6 +31,15 @@ type Grant struct {
 	ClientAllSources bool
 }
 
+// clone copies g so that changing the copy's lists leaves g as it is.
+func (g Grant) clone() Grant {
+	g.Scopes.Resource = slices.Clone(g.Scopes.Resource)
+	g.Scopes.Other = slices.Clone(g.Scopes.Other)
+	g.UserSources = slices.Clone(g.UserSources)
+	g.ClientSources = slices.Clone(g.ClientSources)
+	return g
+}
+
 type grantKey struct{}
 
 // WithGrant returns a context carrying g; the bearer middleware sets it.

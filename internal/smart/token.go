@@ -171,10 +171,37 @@ func (s *Server) grant(ctx context.Context, c *accessClaims) (Grant, error) {
 }
 
 // Authenticate verifies a bearer access token and returns its grant.
+//
+// The generation of the auth_* tables is read first, so that a grant read
+// after it is remembered under it: any change made since changes the
+// generation, and the next request reads the grant again.
 func (s *Server) Authenticate(ctx context.Context, raw string) (Grant, error) {
+	gen, err := s.repo.grantGeneration(ctx)
+	if err != nil {
+		return Grant{}, err
+	}
+	now := s.cfg.Now()
+	if g, c, kid, ok := s.verified.grantAt(raw, gen, now); ok {
+		if _, err := s.keys.verificationKey(ctx, kid); err != nil {
+			return Grant{}, invalid("%v", err)
+		}
+		iss, err := s.issuer(ctx)
+		if err != nil {
+			return Grant{}, err
+		}
+		if err := c.ValidateWithLeeway(jwt.Expected{Issuer: iss, AnyAudience: jwt.Audience{audience(iss)}, Time: now}, 0); err != nil {
+			return Grant{}, invalid("%v", err)
+		}
+		return g, nil
+	}
 	c, err := s.verifyAccess(ctx, raw)
 	if err != nil {
 		return Grant{}, err
 	}
-	return s.grant(ctx, c)
+	g, err := s.grant(ctx, c)
+	if err != nil {
+		return Grant{}, err
+	}
+	s.verified.keepGrant(raw, gen, g)
+	return g, nil
 }

@@ -7,11 +7,13 @@ import (
 )
 
 // verifiedTokens remembers the access tokens whose signature this server has
-// checked, by the SHA-256 of the token, until they expire. A signature that was
-// good stays good, so a token's second request skips the parse and the ECDSA
-// verification (about a third of a request's authentication); everything that
-// can change (expiry, the signing key still being known, revocation, the client
-// and user) is checked on every request as before.
+// checked, by the SHA-256 of the token, until they expire, and the grant each
+// was last found to carry with the generation of the auth_* tables it was read
+// at (repo.exec). A signature that was good stays good, so a token's second
+// request skips the parse and the ECDSA verification; its grant (revocation,
+// client, user, organization) is reused while the generation is unchanged, so
+// one statement checks that nothing changed. Expiry and the signing key being
+// still known are checked on every request.
 type verifiedTokens struct {
 	mu sync.Mutex
 	m  map[[sha256.Size]byte]verifiedToken
@@ -21,6 +23,9 @@ type verifiedToken struct {
 	claims accessClaims
 	kid    string
 	expiry time.Time
+	// grant, when set, is the token's grant as read at generation gen.
+	grant *Grant
+	gen   string
 }
 
 // maxVerifiedTokens bounds the memory of the cache: about 1 KiB a token.
@@ -58,4 +63,29 @@ func (v *verifiedTokens) put(raw string, c accessClaims, kid string, now time.Ti
 		}
 	}
 	v.m[key] = verifiedToken{claims: c, kid: kid, expiry: c.Expiry.Time()}
+}
+
+// grantAt returns the grant remembered for raw at generation gen.
+func (v *verifiedTokens) grantAt(raw, gen string, now time.Time) (Grant, accessClaims, string, bool) {
+	key := sha256.Sum256([]byte(raw))
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	t, ok := v.m[key]
+	if !ok || t.grant == nil || t.gen != gen || !now.Before(t.expiry) {
+		return Grant{}, accessClaims{}, "", false
+	}
+	return t.grant.clone(), t.claims, t.kid, true
+}
+
+// keepGrant remembers g as raw's grant at generation gen; raw's signature must
+// have been remembered by put.
+func (v *verifiedTokens) keepGrant(raw, gen string, g Grant) {
+	key := sha256.Sum256([]byte(raw))
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if t, ok := v.m[key]; ok {
+		c := g.clone()
+		t.grant, t.gen = &c, gen
+		v.m[key] = t
+	}
 }
