@@ -2,6 +2,7 @@ package smart
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"html/template"
 	"net/http"
@@ -52,6 +53,7 @@ var signInPage = template.Must(template.New("signin").Parse(`<!doctype html>
 <p>{{.ClientName}} asks for: {{.Scope}}</p>
 {{if .Error}}<p role="alert">{{.Error}}</p>{{end}}
 <form method="post" action="authorize">
+<input type="hidden" name="csrf" value="{{.CSRF}}">
 {{range $k, $v := .Hidden}}<input type="hidden" name="{{$k}}" value="{{$v}}">
 {{end}}<label>Username <input name="username" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
@@ -138,8 +140,16 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	if client.Name == "" {
 		page["ClientName"] = client.ID
 	}
+	page["CSRF"] = signInToken(w, r)
 	if r.Method != http.MethodPost || r.PostForm.Get("username") == "" {
 		renderSignIn(w, http.StatusOK, page)
+		return
+	}
+	if !signInFromOurForm(r) {
+		// Credentials not typed into a form this server gave this browser
+		// (login cross-site request forgery): nothing is checked or counted.
+		page["Error"] = "This sign-in form has expired or did not come from Omnichart; sign in again."
+		renderSignIn(w, http.StatusForbidden, page)
 		return
 	}
 	u, err := s.signIn(ctx, r.PostForm.Get("username"), r.PostForm.Get("password"), r.PostForm.Get("otp"))
@@ -303,3 +313,34 @@ const (
 	dummyHash = "0000000000000000000000000000000000000000000000000000000000000000"
 	dummySalt = "00000000000000000000000000000000"
 )
+
+// signInCookie holds the random value the sign-in form repeats in its csrf
+// field (a double-submit token): a page of another site can make a browser post
+// credentials here, but cannot read or set this cookie, so it cannot sign the
+// browser in as someone else.
+const signInCookie = "omnichart_signin"
+
+// signInToken returns the browser's sign-in token, setting a new one when it
+// has none.
+func signInToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(signInCookie); err == nil && tokenSyntax.MatchString(c.Value) {
+		return c.Value
+	}
+	v := randomToken()
+	http.SetCookie(w, &http.Cookie{Name: signInCookie, Value: v, Path: "/oauth/", MaxAge: 3600,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	return v
+}
+
+// signInFromOurForm reports whether a posted sign-in carries the browser's
+// sign-in token in its csrf field.
+func signInFromOurForm(r *http.Request) bool {
+	c, err := r.Cookie(signInCookie)
+	if err != nil || !tokenSyntax.MatchString(c.Value) {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostForm.Get("csrf"))) == 1
+}
+
+// tokenSyntax is the form of randomToken: 32 bytes in unpadded base64url.
+var tokenSyntax = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)

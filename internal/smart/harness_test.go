@@ -6,12 +6,15 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -95,7 +98,7 @@ func newHarness(t testing.TB, engine string, auditor ...func(*store.Store) ehr.A
 	t.Cleanup(srv.Close)
 	h := &harness{t: t, url: srv.URL, auth: auth, svc: svc, clock: clk,
 		db: st.DB(), engine: engine, store: st,
-		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+		client: &http.Client{Jar: newJar(t), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	ctx := context.Background()
 	must(t, auth.AddOrgSource(ctx, "org-a", sourceA))
 	must(t, auth.AddUser(ctx, smart.User{Username: "alice", Org: "org-a", FHIRUser: "Practitioner/alice"}, password))
@@ -142,9 +145,15 @@ func (h *harness) do(req *http.Request) (*http.Response, []byte) {
 	return resp, body
 }
 
-// post sends a form, with HTTP Basic client credentials when id is set.
+// post sends a form, with HTTP Basic client credentials when id is set. A
+// sign-in posted to the authorization endpoint is sent as the sign-in page
+// sends it: with the csrf field of the form the endpoint gave this client (its
+// cookie is in the client's jar), unless the form names one.
 func (h *harness) post(path string, form url.Values, basicID, basicSecret string) (*http.Response, map[string]any) {
 	h.t.Helper()
+	if path == "/oauth/authorize" && form.Get("username") != "" && !form.Has("csrf") {
+		form = h.withSignInCSRF(form)
+	}
 	req, err := http.NewRequest(http.MethodPost, h.url+path, strings.NewReader(form.Encode()))
 	must(h.t, err)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -192,4 +201,35 @@ func (h *harness) publicClient(scopes string) string {
 	id, _, err := h.auth.AddClient(context.Background(), smart.Client{Kind: smart.ClientPublic, RedirectURIs: []string{redirect}, Scopes: scopes})
 	must(h.t, err)
 	return id
+}
+
+func newJar(t testing.TB) http.CookieJar {
+	jar, err := cookiejar.New(nil)
+	must(t, err)
+	return jar
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// withSignInCSRF asks the authorization endpoint for the sign-in form of the
+// request in form and returns form with the form's csrf value added (form as it
+// is when the endpoint answers that request without a form).
+func (h *harness) withSignInCSRF(form url.Values) url.Values {
+	h.t.Helper()
+	out, ask := url.Values{}, url.Values{}
+	for k, v := range form {
+		out[k] = v
+		if k != "username" && k != "password" && k != "otp" && k != "patient" && k != "encounter" {
+			ask[k] = v
+		}
+	}
+	_, page := h.get("/oauth/authorize?"+ask.Encode(), "")
+	m := csrfField.FindSubmatch(page)
+	if m == nil {
+		// No form for this request (the endpoint refuses it before sign-in):
+		// the post gets the same refusal.
+		return out
+	}
+	out.Set("csrf", html.UnescapeString(string(m[1])))
+	return out
 }

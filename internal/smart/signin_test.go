@@ -16,6 +16,7 @@ func (h *harness) signInFormOTP(client, user, pw, otp string) (*http.Response, s
 	form := url.Values{"response_type": {"code"}, "client_id": {client}, "redirect_uri": {redirect}, "scope": {"user/*.rs"},
 		"aud": {h.url + "/fhir"}, "code_challenge": {challengeOf(goodVerifier)}, "code_challenge_method": {"S256"},
 		"username": {user}, "password": {pw}, "otp": {otp}}
+	form = h.withSignInCSRF(form)
 	req, err := http.NewRequest(http.MethodPost, h.url+"/oauth/authorize", strings.NewReader(form.Encode()))
 	must(h.t, err)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -117,5 +118,57 @@ func TestPatientPickerOffersOnlyVisiblePatients(t *testing.T) {
 		if resp.StatusCode != c.want {
 			t.Errorf("patient %q picked: %d, want %d", c.patient, resp.StatusCode, c.want)
 		}
+	}
+}
+
+// TestSignInNeedsTheFormsToken: credentials posted without the csrf value of a
+// form this server gave the browser (a page of another site posting them, or a
+// form whose cookie expired), or with another browser's, are refused with 403
+// before they are checked: no code is issued and no failure is counted.
+func TestSignInNeedsTheFormsToken(t *testing.T) {
+	h := newHarness(t, "sqlite")
+	client := h.publicClient("user/*.rs")
+	base := url.Values{"response_type": {"code"}, "client_id": {client}, "redirect_uri": {redirect}, "scope": {"user/*.rs"},
+		"aud": {h.url + "/fhir"}, "code_challenge": {challengeOf(goodVerifier)}, "code_challenge_method": {"S256"},
+		"username": {"alice"}, "password": {"wrong password"}}
+	good := h.withSignInCSRF(base)
+	forged := func(name string, form url.Values, withCookie bool) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, h.url+"/oauth/authorize", strings.NewReader(form.Encode()))
+		must(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		if withCookie {
+			c.Jar = h.client.Jar
+		}
+		resp, err := c.Do(req)
+		must(t, err)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", name, resp.StatusCode)
+		}
+	}
+	noToken := url.Values{}
+	for k, v := range good {
+		noToken[k] = v
+	}
+	noToken.Del("csrf")
+	otherToken := url.Values{}
+	for k, v := range good {
+		otherToken[k] = v
+	}
+	otherToken.Set("csrf", strings.Repeat("A", 43))
+	// Eleven forged posts with the wrong password: were they counted, alice
+	// would be locked out (at ten failures).
+	for range 11 {
+		forged("no csrf field, the browser's cookie", noToken, true)
+		forged("another csrf value, the browser's cookie", otherToken, true)
+		forged("the form's csrf value, no cookie", good, false)
+	}
+	right := h.withSignInCSRF(base)
+	right.Set("password", password)
+	resp, _ := h.post("/oauth/authorize", right, "", "")
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("alice's real sign-in after the forged posts: %d, want 302 (forged posts must not count as failures)", resp.StatusCode)
 	}
 }
