@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +12,7 @@ import (
 	"omnichart/internal/ehr"
 	"omnichart/internal/ingest"
 	"omnichart/internal/service"
+	"omnichart/internal/smart"
 	"omnichart/internal/store"
 )
 
@@ -83,6 +86,9 @@ type pipeline struct {
 	hook *mpiHook
 	// audit is the local store's audit log; nil when writing to a remote server.
 	audit ehr.Auditor
+	// secretsKey seals the users' TOTP secrets (smart.Config.SecretsKey); nil
+	// when writing to a remote server.
+	secretsKey []byte
 }
 
 // match attaches the master patient index to a local pipeline, so that what
@@ -107,6 +113,7 @@ func openPipeline(ctx context.Context, db, server, token string, opts service.Op
 	var svc *service.Service
 	var hook *mpiHook
 	var auditor ehr.Auditor
+	var auditKey []byte
 	if server != "" {
 		if !strings.HasPrefix(server, "http://") && !strings.HasPrefix(server, "https://") {
 			return nil, fmt.Errorf("--server %q: give the FHIR base URL, e.g. http://127.0.0.1:8080/fhir", server)
@@ -124,19 +131,19 @@ func openPipeline(ctx context.Context, db, server, token string, opts service.Op
 		if len(auditKeyFile) > 0 && auditKeyFile[0] != "" {
 			keyFile = auditKeyFile[0]
 		}
-		l, _, err := openAudit(st, db, keyFile, true)
+		l, key, err := openAudit(st, db, keyFile, true)
 		if err != nil {
 			st.Close()
 			return nil, err
 		}
-		opts.Auditor, auditor = l, l
+		opts.Auditor, auditor, auditKey = l, l, key
 		svc = service.New(st, opts)
 		target = ingest.ServiceTarget{Service: svc}
 		closeFn = st.Close
 		local = st
 	}
 	return &pipeline{importer: ingest.New(target, ingest.Options{}), dir: ingest.NewDirectory(target), close: closeFn, store: local,
-		svc: svc, hook: hook, audit: auditor}, nil
+		svc: svc, hook: hook, audit: auditor, secretsKey: authSecretsKey(auditKey)}, nil
 }
 
 // adminContext is the context of maintenance work run from the command line.
@@ -158,4 +165,19 @@ func splitPositional(args []string) (pos, flags []string) {
 		args = args[1:]
 	}
 	return pos, args
+}
+
+// authSecretsKey derives the key that seals the users' TOTP secrets
+// (smart.Config.SecretsKey) from the audit key: one key file outside the
+// database keeps both, and the HKDF label keeps the two keys apart. Nil for
+// no audit key.
+func authSecretsKey(auditKey []byte) []byte {
+	if len(auditKey) == 0 {
+		return nil
+	}
+	key, err := hkdf.Key(sha256.New, auditKey, nil, "omnichart auth secrets", smart.SecretsKeySize)
+	if err != nil {
+		panic(err) // only for a length HKDF-SHA-256 cannot give
+	}
+	return key
 }

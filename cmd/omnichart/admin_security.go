@@ -107,7 +107,7 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 	}
 	defer p.close()
 	ctx = adminContext(ctx)
-	auth := smart.New(smart.Config{DB: p.store.DB(), Postgres: isPostgres(*db), Auditor: p.audit})
+	auth := smart.New(smart.Config{DB: p.store.DB(), Postgres: isPostgres(*db), Auditor: p.audit, SecretsKey: p.secretsKey})
 	// change records a change of who may do what before it is made, so that no
 	// change is ever without its record; one that then fails gets a second
 	// record with its outcome.

@@ -97,7 +97,7 @@ func prepareDemo(ctx context.Context, f *serveFlags, dataDir string, people int,
 	if err := p.match(ctx); err != nil {
 		return "", err
 	}
-	auth := smart.New(smart.Config{DB: p.store.DB(), Postgres: isPostgres(*f.db)})
+	auth := smart.New(smart.Config{DB: p.store.DB(), Postgres: isPostgres(*f.db), SecretsKey: p.secretsKey})
 	file := filepath.Join(dataDir, signInFile)
 	m, err := demo.ReadManifest(ctx, p.svc)
 	switch {

@@ -169,7 +169,7 @@ func runServer(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, lis
 	if *f.auditFlushDelay > 0 {
 		auditOpts.SpoolDir = auditSpoolDir(auditKeyPath(*f.db, *f.auditKeyFile))
 	}
-	auditLog, _, err := openAudit(st, *f.db, *f.auditKeyFile, true, auditOpts)
+	auditLog, auditKey, err := openAudit(st, *f.db, *f.auditKeyFile, true, auditOpts)
 	if err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func runServer(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, lis
 		mux.Handle("/fhir", api)
 		mux.Handle("/fhir/", api)
 	} else {
-		auth := smart.New(smart.Config{DB: st.DB(), Postgres: isPostgres(*f.db), BaseURL: *f.baseURL, Log: log, Auditor: auditLog,
+		auth := smart.New(smart.Config{DB: st.DB(), Postgres: isPostgres(*f.db), BaseURL: *f.baseURL, Log: log, Auditor: auditLog, SecretsKey: authSecretsKey(auditKey),
 			PatientVisible: func(ctx context.Context, id string) (bool, error) {
 				_, err := svc.Read(ctx, "Patient", id)
 				if code := ehr.ErrorCode(err); code == ehr.NotFound || code == ehr.Gone {

@@ -46,6 +46,10 @@ type Config struct {
 	// Auditor, when set, records every sign-in (successful or not) and every
 	// access token issued; one that cannot be recorded is refused.
 	Auditor ehr.Auditor
+	// SecretsKey (SecretsKeySize bytes), when set, seals the users' TOTP
+	// secrets in the database (secrets.go). Every server and command on one
+	// database must be given the same key.
+	SecretsKey []byte
 }
 
 // Server is the authorization server.

@@ -20,7 +20,11 @@ func (s *Server) EnableTOTP(ctx context.Context, username string) (string, error
 	if err != nil {
 		return "", err
 	}
-	n, err := s.repo.exec(ctx, `UPDATE auth_users SET totp_secret = ?, totp_last_step = 0 WHERE username = ?`, key.Secret(), username)
+	stored, err := s.sealSecret(username, key.Secret())
+	if err != nil {
+		return "", err
+	}
+	n, err := s.repo.exec(ctx, `UPDATE auth_users SET totp_secret = ?, totp_last_step = 0 WHERE username = ?`, stored, username)
 	if err == nil && n == 0 {
 		err = fmt.Errorf("no user %q", username)
 	}
@@ -34,7 +38,11 @@ func (s *Server) EnableTOTP(ctx context.Context, username string) (string, error
 // the time step it was accepted at must be later than the last accepted one.
 func (s *Server) totpAccepts(ctx context.Context, u *userRow, code string) (bool, error) {
 	now := s.cfg.Now()
-	ok, err := totp.ValidateCustom(code, u.totpSecret, now, totpOptions)
+	secret, err := s.openSecret(u.Username, u.totpSecret)
+	if err != nil {
+		return false, err
+	}
+	ok, err := totp.ValidateCustom(code, secret, now, totpOptions)
 	if err != nil || !ok {
 		return false, nil
 	}
