@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -113,10 +115,29 @@ func signIn(t *testing.T, dir, db, base, user, password string) string {
 	sum := sha256.Sum256([]byte(verifier))
 	form := url.Values{"response_type": {"code"}, "client_id": {m[1]}, "redirect_uri": {redirect}, "scope": {"user/*.rs"},
 		"state": {"s1"}, "aud": {base}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])},
-		"code_challenge_method": {"S256"}, "username": {user}, "password": {password}}
+		"code_challenge_method": {"S256"}}
 	auth := strings.TrimSuffix(base, "/fhir") + "/oauth/"
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noRedirect.PostForm(auth+"authorize", form)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// The sign-in form first, as a browser gets it: its csrf field goes with
+	// the cookie it sets.
+	resp, err := browser.Get(auth + "authorize?" + form.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if resp.StatusCode != http.StatusOK || csrf == nil {
+		t.Fatalf("the sign-in form: %d\n%s", resp.StatusCode, page)
+	}
+	form.Set("csrf", html.UnescapeString(string(csrf[1])))
+	form.Set("username", user)
+	form.Set("password", password)
+	resp, err = browser.PostForm(auth+"authorize", form)
 	if err != nil {
 		t.Fatal(err)
 	}
