@@ -9,9 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
 	"omnichart/internal/audit"
 	"omnichart/internal/ehr"
@@ -95,17 +93,7 @@ func TestEveryDataChangeHasItsAuditRecordAfterSIGKILL(t *testing.T) {
 					}
 				}(w)
 			}
-			deadline := time.Now().Add(60 * time.Second)
-			for acked.Load() < 100 && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond)
-			}
-			srv.cmd.Process.Signal(syscall.SIGKILL)
-			srv.cmd.Wait()
-			close(stop)
-			wg.Wait()
-			if n := acked.Load(); n < 100 {
-				t.Fatalf("%d creates acknowledged within 60s, want 100 before the SIGKILL", n)
-			}
+			killWhen(t, srv, stop, &wg, "creates acknowledged", 100, acked.Load)
 
 			// The oracle is the store's own table of versions.
 			st := openDB(t, db)

@@ -158,19 +158,7 @@ func TestEveryAcknowledgedWriteSurvivesSIGKILL(t *testing.T) {
 					}
 				}(w)
 			}
-			// Writers stop on their own only when the server is gone; a server that
-			// answers but never with 201 would otherwise keep this loop waiting.
-			deadline := time.Now().Add(60 * time.Second)
-			for n.Load() < 150 && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond)
-			}
-			srv.cmd.Process.Signal(syscall.SIGKILL)
-			srv.cmd.Wait()
-			close(stop)
-			wg.Wait()
-			if got := n.Load(); got < 150 {
-				t.Fatalf("%d writes acknowledged with 201 within 60s, want 150 before the SIGKILL", got)
-			}
+			killWhen(t, srv, stop, &wg, "writes acknowledged with 201", 150, n.Load)
 
 			again := start(t, nil, "--db", db)
 			resp, err := http.Get(strings.TrimSuffix(again.base, "/fhir") + "/healthz")
@@ -346,5 +334,24 @@ func TestDeferredIndexImportGivesTheSameSearchResults(t *testing.T) {
 	}
 	if nonEmpty < 5 {
 		t.Errorf("only %d of %d queries found anything; the comparison proves little: %v", nonEmpty, len(queries), results[false])
+	}
+}
+
+// killWhen kills the server with SIGKILL once count reaches want (waiting at
+// most 60 s: writers stop on their own only when the server is gone, and a
+// server that answers but never succeeds would otherwise keep the test
+// waiting), then stops the writers and fails the test if want was not reached.
+func killWhen(t *testing.T, srv *server, stop chan struct{}, wg *sync.WaitGroup, what string, want int64, count func() int64) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for count() < want && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv.cmd.Process.Signal(syscall.SIGKILL)
+	srv.cmd.Wait()
+	close(stop)
+	wg.Wait()
+	if got := count(); got < want {
+		t.Fatalf("%d %s within 60s, want %d before the SIGKILL", got, what, want)
 	}
 }
