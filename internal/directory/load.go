@@ -79,27 +79,26 @@ func Load(ctx context.Context, w Writer, s *Snapshot) (*Report, error) {
 // load is Load in transactions of batch changes.
 func load(ctx context.Context, w Writer, s *Snapshot, batch int) (*Report, error) {
 	want := Resources(s)
-	// Everything is checked before anything is written, so that what the store
-	// would refuse never leaves a load half done.
-	bodies, err := checkResources(want)
-	if err != nil {
-		return nil, err
-	}
-	rep := &Report{Added: map[string]int{}, Changed: map[string]int{}, Removed: map[string]int{}, Unchanged: map[string]int{}}
 	stored, wasActive, err := storedDirectory(ctx, w)
 	if err != nil {
 		return nil, err
 	}
+	// Everything to be written is checked before anything is, so that what the
+	// store would refuse never leaves a load half done.
+	states, err := compareResources(want, stored)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Added: map[string]int{}, Changed: map[string]int{}, Removed: map[string]int{}, Unchanged: map[string]int{}}
 	puts := map[string][]ehr.Change{}
 	kept := map[string]bool{}
 	for i, res := range want {
 		typ, id := fhir.String(res, "resourceType"), fhir.String(res, "id")
 		kept[typ+"/"+id] = true
-		old, found := stored[typ][id]
-		switch {
-		case !found:
+		switch states[i] {
+		case added:
 			rep.Added[typ]++
-		case string(old) != string(bodies[i]):
+		case changed:
 			rep.Changed[typ]++
 		default:
 			rep.Unchanged[typ]++
@@ -135,22 +134,40 @@ func load(ctx context.Context, w Writer, s *Snapshot, batch int) (*Report, error
 	return rep, nil
 }
 
-// checkResources validates every resource against R4 and returns each one's
-// canonical JSON, in the order of res, working on every core.
-func checkResources(res []fhir.Resource) ([][]byte, error) {
-	bodies := make([][]byte, len(res))
+// state is what a load does with a resource of the snapshot.
+type state int
+
+const (
+	unchanged state = iota
+	added
+	changed
+)
+
+// compareResources compares every resource with its stored canonical form, if
+// any, and validates against R4 those that are new or differ, working on every
+// core. A stored resource is the same when its canonical JSON is.
+func compareResources(res []fhir.Resource, stored map[string]map[string][]byte) ([]state, error) {
+	states := make([]state, len(res))
 	err := forEach(len(res), func(i int) error {
+		typ, id := fhir.String(res[i], "resourceType"), fhir.String(res[i], "id")
+		states[i] = added
+		if old, found := stored[typ][id]; found {
+			body, err := canonical(res[i])
+			if err != nil {
+				return fmt.Errorf("%s/%s: %w", typ, id, err)
+			}
+			if string(body) == string(old) {
+				states[i] = unchanged
+				return nil
+			}
+			states[i] = changed
+		}
 		if issues := fhir.R4().Validate(res[i]); len(issues) > 0 {
-			return fmt.Errorf("%s/%s is not valid R4: %s", fhir.String(res[i], "resourceType"), fhir.String(res[i], "id"), issues[0].Diagnostics)
+			return fmt.Errorf("%s/%s is not valid R4: %s", typ, id, issues[0].Diagnostics)
 		}
-		body, err := canonical(res[i])
-		if err != nil {
-			return fmt.Errorf("%s/%s: %w", fhir.String(res[i], "resourceType"), fhir.String(res[i], "id"), err)
-		}
-		bodies[i] = body
 		return nil
 	})
-	return bodies, err
+	return states, err
 }
 
 // forEach calls fn with 0 to n-1 on as many goroutines as there are cores, and
