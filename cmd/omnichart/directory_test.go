@@ -20,7 +20,7 @@ func TestDirectoryLoadReportsAndRefuses(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("directory load exited %d:\n%s", code, out)
 	}
-	for _, want := range []string{"1 products", "added     1 DeviceDefinition, 2 Endpoint, 3 Organization, 8 SearchParameter", "no scheme", "read as https://"} {
+	for _, want := range []string{"1 products", "added     1 DeviceDefinition, 2 Endpoint, 3 Organization, 9 SearchParameter", "no scheme", "read as https://"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("directory load output lacks %q:\n%s", want, out)
 		}

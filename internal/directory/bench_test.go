@@ -23,7 +23,8 @@ var questions = []struct{ name, typ, query string }{
 	{"by-developer-since-2023", "DeviceDefinition", "developer-name=Epic&certification-date=ge2023-01-01&_count=50"},
 	{"offering-hl7v2-oru", "DeviceDefinition", "interface=hl7v2-oru&_count=50"},
 	{"organizations-running-a-product", "Endpoint", "product=DeviceDefinition/chpl-10964&_include=Endpoint:organization&_count=50"},
-	{"endpoints-of-a-developer", "Endpoint", "product:DeviceDefinition.developer=Organization/dev-448&_count=50"},
+	{"endpoints-of-a-developer", "Endpoint", "developer=Organization/dev-448&_count=50"},
+	{"endpoints-of-a-developer-by-chain", "Endpoint", "product:DeviceDefinition.developer=Organization/dev-448&_count=50"},
 	{"what-an-organization-runs-by-zip", "Endpoint", "organization.address-postalcode=77030&_include=Endpoint:product&_count=50"},
 	{"what-an-organization-runs-by-name", "Endpoint", "organization.name=Mercy&_include=Endpoint:product&_count=50"},
 }
@@ -100,6 +101,34 @@ func BenchmarkDirectoryQuestions(b *testing.B) {
 				}
 			}
 			b.ReportMetric(benchLoad.Seconds(), "load-s")
+		})
+	}
+}
+
+// BenchmarkDirectoryLoad loads the whole shared snapshot into an empty store of
+// each engine, once per iteration, through the service as `omnichart directory
+// load` does. Run it with -benchtime 1x: one load takes tens of seconds.
+func BenchmarkDirectoryLoad(b *testing.B) {
+	dir := ehrtest.SharedTestdata(b, "emr-directory", "lantern")
+	snap, err := directory.Read(os.DirFS(dir))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := ehr.WithPrincipal(context.Background(), ehr.Principal{Subject: "admin", System: true})
+	for _, engine := range ehrtest.Engines {
+		b.Run(engine, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				st := ehrtest.MustOpen(b, engine, store.Options{})
+				b.StartTimer()
+				rep, err := directory.Load(ctx, service.New(st, service.Options{}), snap)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if rep.Added["Endpoint"] == 0 {
+					b.Fatalf("the load added no endpoints: %+v", rep)
+				}
+			}
 		})
 	}
 }

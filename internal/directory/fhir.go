@@ -3,6 +3,7 @@ package directory
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,6 +30,7 @@ const (
 	ExtCertificationDate = "urn:omnichart:directory:certification-date"
 	ExtAPIDocumentation  = "urn:omnichart:directory:api-documentation"
 	ExtProduct           = "urn:omnichart:directory:product"
+	ExtDeveloper         = "urn:omnichart:directory:developer"
 	ExtEndpointList      = "urn:omnichart:directory:endpoint-list"
 )
 
@@ -49,12 +51,20 @@ func Resources(s *Snapshot) []fhir.Resource {
 	out := SearchParameters()
 	developers := map[int]fhir.Resource{}
 	productsOfList := map[string][]string{}
+	developersOfList := map[string][]string{}
 	for _, p := range s.Products {
 		if _, ok := developers[p.DeveloperID]; !ok {
 			developers[p.DeveloperID] = developerResource(p)
 		}
 		ref := "DeviceDefinition/" + productID(p)
 		productsOfList[p.ListURL] = append(productsOfList[p.ListURL], ref)
+		dev := developerReference(p.DeveloperID)
+		if !slices.Contains(developersOfList[p.ListURL], dev) {
+			developersOfList[p.ListURL] = append(developersOfList[p.ListURL], dev)
+		}
+	}
+	for _, devs := range developersOfList {
+		slices.Sort(devs)
 	}
 	ids := make([]int, 0, len(developers))
 	for id := range developers {
@@ -84,15 +94,19 @@ func Resources(s *Snapshot) []fhir.Resource {
 				continue // listed twice in one list
 			}
 			endpoints[id] = true
-			out = append(out, endpointResource(id, org, l, e, productsOfList[l.URL]))
+			out = append(out, endpointResource(id, org, l, e, productsOfList[l.URL], developersOfList[l.URL]))
 		}
 	}
 	return out
 }
 
+func developerID(id int) string { return "dev-" + strconv.Itoa(id) }
+
+func developerReference(id int) string { return "Organization/" + developerID(id) }
+
 func developerResource(p Product) fhir.Resource {
 	return fhir.Resource{
-		"resourceType": "Organization", "id": "dev-" + strconv.Itoa(p.DeveloperID),
+		"resourceType": "Organization", "id": developerID(p.DeveloperID),
 		"meta":       map[string]any{"source": Source},
 		"identifier": []any{map[string]any{"system": SystemDeveloper, "value": strconv.Itoa(p.DeveloperID)}},
 		"active":     true,
@@ -138,7 +152,7 @@ func productResource(p Product) fhir.Resource {
 			map[string]any{"system": SystemListing, "value": strconv.Itoa(p.ListingID)},
 			map[string]any{"system": SystemProductNumber, "value": p.CHPLNumber},
 		},
-		"manufacturerReference": map[string]any{"reference": "Organization/dev-" + strconv.Itoa(p.DeveloperID), "display": p.Developer},
+		"manufacturerReference": map[string]any{"reference": developerReference(p.DeveloperID), "display": p.Developer},
 		"deviceName":            []any{map[string]any{"name": p.Name, "type": "manufacturer-name"}},
 		"type":                  map[string]any{"text": "certified health IT product"},
 		"property":              props,
@@ -203,7 +217,11 @@ func endpointID(l List, e Endpoint) string {
 	return "ep-" + hash(l.FileName, e.URL, strings.ToLower(e.OrganizationName), e.ZIP, e.NPI)
 }
 
-func endpointResource(id, org string, l List, e Endpoint, products []string) fhir.Resource {
+// endpointResource is the Endpoint of one entry of list l. It refers to every
+// product published with the list and, so that the endpoints of a developer are
+// found by one index row each rather than through every product of the
+// developer, to the developers of those products (docs/directory.md).
+func endpointResource(id, org string, l List, e Endpoint, products, developers []string) fhir.Resource {
 	mime := "application/fhir+json"
 	if v := fhirVersionOf(e.URL); v != "" {
 		mime += "; fhirVersion=" + v
@@ -231,6 +249,9 @@ func endpointResource(id, org string, l List, e Endpoint, products []string) fhi
 	ext := []any{map[string]any{"url": ExtEndpointList, "valueString": l.FileName}}
 	for _, p := range products {
 		ext = append(ext, map[string]any{"url": ExtProduct, "valueReference": map[string]any{"reference": p}})
+	}
+	for _, d := range developers {
+		ext = append(ext, map[string]any{"url": ExtDeveloper, "valueReference": map[string]any{"reference": d}})
 	}
 	res["extension"] = ext
 	return res

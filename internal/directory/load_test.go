@@ -3,10 +3,14 @@ package directory_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -146,6 +150,13 @@ func total(t *testing.T, svc *service.Service, ctx context.Context, typ, query s
 	return page.Total
 }
 
+// countCheck is a search whose total is known from the raw files.
+type countCheck struct {
+	what       string
+	typ, query string
+	want       int
+}
+
 // TestLoadTheSharedSnapshot loads the ONC Lantern snapshot and answers the
 // directory's questions by search, against counts worked out from the raw files;
 // loads it again (nothing changes) and then a modified copy (exactly the changes
@@ -192,11 +203,7 @@ func TestLoadTheSharedSnapshot(t *testing.T) {
 			if rep.Added["DeviceDefinition"] != len(raw.products) || rep.Total() != rep.Added["SearchParameter"]+rep.Added["Organization"]+rep.Added["DeviceDefinition"]+rep.Added["Endpoint"] {
 				t.Errorf("first load: %+v, want %d products added and nothing else but additions", rep, len(raw.products))
 			}
-			checks := []struct {
-				what       string
-				typ, query string
-				want       int
-			}{
+			checks := []countCheck{
 				{"products", "DeviceDefinition", "_source=" + directory.Source, len(raw.products)},
 				{"active products meeting (g)(10)", "DeviceDefinition", "certification-status=Active&criterion=170.315 (g)(10)", g10},
 				{"active products meeting (g)(10) and (b)(2)", "DeviceDefinition", "certification-status=Active&criterion=170.315 (g)(10)&criterion=170.315 (b)(2)", g10b2},
@@ -208,11 +215,10 @@ func TestLoadTheSharedSnapshot(t *testing.T) {
 				if len(keys) == 0 {
 					t.Fatalf("no endpoints of %s in the raw snapshot", name)
 				}
-				checks = append(checks, struct {
-					what       string
-					typ, query string
-					want       int
-				}{"endpoints of " + name, "Endpoint", "product:DeviceDefinition.developer=Organization/dev-" + strconv.FormatFloat(id, 'f', -1, 64), len(keys)})
+				dev := "Organization/dev-" + strconv.FormatFloat(id, 'f', -1, 64)
+				checks = append(checks,
+					countCheck{"endpoints of " + name, "Endpoint", "developer=" + dev, len(keys)},
+					countCheck{"endpoints of " + name + " through its products", "Endpoint", "product:DeviceDefinition.developer=" + dev, len(keys)})
 			}
 			for _, c := range checks {
 				if got := total(t, svc, ctx, c.typ, c.query); got != c.want {
@@ -313,4 +319,169 @@ func modifiedSnapshot(t *testing.T, dir string) modification {
 	}
 	m.snapshot = s
 	return m
+}
+
+// manyEndpoints is a snapshot of three products of two developers, Alpha (two
+// products, list a.json) and Beta (one, list b.json), whose lists name alpha and
+// beta endpoints, each of an organization of its own.
+func manyEndpoints(alpha, beta int) *directory.Snapshot {
+	list := func(file string, n int) directory.List {
+		l := directory.List{URL: "https://" + file + ".example/list", FileName: file}
+		for i := range n {
+			l.Endpoints = append(l.Endpoints, directory.Endpoint{URL: "https://" + file + ".example/r4/" + strconv.Itoa(i),
+				OrganizationName: file + " clinic " + strconv.Itoa(i), ZIP: "12345"})
+		}
+		return l
+	}
+	a, b := list("a.json", alpha), list("b.json", beta)
+	product := func(listing, developer int, name string, l directory.List) directory.Product {
+		return directory.Product{ListingID: listing, CHPLNumber: "15.04.04.000" + strconv.Itoa(listing) + ".X.01.00.1.230101", DeveloperID: developer,
+			Developer: name, Name: name + " EHR", Version: "1", Status: "Active", CertificationDate: "2023-01-01",
+			Criteria: []directory.Criterion{{Number: "170.315 (g)(10)"}}, ListURL: l.URL}
+	}
+	return &directory.Snapshot{
+		Products: []directory.Product{product(1, 10, "Alpha", a), product(2, 10, "Alpha", a), product(3, 20, "Beta", b)},
+		Lists:    []directory.List{a, b},
+	}
+}
+
+// recordingWriter writes through the service and records when each of its
+// transactions starts and ends, and what it holds.
+type recordingWriter struct {
+	directory.Writer
+	// fail, when set, makes every transaction of this step ("PUT Endpoint") fail
+	// without writing.
+	fail string
+
+	mu          sync.Mutex
+	inFlight    map[string]int // step -> transactions running
+	maxInFlight int
+	started     []string // the step of each transaction, as it started
+	mixed       bool     // a transaction held changes of more than one step
+	outOfOrder  []string
+}
+
+// steps is the order Load writes in, as docs/directory.md states it.
+var steps = []string{"PUT SearchParameter", "PUT Organization", "PUT DeviceDefinition", "PUT Endpoint",
+	"DELETE Endpoint", "DELETE DeviceDefinition", "DELETE Organization", "DELETE SearchParameter"}
+
+func (w *recordingWriter) Apply(ctx context.Context, kind string, changes []ehr.Change, opts ehr.ApplyOptions) ([]ehr.Outcome, error) {
+	step := changes[0].Method + " " + changes[0].Type
+	w.mu.Lock()
+	for _, c := range changes {
+		w.mixed = w.mixed || c.Method+" "+c.Type != step
+	}
+	running := 0
+	for other, n := range w.inFlight {
+		running += n
+		if other != step && n > 0 {
+			w.outOfOrder = append(w.outOfOrder, step+" started while "+other+" was being written")
+		}
+	}
+	if len(w.started) > 0 && slices.Index(steps, step) < slices.Index(steps, w.started[len(w.started)-1]) {
+		w.outOfOrder = append(w.outOfOrder, step+" started after "+w.started[len(w.started)-1])
+	}
+	w.inFlight[step]++
+	w.maxInFlight = max(w.maxInFlight, running+1)
+	w.started = append(w.started, step)
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		w.inFlight[step]--
+		w.mu.Unlock()
+	}()
+	if step == w.fail {
+		return nil, errors.New("the database went away")
+	}
+	return w.Writer.Apply(ctx, kind, changes, opts)
+}
+
+// TestLoadWritesStepByStep loads a snapshot in many small transactions and checks
+// that each transaction holds one type and method, that a step starts only after
+// the one before it has committed, that no more than two transactions run at
+// once, and that the result is what the snapshot says; then that a load failing
+// in the middle names the changes it failed on and is completed by the next one.
+func TestLoadWritesStepByStep(t *testing.T) {
+	const batch = 25
+	for _, engine := range ehrtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			st := ehrtest.MustOpen(t, engine, store.Options{})
+			svc := service.New(st, service.Options{})
+			ctx := ehr.WithPrincipal(context.Background(), ehr.Principal{Subject: "admin", System: true})
+			params := len(directory.SearchParameters())
+
+			failing := &recordingWriter{Writer: svc, inFlight: map[string]int{}, fail: "PUT Endpoint"}
+			_, err := directory.LoadInBatches(ctx, failing, manyEndpoints(120, 80), batch)
+			// The changes: the search parameters, two developers, 200
+			// organizations and three products, then the endpoints.
+			first := params + 2 + 200 + 3 + 1
+			want := fmt.Sprintf("changes %d to %d of %d", first, first+batch-1, first-1+200)
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("a load whose endpoint transactions fail: %v, want an error naming %s", err, want)
+			}
+			if n := strings.Count(strings.Join(failing.started, ","), "PUT Endpoint"); n > 2 {
+				t.Errorf("%d endpoint transactions started, want no more than the two started before the first failed", n)
+			}
+			if got := total(t, svc, ctx, "Endpoint", "_source="+directory.Source); got != 0 {
+				t.Errorf("%d endpoints stored after the failed load, want 0", got)
+			}
+
+			rec := &recordingWriter{Writer: svc, inFlight: map[string]int{}}
+			rep, err := directory.LoadInBatches(ctx, rec, manyEndpoints(120, 80), batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Added["Endpoint"] != 200 || rep.Unchanged["Organization"] != 202 || rep.Total() != 200 {
+				t.Errorf("the load after the failed one reported %+v, want 200 endpoints added and the 202 organizations unchanged", rep)
+			}
+			shrunk := manyEndpoints(60, 80)
+			rep, err = directory.LoadInBatches(ctx, rec, shrunk, batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Removed["Endpoint"] != 60 || rep.Removed["Organization"] != 60 || rep.Total() != 120 {
+				t.Errorf("the load of a snapshot without 60 endpoints reported %+v, want those endpoints and their organizations removed", rep)
+			}
+			if rec.mixed || len(rec.outOfOrder) > 0 || rec.maxInFlight > 2 {
+				t.Errorf("transactions: mixed steps %v, out of order %q, at most %d at once (want unmixed, in order, at most 2)", rec.mixed, rec.outOfOrder, rec.maxInFlight)
+			}
+			if n := strings.Count(strings.Join(rec.started, ","), "PUT Endpoint"); n != 200/batch {
+				t.Errorf("%d endpoint transactions, want %d", n, 200/batch)
+			}
+			for _, c := range []countCheck{
+				{"Alpha's endpoints", "Endpoint", "developer=Organization/dev-10", 60},
+				{"Beta's endpoints", "Endpoint", "developer=Organization/dev-20", 80},
+				{"Alpha's endpoints through its products", "Endpoint", "product:DeviceDefinition.developer=Organization/dev-10", 60},
+				{"the endpoints of Alpha's first product", "Endpoint", "product=DeviceDefinition/chpl-1", 60},
+				{"organizations", "Organization", "_source=" + directory.Source, 2 + 60 + 80},
+			} {
+				if got := total(t, svc, ctx, c.typ, c.query); got != c.want {
+					t.Errorf("%s (%s?%s): %d, want %d", c.what, c.typ, c.query, got, c.want)
+				}
+			}
+		})
+	}
+}
+
+// TestAnInvalidResourceLeavesNothingLoaded checks that a snapshot mapping to a
+// resource R4 refuses is refused before anything is written.
+func TestAnInvalidResourceLeavesNothingLoaded(t *testing.T) {
+	for _, engine := range ehrtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			st := ehrtest.MustOpen(t, engine, store.Options{})
+			svc := service.New(st, service.Options{})
+			ctx := ehr.WithPrincipal(context.Background(), ehr.Principal{Subject: "admin", System: true})
+			snap := manyEndpoints(30, 30)
+			snap.Products[2].CertificationDate = "2023-13-45"
+			_, err := directory.LoadInBatches(ctx, svc, snap, 10)
+			if err == nil || !strings.Contains(err.Error(), "DeviceDefinition/chpl-3 is not valid R4") {
+				t.Fatalf("Load = %v, want DeviceDefinition/chpl-3 refused as not valid R4", err)
+			}
+			for _, typ := range []string{"SearchParameter", "Organization", "DeviceDefinition", "Endpoint"} {
+				if got := total(t, svc, ctx, typ, "_source="+directory.Source); got != 0 {
+					t.Errorf("%d %s stored after the refused load, want 0", got, typ)
+				}
+			}
+		})
+	}
 }

@@ -38,6 +38,12 @@ var searchParameters = []searchParameter{
 	{"product", "Endpoint", "reference",
 		"Endpoint.extension('" + ExtProduct + "').value",
 		"A certified product (DeviceDefinition) the endpoint's developer publishes it for", []string{"DeviceDefinition"}},
+	// The developers of the endpoint's products, which the chain
+	// product:DeviceDefinition.developer also finds, but through every product of
+	// the developer's list (about ten index rows per endpoint for Epic).
+	{"developer", "Endpoint", "reference",
+		"Endpoint.extension('" + ExtDeveloper + "').value",
+		"The developer (Organization) of the certified products the endpoint is published for", []string{"Organization"}},
 }
 
 // SearchParameters returns the SearchParameter resources of the directory's
