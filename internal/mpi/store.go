@@ -42,19 +42,13 @@ func (m *MPI) Rematch(ctx context.Context) (*Report, error) {
 	defer m.mu.Unlock()
 	start := time.Now()
 	sys := asSystem(ctx)
-	patients, err := m.searchAll(sys, "Patient", "")
+	patients, records, err := m.readPatients(sys)
 	if err != nil {
 		return nil, fmt.Errorf("mpi: read patients: %w", err)
 	}
-	m.refs, m.versions = map[string]match.Ref{}, map[string]int64{}
-	records := make([]match.Record, 0, len(patients))
-	for _, r := range patients {
-		rec, err := match.RecordFromEHR(r)
-		if err != nil {
-			return nil, err
-		}
-		records = append(records, rec)
-		m.refs[r.ID] = rec.Ref()
+	m.refs, m.versions = make(map[string]match.Ref, len(records)), make(map[string]int64, len(records))
+	for i, r := range patients {
+		m.refs[r.ID] = records[i].Ref()
 		m.versions[r.ID] = r.Version
 	}
 	decided, err := m.searchAll(sys, "Task", "code="+TaskSystem+"|"+ReviewCode+","+TaskSystem+"|"+IdentityConflictCode+"&status=completed")

@@ -27,7 +27,7 @@ const (
 	writesInFlight = 2
 )
 
-// apply writes in transactions of at most writeChunk changes, and keeps the
+// apply writes in transactions of at most m.chunk changes, and keeps the
 // mirror and the report in step with what each committed.
 //
 // Writes are made in the order of the compartments they land in. A Person or
@@ -47,8 +47,8 @@ func (m *MPI) apply(ctx context.Context, writes []write, rep *Report) error {
 	sort.SliceStable(writes, func(i, j int) bool { return writes[i].patient < writes[j].patient })
 	mctx := asMPI(ctx)
 	var chunks [][]write
-	for start := 0; start < len(writes); start += writeChunk {
-		chunks = append(chunks, writes[start:min(start+writeChunk, len(writes))])
+	for start := 0; start < len(writes); start += m.chunk {
+		chunks = append(chunks, writes[start:min(start+m.chunk, len(writes))])
 	}
 	started := make([]chan error, len(chunks))
 	start := func(i int) {
@@ -58,6 +58,12 @@ func (m *MPI) apply(ctx context.Context, writes []write, rep *Report) error {
 		}
 		done := make(chan error, 1)
 		started[i] = done
+		if len(chunks) == 1 {
+			// One transaction (every incremental change): nothing to overlap.
+			_, err := m.eng.Apply(mctx, "transaction", changes, ehr.ApplyOptions{})
+			done <- err
+			return
+		}
 		go func() {
 			_, err := m.eng.Apply(mctx, "transaction", changes, ehr.ApplyOptions{})
 			done <- err
