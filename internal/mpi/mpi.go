@@ -92,6 +92,8 @@ type MPI struct {
 	// review Tasks the automatic passes manage (by Task id).
 	persons map[string][]link
 	tasks   map[string]taskView
+	// chunk bounds the writes of one transaction (writeChunk).
+	chunk int
 	// registered is set once the MPI's source is in the directory; it is
 	// registered before the first write, so that a store the MPI never wrote
 	// to holds nothing of it.
@@ -136,7 +138,7 @@ func New(eng Engine, opts Options) *MPI {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &MPI{eng: eng, cfg: cfg, log: opts.Log, now: opts.Now}
+	return &MPI{eng: eng, cfg: cfg, log: opts.Log, now: opts.Now, chunk: writeChunk}
 }
 
 // Open returns an MPI over eng, loaded from the store and reconciled with it

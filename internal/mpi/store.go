@@ -31,9 +31,6 @@ type Report struct {
 	Read, Matched, Written time.Duration
 }
 
-// writeChunk bounds the writes of one transaction of a large rematch.
-const writeChunk = 500
-
 // Rematch matches every current Patient again in one batch, with the
 // decisions recorded on review tasks, and writes the Persons and review
 // Tasks that differ from what the batch makes: a stored Person no person
@@ -45,19 +42,13 @@ func (m *MPI) Rematch(ctx context.Context) (*Report, error) {
 	defer m.mu.Unlock()
 	start := time.Now()
 	sys := asSystem(ctx)
-	patients, err := m.searchAll(sys, "Patient", "")
+	patients, records, err := m.readPatients(sys)
 	if err != nil {
 		return nil, fmt.Errorf("mpi: read patients: %w", err)
 	}
-	m.refs, m.versions = map[string]match.Ref{}, map[string]int64{}
-	records := make([]match.Record, 0, len(patients))
-	for _, r := range patients {
-		rec, err := match.RecordFromEHR(r)
-		if err != nil {
-			return nil, err
-		}
-		records = append(records, rec)
-		m.refs[r.ID] = rec.Ref()
+	m.refs, m.versions = make(map[string]match.Ref, len(records)), make(map[string]int64, len(records))
+	for i, r := range patients {
+		m.refs[r.ID] = records[i].Ref()
 		m.versions[r.ID] = r.Version
 	}
 	decided, err := m.searchAll(sys, "Task", "code="+TaskSystem+"|"+ReviewCode+","+TaskSystem+"|"+IdentityConflictCode+"&status=completed")
@@ -193,11 +184,6 @@ func (m *MPI) searchAll(ctx context.Context, typ, query string) ([]*ehr.Record, 
 // sync writes the Persons and review tasks w reached that differ from what
 // the index says, and keeps the mirror in step with what was written.
 func (m *MPI) sync(ctx context.Context, w *work) error {
-	type write struct {
-		change ehr.Change
-		done   func()
-		line   string
-	}
 	var writes []write
 	now := m.now().UTC().Format("2006-01-02T15:04:05Z")
 	pids := make([]string, 0, len(w.persons))
@@ -215,13 +201,13 @@ func (m *MPI) sync(ctx context.Context, w *work) error {
 		switch {
 		case want == nil && stored:
 			writes = append(writes, write{ehr.Change{Method: "DELETE", Type: "Person", ID: id},
-				func() { delete(m.persons, id) }, "Person/" + id + " deleted"})
+				func() { delete(m.persons, id) }, "Person/" + id + " deleted", firstPatient(have)})
 			if w.report != nil {
 				w.report.PersonsDeleted++
 			}
 		case want != nil && (!stored || !sameLinks(want, have)):
 			writes = append(writes, write{ehr.Change{Method: "PUT", Type: "Person", ID: id, Resource: personResource(id, want)},
-				func() { m.persons[id] = want }, "Person/" + id + " written: " + describeLinks(want)})
+				func() { m.persons[id] = want }, "Person/" + id + " written: " + describeLinks(want), firstPatient(want)})
 			if w.report != nil {
 				w.report.PersonsWritten++
 			}
@@ -258,7 +244,7 @@ func (m *MPI) sync(ctx context.Context, w *work) error {
 			m.keepNotes(ctx, task, view)
 			nv := taskView{status: "requested", score: score, authored: authored, a: pr.A.ID, b: pr.B.ID, decidedOnce: view.decidedOnce}
 			writes = append(writes, write{ehr.Change{Method: "PUT", Type: "Task", ID: id, Resource: task},
-				func() { m.tasks[id] = nv }, "Task/" + id + " open: " + pr.A.Reference() + " ~ " + pr.B.Reference() + " score " + score})
+				func() { m.tasks[id] = nv }, "Task/" + id + " open: " + pr.A.Reference() + " ~ " + pr.B.Reference() + " score " + score, pr.A.ID})
 			if w.report != nil {
 				w.report.TasksOpened++
 			}
@@ -272,7 +258,7 @@ func (m *MPI) sync(ctx context.Context, w *work) error {
 		nv := view
 		nv.status, nv.score = "cancelled", ""
 		writes = append(writes, write{ehr.Change{Method: "PUT", Type: "Task", ID: id, Resource: task},
-			func() { m.tasks[id] = nv }, "Task/" + id + " closed: " + fhir.String(fhir.Object(task, "statusReason"), "text")})
+			func() { m.tasks[id] = nv }, "Task/" + id + " closed: " + fhir.String(fhir.Object(task, "statusReason"), "text"), view.a})
 		if w.report != nil {
 			w.report.TasksClosed++
 		}
@@ -283,24 +269,7 @@ func (m *MPI) sync(ctx context.Context, w *work) error {
 		}
 		m.registered = true
 	}
-	mctx := asMPI(ctx)
-	for start := 0; start < len(writes); start += writeChunk {
-		chunk := writes[start:min(start+writeChunk, len(writes))]
-		changes := make([]ehr.Change, len(chunk))
-		for i, wr := range chunk {
-			changes[i] = wr.change
-		}
-		if _, err := m.eng.Apply(mctx, "transaction", changes, ehr.ApplyOptions{}); err != nil {
-			return err
-		}
-		for _, wr := range chunk {
-			wr.done()
-			if w.report != nil {
-				w.report.Changes = append(w.report.Changes, wr.line)
-			}
-		}
-	}
-	return nil
+	return m.apply(ctx, writes, w.report)
 }
 
 // keepNotes carries the notes of a task that was decided once (who decided,
