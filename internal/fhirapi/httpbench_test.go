@@ -138,15 +138,21 @@ func benchPatient(n int) string {
 		n, n, 1+n%12, 1+n%28, n, n%10000)
 }
 
+// benchObservation is a heart rate of subject.
+func benchObservation(n int, subject string) string {
+	return fmt.Sprintf(`{"resourceType":"Observation","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}]}],`+
+		`"code":{"coding":[{"system":"http://loinc.org","code":"8867-4","display":"Heart rate"}]},"subject":{"reference":"%s"},`+
+		`"effectiveDateTime":"2026-11-02T09:30:00Z","valueQuantity":{"value":%d,"unit":"/min","system":"http://unitsofmeasure.org","code":"/min"}}`,
+		subject, 60+n%40)
+}
+
 // benchTransaction is a transaction Bundle of a new Patient and an Observation
 // about it, joined by a urn:uuid reference.
 func benchTransaction(n int) string {
+	patient := fmt.Sprintf("urn:uuid:00000000-0000-4000-8000-%012d", n)
 	return fmt.Sprintf(`{"resourceType":"Bundle","type":"transaction","entry":[`+
-		`{"fullUrl":"urn:uuid:00000000-0000-4000-8000-%012d","resource":%s,"request":{"method":"POST","url":"Patient"}},`+
-		`{"resource":{"resourceType":"Observation","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}]}],`+
-		`"code":{"coding":[{"system":"http://loinc.org","code":"8867-4","display":"Heart rate"}]},"subject":{"reference":"urn:uuid:00000000-0000-4000-8000-%012d"},`+
-		`"effectiveDateTime":"2026-11-02T09:30:00Z","valueQuantity":{"value":%d,"unit":"/min","system":"http://unitsofmeasure.org","code":"/min"}},`+
-		`"request":{"method":"POST","url":"Observation"}}]}`, n, benchPatient(n), n, 60+n%40)
+		`{"fullUrl":"%s","resource":%s,"request":{"method":"POST","url":"Patient"}},`+
+		`{"resource":%s,"request":{"method":"POST","url":"Observation"}}]}`, patient, benchPatient(n), benchObservation(n, patient))
 }
 
 var benchEngines = []string{"sqlite", "postgres"}
@@ -165,15 +171,24 @@ func BenchmarkHTTPRead(b *testing.B) {
 	}
 }
 
-// BenchmarkHTTPCreate creates one Patient per request, from one and from four
-// clients at once.
+// BenchmarkHTTPCreate creates one resource per request, from one and from four
+// clients at once: a Patient, which the patient index matches and links to a
+// Person in a write of its own after the create commits, and an Observation
+// about an existing Patient, which is one write.
 func BenchmarkHTTPCreate(b *testing.B) {
 	for _, engine := range benchEngines {
-		for _, clients := range []int{1, 4} {
-			b.Run(fmt.Sprintf("%s/clients=%d", engine, clients), func(b *testing.B) {
-				base := benchServer(b, engine)
-				runClients(b, clients, func(i int) { send(b, "POST", base+"/Patient", benchPatient(i), 201) })
-			})
+		for _, typ := range []string{"Patient", "Observation"} {
+			for _, clients := range []int{1, 4} {
+				b.Run(fmt.Sprintf("%s/%s/clients=%d", engine, typ, clients), func(b *testing.B) {
+					base := benchServer(b, engine)
+					body := benchPatient
+					if typ == "Observation" {
+						subject := mustCreate(b, base, benchPatient(0))
+						body = func(n int) string { return benchObservation(n, "Patient/"+subject) }
+					}
+					runClients(b, clients, func(i int) { send(b, "POST", base+"/"+typ, body(i), 201) })
+				})
+			}
 		}
 	}
 }

@@ -112,3 +112,12 @@ func (s *Store) ChartPlans(ctx context.Context, q *search.Query, typ, id string)
 	}
 	return out, nil
 }
+
+// Commits counts the commits of shared write transactions (SQLite); 0 on
+// engines without group commit.
+func (s *Store) Commits() int64 {
+	if s.group == nil {
+		return 0
+	}
+	return s.group.commits.Load()
+}

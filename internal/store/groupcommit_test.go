@@ -1,0 +1,90 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"omnichart/internal/ehr"
+	"omnichart/internal/store"
+	"omnichart/internal/store/sqlite"
+)
+
+// TestGroupCommitKeepsEachWritersOutcome runs writers at once on SQLite, where
+// writers that queue up share a transaction and its commit. Every third
+// transaction of each writer fails after it has written: what it wrote must be
+// gone, while the work of the writers sharing its transaction must be there,
+// also after the database is closed and opened again.
+func TestGroupCommitKeepsEachWritersOutcome(t *testing.T) {
+	const writers, perWriter = 8, 24
+	path := filepath.Join(t.TempDir(), "omnichart.db")
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errRefused := errors.New("refused after writing")
+	var mu sync.Mutex
+	var kept, refused []string
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perWriter {
+				id := fmt.Sprintf("gc-%d-%d", w, i)
+				err := st.Transaction(ctx, func(tx ehr.Tx) error {
+					_, err := tx.Create(ctx, id, map[string]any{"resourceType": "Patient",
+						"identifier": []any{map[string]any{"system": "http://mrn.example", "value": id}}})
+					if err != nil {
+						return err
+					}
+					if i%3 == 2 {
+						return errRefused
+					}
+					return nil
+				})
+				mu.Lock()
+				switch {
+				case err == nil:
+					kept = append(kept, id)
+				case errors.Is(err, errRefused):
+					refused = append(refused, id)
+				default:
+					t.Errorf("Transaction of writer %d, #%d: %v", w, i, err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if want := writers * perWriter * 2 / 3; len(kept) != want || len(refused) != writers*perWriter-want {
+		t.Fatalf("%d transactions committed and %d refused, want %d and %d", len(kept), len(refused), want, writers*perWriter-want)
+	}
+	commits := st.Commits()
+	if commits < 1 || commits >= int64(len(kept)) {
+		t.Errorf("%d transactions committed with %d commits; want fewer commits than transactions (shared)", len(kept), commits)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	st, err = sqlite.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, id := range kept {
+		if _, err := st.Read(ctx, "Patient", id); err != nil {
+			t.Errorf("Read(Patient/%s) of a committed transaction after reopening: %v", id, err)
+		}
+	}
+	for _, id := range refused {
+		if _, err := st.Read(ctx, "Patient", id); ehr.ErrorCode(err) != ehr.NotFound {
+			t.Errorf("Read(Patient/%s) of a refused transaction = %v, want NotFound", id, err)
+		}
+	}
+}
