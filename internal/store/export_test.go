@@ -121,3 +121,17 @@ func (s *Store) Commits() int64 {
 	}
 	return s.group.commits.Load()
 }
+
+// KeptStatements counts the prepared statements kept for the read and the
+// write pool (SQLite); 0 and 0 elsewhere.
+func (s *Store) KeptStatements() (read, write int) {
+	count := func(c *statements) int {
+		if c == nil {
+			return 0
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.stmts)
+	}
+	return count(s.readStmts), count(s.writeStmts)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -86,5 +87,42 @@ func TestGroupCommitKeepsEachWritersOutcome(t *testing.T) {
 		if _, err := st.Read(ctx, "Patient", id); ehr.ErrorCode(err) != ehr.NotFound {
 			t.Errorf("Read(Patient/%s) of a refused transaction = %v, want NotFound", id, err)
 		}
+	}
+}
+
+// TestKeptStatementsGiveTheSameResults reads and writes the same shapes of
+// query again and again on SQLite, where the store keeps their prepared
+// statements from the second time on: every answer must be what the first,
+// unprepared, run gave.
+func TestKeptStatementsGiveTheSameResults(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "omnichart.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const n = 6
+	for i := range n {
+		id := fmt.Sprintf("kept-%d", i)
+		if _, err := st.Create(ctx, id, map[string]any{"resourceType": "Patient", "gender": "female",
+			"name": []any{map[string]any{"family": fmt.Sprintf("Family%d", i)}}}); err != nil {
+			t.Fatalf("Create(Patient/%s): %v", id, err)
+		}
+	}
+	for round := range 3 {
+		for i := range n {
+			id := fmt.Sprintf("kept-%d", i)
+			rec, err := st.Read(ctx, "Patient", id)
+			if err != nil {
+				t.Fatalf("round %d: Read(Patient/%s): %v", round, id, err)
+			}
+			if want := fmt.Sprintf(`"family":"Family%d"`, i); rec.ID != id || !strings.Contains(string(rec.Resource), want) {
+				t.Errorf("round %d: Read(Patient/%s) = %s %s, want its own body with %s", round, id, rec.ID, rec.Resource, want)
+			}
+		}
+	}
+	read, write := st.KeptStatements()
+	if read == 0 || write == 0 {
+		t.Errorf("KeptStatements() = %d read, %d write after repeated reads and writes, want some of each", read, write)
 	}
 }
