@@ -21,7 +21,7 @@ import (
 // maxStatements bounds the prepared statements kept per pool, and maxSeen the
 // query texts counted on their way there.
 const (
-	maxStatements = 512
+	maxStatements = 256
 	maxSeen       = 4096
 )
 
