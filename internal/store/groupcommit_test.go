@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/store"
@@ -124,5 +125,78 @@ func TestKeptStatementsGiveTheSameResults(t *testing.T) {
 	read, write := st.KeptStatements()
 	if read == 0 || write == 0 {
 		t.Errorf("KeptStatements() = %d read, %d write after repeated reads and writes, want some of each", read, write)
+	}
+}
+
+// TestGroupCommitWithCancelledWriters runs writers at once on SQLite whose
+// requests end at random moments, some while their statements run in a shared
+// transaction. Each transaction writes three resources: afterwards each must
+// have all three when it was acknowledged and none when it failed.
+func TestGroupCommitWithCancelledWriters(t *testing.T) {
+	const writers, perWriter = 8, 30
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "omnichart.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var mu sync.Mutex
+	outcome := map[string]error{}
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perWriter {
+				key := fmt.Sprintf("c-%d-%d", w, i)
+				// Every third runs to its end; the others end after 0 to 2.9 ms:
+				// some before, some during, some after their write.
+				wctx, cancel := context.WithCancel(ctx)
+				if i%3 != 0 {
+					wctx, cancel = context.WithTimeout(ctx, time.Duration((w*7+i*13)%30)*100*time.Microsecond)
+				}
+				err := st.Transaction(wctx, func(tx ehr.Tx) error {
+					for n, typ := range []string{"Patient", "Observation", "Observation"} {
+						res := map[string]any{"resourceType": typ}
+						if typ == "Observation" {
+							res["status"] = "final"
+							res["code"] = map[string]any{"text": "pulse"}
+							res["subject"] = map[string]any{"reference": "Patient/" + key}
+						}
+						if _, err := tx.Create(wctx, fmt.Sprintf("%s-%d", key, n), res); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				cancel()
+				mu.Lock()
+				outcome[key] = err
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	acked := 0
+	for key, werr := range outcome {
+		found := 0
+		for n, typ := range []string{"Patient", "Observation", "Observation"} {
+			_, err := st.Read(ctx, typ, fmt.Sprintf("%s-%d", key, n))
+			switch {
+			case err == nil:
+				found++
+			case ehr.ErrorCode(err) != ehr.NotFound:
+				t.Fatalf("Read(%s/%s-%d): %v", typ, key, n, err)
+			}
+		}
+		if werr == nil {
+			acked++
+		}
+		if want := map[bool]int{true: 3, false: 0}[werr == nil]; found != want {
+			t.Errorf("transaction %s ended with %v and left %d of its 3 resources, want %d", key, werr, found, want)
+		}
+	}
+	if acked == 0 || acked == len(outcome) {
+		t.Errorf("%d of %d transactions acknowledged; want some acknowledged and some ended by their context", acked, len(outcome))
 	}
 }
