@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,8 +29,9 @@ import (
 // handler wired as `omnichart serve --insecure-no-auth` wires it: every caller may
 // do everything, every read and write is recorded in the audit log before it is
 // answered, and the master patient index matches every committed Patient. They
-// report the median and 99th percentile latency of one request (p50-ms, p99-ms)
-// and the throughput of all clients together (req/s).
+// report the median and 99th percentile latency of one request (p50-ms, p99-ms),
+// the throughput of all clients together (req/s) and the CPU time the process
+// (server and clients) used per request (cpu-ms/req).
 
 // benchServer is a server on a fresh store of engine, wired as serve wires it.
 func benchServer(b *testing.B, engine string) string {
@@ -114,6 +116,7 @@ func runClients(b *testing.B, clients int, do func(i int)) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
+	cpuStart := processCPU(b)
 	start := time.Now()
 	for range clients {
 		wg.Add(1)
@@ -132,11 +135,23 @@ func runClients(b *testing.B, clients int, do func(i int)) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := processCPU(b) - cpuStart
 	b.StopTimer()
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2])/1e6, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100])/1e6, "p99-ms")
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+	b.ReportMetric(float64(cpu)/1e6/float64(b.N), "cpu-ms/req")
+}
+
+// processCPU is the CPU time the process has used, user and system: server
+// and clients together, as they share the process.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchPatient is a Patient of the size of a registration: an MRN, a name, a
