@@ -135,3 +135,13 @@ func (s *Store) KeptStatements() (read, write int) {
 	}
 	return count(s.readStmts), count(s.writeStmts)
 }
+
+// Waiting counts the writers waiting for their turn, and TurnTaken says whether
+// a writer holds it (SQLite's group commit).
+func (s *Store) Waiting() int {
+	s.group.mu.Lock()
+	defer s.group.mu.Unlock()
+	return s.group.waiting
+}
+
+func (s *Store) TurnTaken() bool { return len(s.group.turn) == 1 }

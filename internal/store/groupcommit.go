@@ -137,13 +137,14 @@ func (s *Store) takeTurn(ctx context.Context) error {
 	g.mu.Lock()
 	g.waiting++
 	g.mu.Unlock()
-	defer func() {
+	took := func() {
 		g.mu.Lock()
 		g.waiting--
 		g.mu.Unlock()
-	}()
+	}
 	select {
 	case g.turn <- struct{}{}:
+		took()
 		return nil
 	default:
 	}
@@ -151,12 +152,45 @@ func (s *Store) takeTurn(ctx context.Context) error {
 	defer timer.Stop()
 	select {
 	case g.turn <- struct{}{}:
+		took()
 		return nil
 	case <-timer.C:
+		s.giveUpTurn()
 		return s.writeLockError()
 	case <-ctx.Done():
+		s.giveUpTurn()
 		return fmt.Errorf("begin: %w", ctx.Err())
 	}
+}
+
+// giveUpTurn is what a writer does that stops waiting for its turn. A writer
+// that saw it waiting may have left the transaction open for it; when no other
+// writer waits, nobody would end that transaction, and the writers whose work
+// is in it would wait for ever: then this one takes the turn, whatever its
+// context, and commits it.
+func (s *Store) giveUpTurn() {
+	g := s.group
+	g.mu.Lock()
+	g.waiting--
+	orphan := g.waiting == 0 && g.open != nil
+	g.mu.Unlock()
+	if !orphan {
+		return
+	}
+	g.turn <- struct{}{}
+	g.mu.Lock()
+	wg := g.open
+	if g.waiting > 0 {
+		wg = nil // a writer that came meanwhile ends it
+	}
+	if wg != nil {
+		g.open = nil
+	}
+	g.mu.Unlock()
+	if wg != nil && wg.finish() {
+		g.commits.Add(1)
+	}
+	<-g.turn
 }
 
 // beginGroup opens a transaction for writers to share. It does not end with

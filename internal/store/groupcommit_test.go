@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -198,5 +199,61 @@ func TestGroupCommitWithCancelledWriters(t *testing.T) {
 	}
 	if acked == 0 || acked == len(outcome) {
 		t.Errorf("%d of %d transactions acknowledged; want some acknowledged and some ended by their context", acked, len(outcome))
+	}
+}
+
+// TestGroupCommitWhenTheWaitingWriterGivesUp has a writer end its write while
+// another waits for its turn, and the waiting one give up at the same moment
+// (its request ends). The first may have left the transaction open for the
+// one that gave up: it must still be committed and answered. A transaction
+// that nobody commits would leave the first writer waiting for ever, which the
+// test reports after a minute.
+func TestGroupCommitWhenTheWaitingWriterGivesUp(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "omnichart.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const rounds = 100
+	for i := range rounds {
+		release := make(chan struct{})
+		first := make(chan error, 1)
+		id := fmt.Sprintf("first-%d", i)
+		go func() {
+			first <- st.Transaction(ctx, func(tx ehr.Tx) error {
+				<-release
+				_, err := tx.Create(ctx, id, map[string]any{"resourceType": "Patient"})
+				return err
+			})
+		}()
+		for st.Waiting() != 0 || !st.TurnTaken() {
+			runtime.Gosched()
+		}
+		wctx, cancel := context.WithCancel(ctx)
+		second := make(chan error, 1)
+		go func() {
+			second <- st.Transaction(wctx, func(tx ehr.Tx) error {
+				_, err := tx.Create(wctx, fmt.Sprintf("second-%d", i), map[string]any{"resourceType": "Patient"})
+				return err
+			})
+		}()
+		for st.Waiting() == 0 {
+			runtime.Gosched()
+		}
+		close(release)
+		cancel()
+		select {
+		case err := <-first:
+			if err != nil {
+				t.Fatalf("round %d: the first writer's Transaction: %v", i, err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("round %d: the first writer was not answered: its transaction was left open", i)
+		}
+		<-second
+		if _, err := st.Read(ctx, "Patient", id); err != nil {
+			t.Fatalf("round %d: Read(Patient/%s) after its Transaction returned: %v", i, id, err)
+		}
 	}
 }
