@@ -112,3 +112,36 @@ func (s *Store) ChartPlans(ctx context.Context, q *search.Query, typ, id string)
 	}
 	return out, nil
 }
+
+// Commits counts the commits of shared write transactions (SQLite); 0 on
+// engines without group commit.
+func (s *Store) Commits() int64 {
+	if s.group == nil {
+		return 0
+	}
+	return s.group.commits.Load()
+}
+
+// KeptStatements counts the prepared statements kept for the read and the
+// write pool (SQLite); 0 and 0 elsewhere.
+func (s *Store) KeptStatements() (read, write int) {
+	count := func(c *statements) int {
+		if c == nil {
+			return 0
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.stmts)
+	}
+	return count(s.readStmts), count(s.writeStmts)
+}
+
+// Waiting counts the writers waiting for their turn, and TurnTaken says whether
+// a writer holds it (SQLite's group commit).
+func (s *Store) Waiting() int {
+	s.group.mu.Lock()
+	defer s.group.mu.Unlock()
+	return s.group.waiting
+}
+
+func (s *Store) TurnTaken() bool { return len(s.group.turn) == 1 }

@@ -46,6 +46,12 @@ type Store struct {
 	searchTimeout time.Duration
 	// writeLockTimeout bounds the wait for the locks of a write; see writewait.go.
 	writeLockTimeout time.Duration
+	// group shares write transactions between queued writers on an engine with
+	// one writer; nil elsewhere (see groupcommit.go).
+	group *groupCommit
+	// readStmts and writeStmts keep prepared statements of the two pools on
+	// SQLite; nil elsewhere (see statements.go).
+	readStmts, writeStmts *statements
 }
 
 // Options configure a Store. Now and NewID default to the wall clock and UUIDv7,
@@ -76,6 +82,13 @@ func New(write, read *sql.DB, d Dialect, opts Options) *Store {
 		s.registry = search.NewRegistry()
 	}
 	s.extractor = newExtractor(s.registry)
+	if groupCommits(d) {
+		// The engine with one writer is SQLite, whose driver prepares every
+		// query anew.
+		s.group = newGroupCommit()
+		s.writeStmts = newStatements(write)
+		s.readStmts = newStatements(read)
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -87,6 +100,11 @@ func New(write, read *sql.DB, d Dialect, opts Options) *Store {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	for _, c := range []*statements{s.readStmts, s.writeStmts} {
+		if c != nil {
+			c.close()
+		}
+	}
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
@@ -121,7 +139,7 @@ func (s *Store) runTx(ctx context.Context, fn func(t *tx) error) error {
 			}
 		}
 		err = s.runOnce(ctx, fn)
-		if err == nil || !s.dialect.Retryable(err) {
+		if err == nil || !(s.dialect.Retryable(err) || errors.Is(err, errGroupAborted)) {
 			return err
 		}
 	}
@@ -129,6 +147,9 @@ func (s *Store) runTx(ctx context.Context, fn func(t *tx) error) error {
 }
 
 func (s *Store) runOnce(ctx context.Context, fn func(t *tx) error) error {
+	if s.group != nil {
+		return s.runGrouped(ctx, fn)
+	}
 	conn, err := s.writeConn(ctx)
 	if err != nil {
 		return err
@@ -251,16 +272,29 @@ type tx struct {
 }
 
 func (t *tx) exec(ctx context.Context, query string, args ...any) error {
-	_, err := t.q.ExecContext(ctx, rebind(t.s.dialect, query), args...)
+	query = rebind(t.s.dialect, query)
+	if st := t.stmt(ctx, query); st != nil {
+		_, err := st.ExecContext(ctx, args...)
+		return err
+	}
+	_, err := t.q.ExecContext(ctx, query, args...)
 	return err
 }
 
 func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return t.q.QueryContext(ctx, rebind(t.s.dialect, query), args...)
+	query = rebind(t.s.dialect, query)
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.q.QueryContext(ctx, query, args...)
 }
 
 func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.q.QueryRowContext(ctx, rebind(t.s.dialect, query), args...)
+	query = rebind(t.s.dialect, query)
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.q.QueryRowContext(ctx, query, args...)
 }
 
 // current is the head of one resource.

@@ -34,6 +34,10 @@ func (dialect) LockMigrations() string         { return "" }
 func (dialect) OwnerIndex(table string) string { return " INDEXED BY " + table + "_owner" }
 func (dialect) ForUpdate() string              { return "" }
 func (dialect) Lock() []string                 { return nil }
+
+// SingleWriter is true: SQLite has one writer, so writers that queue up share a
+// transaction and its commit (see store/groupcommit.go).
+func (dialect) SingleWriter() bool { return true }
 func (dialect) Retryable(err error) bool {
 	if err == nil {
 		return false
