@@ -84,6 +84,23 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errInvalidToken, fmt.Sprintf(format, args...))
 }
 
+// claimsHold checks what can change in a token's verified claims with time and
+// what they must hold: issuer, audience, expiry and not-before (no leeway: the
+// server checks its own tokens by its own clock), an exp, a jti and a client_id.
+func (s *Server) claimsHold(ctx context.Context, c *accessClaims) error {
+	iss, err := s.issuer(ctx)
+	if err != nil {
+		return err
+	}
+	if c.Expiry == nil || c.ID == "" || c.ClientID == "" {
+		return invalid("the token lacks exp, jti or client_id")
+	}
+	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: iss, AnyAudience: jwt.Audience{audience(iss)}, Time: s.cfg.Now()}, 0); err != nil {
+		return invalid("%v", err)
+	}
+	return nil
+}
+
 // verifyAccess checks an access token completely: algorithm, signature by one of
 // this server's keys, issuer, audience, expiry and not-before (no leeway: the
 // server checks its own tokens by its own clock), an id, and that neither the
@@ -113,15 +130,8 @@ func (s *Server) verifyAccess(ctx context.Context, raw string) (*accessClaims, e
 		}
 		defer func() { s.verified.put(raw, c, kid, s.cfg.Now()) }()
 	}
-	iss, err := s.issuer(ctx)
-	if err != nil {
+	if err := s.claimsHold(ctx, &c); err != nil {
 		return nil, err
-	}
-	if c.Expiry == nil || c.ID == "" || c.ClientID == "" {
-		return nil, invalid("the token lacks exp, jti or client_id")
-	}
-	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: iss, AnyAudience: jwt.Audience{audience(iss)}, Time: s.cfg.Now()}, 0); err != nil {
-		return nil, invalid("%v", err)
 	}
 	revoked, err := s.repo.revoked(ctx, c.ID, c.Family)
 	if err != nil {
@@ -185,12 +195,8 @@ func (s *Server) Authenticate(ctx context.Context, raw string) (Grant, error) {
 		if _, err := s.keys.verificationKey(ctx, kid); err != nil {
 			return Grant{}, invalid("%v", err)
 		}
-		iss, err := s.issuer(ctx)
-		if err != nil {
+		if err := s.claimsHold(ctx, &c); err != nil {
 			return Grant{}, err
-		}
-		if err := c.ValidateWithLeeway(jwt.Expected{Issuer: iss, AnyAudience: jwt.Audience{audience(iss)}, Time: now}, 0); err != nil {
-			return Grant{}, invalid("%v", err)
 		}
 		return g, nil
 	}
