@@ -25,7 +25,7 @@ const securityUsage = `usage:
   omnichart admin user break-glass USER on|off
   omnichart admin client add --kind public|symmetric|asymmetric --scope "SCOPES"
         [--name N] [--id ID] [--redirect-uri URI]... [--source SLUG|URI|*]...
-        [--jwks FILE | --jwks-url URL]
+        [--jwks FILE | --jwks-url URL] [--launch-url URL]
   omnichart admin client disable CLIENT_ID
   omnichart admin token --scope "SCOPES" [--user USER] [--patient ID] [--ttl 1h]
   omnichart admin launch --patient ID [--encounter ID]
@@ -34,7 +34,9 @@ const securityUsage = `usage:
 
 Passwords are read from --password-file, or from the first line of standard input
 ("-", the default); they need at least 12 characters. "client add" prints the
-client id and, for a symmetric client, its secret (shown once). "token" prints a
+client id and, for a symmetric client, its secret (shown once); a client with
+--launch-url is an app clinicians start from a patient's chart (an EHR launch:
+the chart sends the browser to that URL with iss and launch). "token" prints a
 bearer access token on its last line. "launch" records an EHR launch context and
 prints the launch value (valid five minutes) an app passes back as "launch".
 "key rotate" makes a new signing key (running servers take it up within a minute);
@@ -78,6 +80,7 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 	clientID := fs.String("id", "", "client id (default: a new UUID)")
 	jwksFile := fs.String("jwks", "", "file with the client's JWK Set (public keys)")
 	jwksURL := fs.String("jwks-url", "", "URL of the client's JWK Set")
+	launchURL := fs.String("launch-url", "", "the app's launch URL: clinicians start it from a patient's chart (EHR launch)")
 	user := fs.String("user", "", "user the token is for")
 	patient := fs.String("patient", "", "launch patient id (patient/ scopes of a token, or the patient of an EHR launch)")
 	encounter := fs.String("encounter", "", "encounter of an EHR launch")
@@ -226,7 +229,7 @@ func adminSecurity(ctx context.Context, group string, args []string, stdout, std
 		fmt.Fprintf(stdout, "user %s now signs in with a one-time code; load this into an authenticator app (it holds the secret):\n%s\n", pos[0], u)
 		return nil
 	case "client add":
-		c := smart.Client{ID: *clientID, Name: *clientName, Kind: *kind, RedirectURIs: redirects, Scopes: *scope, JWKSURL: *jwksURL}
+		c := smart.Client{ID: *clientID, Name: *clientName, Kind: *kind, RedirectURIs: redirects, Scopes: *scope, JWKSURL: *jwksURL, LaunchURL: *launchURL}
 		if *jwksFile != "" {
 			raw, err := os.ReadFile(*jwksFile)
 			if err != nil {

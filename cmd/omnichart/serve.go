@@ -217,6 +217,7 @@ func runServer(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, lis
 		mux.Handle("/fhir/.well-known/", auth.Handler())
 		mux.Handle("/oauth/", auth.Handler())
 		webCfg.Auth = auth
+		webCfg.Launcher = auth
 	}
 	mux.Handle("/", web.New(webCfg))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

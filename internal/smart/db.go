@@ -140,6 +140,9 @@ type Client struct {
 	// Sources are the sources a backend (system/) client may reach; "*" is all.
 	Sources  []string
 	Disabled bool
+	// LaunchURL is the app's launch URL: the chart starts an EHR launch by sending
+	// the browser there with iss and launch. Empty for apps not launched from the chart.
+	LaunchURL string
 }
 
 // Client kinds.
@@ -156,8 +159,8 @@ func (r repo) client(ctx context.Context, id string) (*Client, error) {
 	c := &Client{ID: id}
 	var uris, sources string
 	var disabled int
-	err := r.row(ctx, `SELECT name, kind, secret_hash, redirect_uris, jwks, jwks_url, scopes, sources, disabled FROM auth_clients WHERE client_id = ?`, id).
-		Scan(&c.Name, &c.Kind, &c.secretHash, &uris, &c.JWKS, &c.JWKSURL, &c.Scopes, &sources, &disabled)
+	err := r.row(ctx, `SELECT name, kind, secret_hash, redirect_uris, jwks, jwks_url, scopes, sources, disabled, launch_url FROM auth_clients WHERE client_id = ?`, id).
+		Scan(&c.Name, &c.Kind, &c.secretHash, &uris, &c.JWKS, &c.JWKSURL, &c.Scopes, &sources, &disabled, &c.LaunchURL)
 	if err != nil {
 		return nil, err
 	}
@@ -166,9 +169,9 @@ func (r repo) client(ctx context.Context, id string) (*Client, error) {
 }
 
 func (r repo) addClient(ctx context.Context, c *Client, now time.Time) error {
-	_, err := r.exec(ctx, `INSERT INTO auth_clients (client_id, name, kind, secret_hash, redirect_uris, jwks, jwks_url, scopes, sources, disabled, created)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`, c.ID, c.Name, c.Kind, c.secretHash, strings.Join(c.RedirectURIs, " "),
-		c.JWKS, c.JWKSURL, c.Scopes, strings.Join(c.Sources, " "), micros(now))
+	_, err := r.exec(ctx, `INSERT INTO auth_clients (client_id, name, kind, secret_hash, redirect_uris, jwks, jwks_url, scopes, sources, disabled, created, launch_url)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`, c.ID, c.Name, c.Kind, c.secretHash, strings.Join(c.RedirectURIs, " "),
+		c.JWKS, c.JWKSURL, c.Scopes, strings.Join(c.Sources, " "), micros(now), c.LaunchURL)
 	return err
 }
 

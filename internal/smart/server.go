@@ -247,6 +247,9 @@ func (s *Server) AddClient(ctx context.Context, c Client) (id, secret string, er
 	if _, err := ParseScopes(c.Scopes); err != nil {
 		return "", "", err
 	}
+	if err := checkLaunchURL(c.LaunchURL); err != nil {
+		return "", "", err
+	}
 	if c.ID == "" {
 		c.ID = uuid.NewString()
 	}

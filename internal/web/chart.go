@@ -11,6 +11,7 @@ import (
 	"omnichart/internal/ingest"
 	"omnichart/internal/integrate"
 	"omnichart/internal/service"
+	"omnichart/internal/smart"
 )
 
 // chartData is the chart of one person: the Patient asked for and the records
@@ -31,6 +32,8 @@ type chartData struct {
 	Conflicts      []conflictView
 	Reconciliation *reconcileView
 	ReconcileNote  string
+	// Apps are the SMART apps the user can start for this patient.
+	Apps []smart.App
 }
 
 type bannerView struct {
@@ -145,6 +148,9 @@ func (h *Handler) buildChart(r *http.Request, id string) (*chartData, error) {
 		return nil, err
 	}
 	d := &chartData{ID: id}
+	if d.Apps, err = h.launchApps(r); err != nil {
+		return nil, err
+	}
 	for i, p := range patients {
 		res, err := fhir.Decode(p.Resource)
 		if err != nil {

@@ -133,7 +133,7 @@ func newEnv(t testing.TB, engine string, o envOptions) *env {
 	if o.auditLog {
 		auditStore = st
 	}
-	h := web.New(web.Config{Audit: auditStore, Service: svc, Auth: auth, InsecureNoAuth: o.insecure, Operators: []string{operator}, Reviews: m,
+	h := web.New(web.Config{Audit: auditStore, Service: svc, Auth: auth, Launcher: auth, InsecureNoAuth: o.insecure, Operators: []string{operator}, Reviews: m,
 		Quarantine: web.ImporterQuarantine{Importer: im, Directory: dir}, Now: clk.now, Log: log, Documents: o.documents, AuditLog: o.audit})
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)

@@ -45,6 +45,14 @@ type Authenticator interface {
 }
 
 // ReviewQueue is the patient-matching review queue; *mpi.MPI is one.
+// Launcher starts SMART apps from the chart (an EHR launch); smart.Server is one.
+type Launcher interface {
+	// LaunchApps lists the apps the chart offers.
+	LaunchApps(ctx context.Context) ([]smart.App, error)
+	// EHRLaunch records the launch context and returns where to send the browser.
+	EHRLaunch(r *http.Request, clientID, patient, encounter string) (string, error)
+}
+
 type ReviewQueue interface {
 	Queue(ctx context.Context, all bool) ([]mpi.ReviewItem, error)
 	Decide(ctx context.Context, taskID string, v mpi.Verdict, reason string) (*ehr.Record, error)
@@ -84,6 +92,9 @@ type Config struct {
 	Service *service.Service
 	// Auth signs users in; it is not used with InsecureNoAuth.
 	Auth Authenticator
+	// Launcher, when set, offers the SMART apps registered with a launch URL on
+	// every chart (an EHR launch for the chart's patient).
+	Launcher Launcher
 	// InsecureNoAuth serves every page as an unrestricted local user, and says
 	// so on every page.
 	InsecureNoAuth bool
@@ -167,6 +178,7 @@ func (h *Handler) routes(css []byte) {
 	m.Handle("GET /patients/{id}/trend", h.authed(h.trendPage))
 	m.Handle("GET /patients/{id}/notes/{type}/{nid}", h.authed(h.notePage))
 	m.Handle("POST /patients/{id}/reconcile", h.authed(h.reconcileDecide))
+	m.Handle("POST /patients/{id}/launch", h.authed(h.launchApp))
 	m.Handle("GET /directory", h.authed(h.directoryPage))
 	m.Handle("GET /directory/products/{id}", h.authed(h.productPage))
 	m.Handle("GET /directory/compare", h.authed(h.comparePage))
