@@ -20,6 +20,12 @@ import (
 // answered only once the commit that holds its work has succeeded; a writer
 // whose work fails rolls back to its savepoint and is answered at once, having
 // written nothing. One writer alone commits at once, as before.
+//
+// A writer that fails after others' work went into the transaction may have
+// failed because of that work, which it saw uncommitted (a conditional create
+// that found another writer's new record): it is answered once the transaction
+// has ended, so that what it was told is committed when it hears it; and when
+// the transaction rolled back, it runs again.
 
 // singleWriterDialect is a Dialect whose engine has one writer, whose write
 // transactions the store may share between requests (see groupCommit).
@@ -96,6 +102,7 @@ func (s *Store) runGrouped(ctx context.Context, fn func(t *tx) error) error {
 		}
 	}
 	t := &tx{s: s, q: wg.tx, now: s.now().UTC().Truncate(time.Microsecond), writable: true}
+	sawOthers := wg.members > 0
 	err := s.runMember(ctx, wg, t, fn)
 	if err == nil {
 		wg.members++
@@ -119,6 +126,12 @@ func (s *Store) runGrouped(ctx context.Context, fn func(t *tx) error) error {
 	// ending it returned the connection, which a new transaction takes.
 	<-g.turn
 	if err != nil {
+		if sawOthers && !errors.Is(err, errGroupAborted) {
+			<-wg.done
+			if wg.err != nil {
+				return errGroupAborted
+			}
+		}
 		return err
 	}
 	<-wg.done
