@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,6 +28,38 @@ type DB interface {
 type repo struct {
 	db       DB
 	numbered bool
+	// generation is the statement every request runs (grantGeneration),
+	// prepared once; shared by the copies of the repo.
+	generation *preparedQuery
+}
+
+// preparedQuery is a query prepared on first use where the DB can prepare
+// statements (a *sql.DB keeps one per connection), so that the statement the
+// token check runs on every request is parsed once rather than per request.
+type preparedQuery struct {
+	query string
+	once  sync.Once
+	stmt  *sql.Stmt
+}
+
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// row runs the query with args, prepared when the DB allows it.
+func (p *preparedQuery) row(ctx context.Context, db DB, args ...any) *sql.Row {
+	p.once.Do(func() {
+		if pr, ok := db.(preparer); ok {
+			// Prepared without the request's context: the statement outlives it.
+			if st, err := pr.PrepareContext(context.WithoutCancel(ctx), p.query); err == nil {
+				p.stmt = st
+			}
+		}
+	})
+	if p.stmt != nil {
+		return p.stmt.QueryRowContext(ctx, args...)
+	}
+	return db.QueryRowContext(ctx, p.query, args...)
 }
 
 func (r repo) q(query string) string {
@@ -80,7 +113,7 @@ const grantGenerationSetting = "grant-generation"
 // the first change.
 func (r repo) grantGeneration(ctx context.Context) (string, error) {
 	var v string
-	err := r.row(ctx, `SELECT value FROM auth_settings WHERE name = ?`, grantGenerationSetting).Scan(&v)
+	err := r.generation.row(ctx, r.db, grantGenerationSetting).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

@@ -89,6 +89,7 @@ func New(cfg Config) *Server {
 		cfg.Log = slog.Default()
 	}
 	r := repo{db: cfg.DB, numbered: cfg.Postgres}
+	r.generation = &preparedQuery{query: r.q(`SELECT value FROM auth_settings WHERE name = ?`)}
 	return &Server{repo: r, cfg: cfg, keys: &keyring{repo: r, now: cfg.Now}, jwks: &jwksCache{client: cfg.HTTPClient, entries: map[string]jwksEntry{}}}
 }
 
