@@ -264,7 +264,7 @@ func (t *tx) resyncConsents(ctx context.Context, patientID string) error {
 	var consents []consentRow
 	for rows.Next() {
 		var c consentRow
-		if err := rows.Scan(&c.id, &c.source, &c.body); err != nil {
+		if err := rows.Scan(&c.id, &c.source, bodyDest(&c.body)); err != nil {
 			rows.Close()
 			return fmt.Errorf("consents of %s: %w", compartment, err)
 		}

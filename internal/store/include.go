@@ -229,7 +229,7 @@ func (t *tx) loadCurrent(ctx context.Context, refs [][2]string) ([]*ehr.Record, 
 			for rows.Next() {
 				rec := &ehr.Record{}
 				var lu int64
-				if err := rows.Scan(&rec.Type, &rec.ID, &rec.Version, &lu, &rec.Resource, &rec.Source, &rec.Compartment); err != nil {
+				if err := rows.Scan(&rec.Type, &rec.ID, &rec.Version, &lu, bodyDest(&rec.Resource), &rec.Source, &rec.Compartment); err != nil {
 					rows.Close()
 					return nil, err
 				}

@@ -146,7 +146,7 @@ func scanRefs(rows *sql.Rows) ([]storedRef, error) {
 	var out []storedRef
 	for rows.Next() {
 		var r storedRef
-		if err := rows.Scan(&r.compartment, &r.typ, &r.id, &r.body); err != nil {
+		if err := rows.Scan(&r.compartment, &r.typ, &r.id, bodyDest(&r.body)); err != nil {
 			return nil, err
 		}
 		out = append(out, r)

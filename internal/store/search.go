@@ -1175,7 +1175,7 @@ func (t *tx) loadBodies(ctx context.Context, recs []*ehr.Record, compartments []
 	for rows.Next() {
 		var typ, id string
 		var body []byte
-		if err := rows.Scan(&typ, &id, &body); err != nil {
+		if err := rows.Scan(&typ, &id, bodyDest(&body)); err != nil {
 			return fmt.Errorf("search: %w", err)
 		}
 		if r := byKey[typ+"/"+id]; r != nil {

@@ -492,7 +492,7 @@ func (t *tx) write(ctx context.Context, p *prepared, method string, cur current,
 		}
 	}
 	if err := t.exec(ctx, `INSERT INTO resource_versions (compartment, res_type, res_id, version, last_updated, deleted, method, body, source)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, compartment, typ, id, version, lu, false, method, body, source); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, compartment, typ, id, version, lu, false, method, packBody(body), source); err != nil {
 		return nil, fmt.Errorf("write version of %s/%s: %w", typ, id, err)
 	}
 	rows, deferred := p.indexRows(ctx, version, t.now)
@@ -559,7 +559,7 @@ func (t *tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*ehr.Re
 	}
 	if typ == "SearchParameter" {
 		var body []byte
-		if err := t.queryRow(ctx, `SELECT body FROM resource_versions WHERE compartment = ? AND res_type = ? AND res_id = ? AND version = ?`, cur.compartment, typ, id, cur.version).Scan(&body); err == nil {
+		if err := t.queryRow(ctx, `SELECT body FROM resource_versions WHERE compartment = ? AND res_type = ? AND res_id = ? AND version = ?`, cur.compartment, typ, id, cur.version).Scan(bodyDest(&body)); err == nil {
 			if sp, err := fhir.Decode(body); err == nil {
 				url := fhir.String(sp, "url")
 				t.onCommit = append(t.onCommit, func() { t.s.registry.Remove(url) })
@@ -608,7 +608,7 @@ func (t *tx) Read(ctx context.Context, typ, id string) (*ehr.Record, error) {
 		err = t.queryRow(ctx, `SELECT r.version, r.last_updated, r.deleted, v.body, r.source, r.compartment FROM resource_ids i
 		JOIN resources r ON r.compartment = i.compartment AND r.res_type = i.res_type AND r.res_id = i.res_id
 		`+currentVersion+`
-		WHERE `+where, args...).Scan(&rec.Version, &lu, &rec.Deleted, &rec.Resource, &rec.Source, &rec.Compartment)
+		WHERE `+where, args...).Scan(&rec.Version, &lu, &rec.Deleted, bodyDest(&rec.Resource), &rec.Source, &rec.Compartment)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ehr.Errorf(ehr.NotFound, "%s/%s is not known", typ, id)
@@ -638,7 +638,7 @@ func (t *tx) readByCompartment(ctx context.Context, rec *ehr.Record, lu *int64) 
 			return sql.ErrNoRows
 		}
 		query, args := readInCompartment(ehr.ScopeFrom(ctx), compartment, rec.Type, rec.ID)
-		err = t.queryRow(ctx, query, args...).Scan(&rec.Version, lu, &rec.Deleted, &rec.Resource, &rec.Source, &rec.Compartment)
+		err = t.queryRow(ctx, query, args...).Scan(&rec.Version, lu, &rec.Deleted, bodyDest(&rec.Resource), &rec.Source, &rec.Compartment)
 		if !errors.Is(err, sql.ErrNoRows) || attempt == 2 {
 			return err
 		}
@@ -667,7 +667,7 @@ func (t *tx) VRead(ctx context.Context, typ, id string, version int64) (*ehr.Rec
 	vread := func(cond string, condArgs ...any) error {
 		where, args := andScope(cond, condArgs, ehr.ScopeFrom(ctx), "v")
 		return t.queryRow(ctx, `SELECT v.last_updated, v.deleted, v.method, v.body, v.source, v.compartment FROM resource_versions v
-		WHERE `+where, args...).Scan(&lu, &rec.Deleted, &rec.Method, &rec.Resource, &rec.Source, &rec.Compartment)
+		WHERE `+where, args...).Scan(&lu, &rec.Deleted, &rec.Method, bodyDest(&rec.Resource), &rec.Source, &rec.Compartment)
 	}
 	err := sql.ErrNoRows
 	if distributed(t.s.dialect) {
@@ -782,7 +782,7 @@ func (t *tx) history(ctx context.Context, q ehr.HistoryQuery) (*ehr.Page, error)
 	for rows.Next() {
 		rec := &ehr.Record{}
 		var lu int64
-		if err := rows.Scan(&rec.Type, &rec.ID, &rec.Version, &lu, &rec.Deleted, &rec.Method, &rec.Resource, &rec.Source, &rec.Compartment); err != nil {
+		if err := rows.Scan(&rec.Type, &rec.ID, &rec.Version, &lu, &rec.Deleted, &rec.Method, bodyDest(&rec.Resource), &rec.Source, &rec.Compartment); err != nil {
 			return nil, fmt.Errorf("history: %w", err)
 		}
 		rec.LastUpdated = time.UnixMicro(lu).UTC()
@@ -860,7 +860,7 @@ func (s *Store) LoadSearchParameters(ctx context.Context) error {
 	defer rows.Close()
 	for rows.Next() {
 		var body []byte
-		if err := rows.Scan(&body); err != nil {
+		if err := rows.Scan(bodyDest(&body)); err != nil {
 			return err
 		}
 		if sp, err := fhir.Decode(body); err == nil {
