@@ -35,12 +35,25 @@ import (
 
 // benchServer is a server on a fresh store of engine, wired as serve wires it.
 func benchServer(b *testing.B, engine string) string {
-	return benchServerAudited(b, engine, true)
+	return benchServerAudited(b, engine, auditSpooled)
 }
 
-// benchServerAudited is benchServer, with or without the audit log: without, it
-// shows what the rest of a request costs.
-func benchServerAudited(b *testing.B, engine string, audited bool) string {
+// auditMode is how a benchmark server keeps its audit log.
+type auditMode int
+
+const (
+	// auditSpooled is serve's default: a read's record is spooled before the
+	// answer and committed within --audit-flush-delay (200 ms).
+	auditSpooled auditMode = iota
+	// auditFlushed is --audit-flush-delay 0: every read waits for its record's
+	// durable commit.
+	auditFlushed
+	// auditNone has no audit log: what the rest of a request costs.
+	auditNone
+)
+
+// benchServerAudited is benchServer with the audit log kept as mode says.
+func benchServerAudited(b *testing.B, engine string, mode auditMode) string {
 	b.Helper()
 	if engine == "postgres" {
 		ehrtest.PostgresURL(b)
@@ -48,12 +61,17 @@ func benchServerAudited(b *testing.B, engine string, audited bool) string {
 	st := ehrtest.MustOpen(b, engine, store.Options{})
 	key := make([]byte, audit.KeySize)
 	rand.Read(key)
-	log, err := audit.New(audit.Options{Store: st, Key: key})
+	opts := audit.Options{Store: st, Key: key}
+	if mode == auditSpooled {
+		opts.SpoolDir, opts.FlushDelay = b.TempDir(), 200*time.Millisecond
+	}
+	log, err := audit.New(opts)
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { log.Sync(context.Background()) })
 	var auditor ehr.Auditor = log
-	if !audited {
+	if mode == auditNone {
 		auditor = nil
 	}
 	var ix atomic.Pointer[mpi.MPI]
@@ -187,13 +205,10 @@ var benchEngines = []string{"sqlite", "postgres"}
 // the audit log.
 func BenchmarkHTTPRead(b *testing.B) {
 	for _, engine := range benchEngines {
-		for _, audited := range []bool{true, false} {
-			name := engine + "/audited"
-			if !audited {
-				name = engine + "/unaudited"
-			}
+		for _, mode := range []auditMode{auditSpooled, auditFlushed, auditNone} {
+			name := engine + []string{"/audited", "/audited-flushed", "/unaudited"}[mode]
 			b.Run(name, func(b *testing.B) {
-				base := benchServerAudited(b, engine, audited)
+				base := benchServerAudited(b, engine, mode)
 				ids := make([]string, 200)
 				for i := range ids {
 					ids[i] = mustCreate(b, base, benchPatient(i))
