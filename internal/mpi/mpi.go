@@ -19,6 +19,11 @@
 //     when a person (or the source) decided it; the decision, who, when and
 //     why are its outputs.
 //
+// The index scores with a fixed model: the newest one saved in the store
+// (estimated from the stored Patients by Estimate, stored by SaveModel), or
+// the default, with the configuration's overrides on top. Each rematch loads
+// it; a model saved later takes effect at the next one.
+//
 // See docs/matching.md, sections 10 and 11.
 package mpi
 
@@ -62,8 +67,9 @@ type Engine interface {
 // Options configure an MPI.
 type Options struct {
 	// Config is the matcher's configuration. Zero means DefaultConfig with
-	// the default model fixed: EM is not run, so that the persons depend on
-	// the records only, not on when the model was estimated.
+	// the default model fixed: EM is not run at a rematch, so that the
+	// persons depend on the records and the model chosen, not on when a
+	// model was estimated. A model saved in Models replaces the default.
 	Config *match.Config
 	// Models is where the index's model is kept (the store). Each rematch
 	// (Open included) scores with the newest model saved there, with the
