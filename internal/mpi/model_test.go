@@ -189,6 +189,12 @@ func TestSavedModelDecidesFromTheNextRematch(t *testing.T) {
 			if l[a].person != l[b].person || l[a].assurance != "level4" {
 				t.Errorf("the pair a person linked: %v and %v, want one Person at level4", l[a], l[b])
 			}
+			// From the rematch on, incremental matches score with the saved
+			// model too: a third record of the boy joins neither.
+			boy3 := f.patient(t, "d", "Tomasz", "Zielinski", "2003-11-21", "male")
+			if l := f.links(t); l[boy3].person == l[boy].person || l[boy3].person == l[boy2].person {
+				t.Errorf("a new record of the boy joined Person/%s under the skewed model", l[boy3].person)
+			}
 			// The configuration's overrides win over the stored model.
 			cfg := match.DefaultConfig()
 			cfg.Overrides = []match.Override{{Field: "birthDate", Level: "exact", M: 0.96, U: 0.001}}
@@ -199,8 +205,8 @@ func TestSavedModelDecidesFromTheNextRematch(t *testing.T) {
 			if lv := modelLevel(t, rep.Model.Model, "birthDate", "exact"); lv.M != 0.96 || lv.U != 0.001 {
 				t.Errorf("birthDate exact in use: m %v u %v, want the override's 0.96 and 0.001", lv.M, lv.U)
 			}
-			if l := f.links(t); l[boy].person != l[boy2].person {
-				t.Errorf("with the override the boy's records are apart: %v and %v", l[boy], l[boy2])
+			if l := f.links(t); l[boy].person != l[boy2].person || l[boy].person != l[boy3].person {
+				t.Errorf("with the override the boy's records are apart: %v, %v and %v", l[boy], l[boy2], l[boy3])
 			}
 		})
 	}
