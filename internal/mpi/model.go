@@ -36,6 +36,9 @@ type ModelInUse struct {
 	Model *match.Model
 	// Overrides is how many field levels the configuration fixes.
 	Overrides int
+	// Configured is set when the configuration fixes the whole model, which
+	// a saved one then does not replace.
+	Configured bool
 }
 
 // String names the model in one line, without any value of a record.
@@ -45,6 +48,8 @@ func (u ModelInUse) String() string {
 	case u.Stored != nil:
 		s = fmt.Sprintf("model %s, estimated %s by %s from %d patients and %d pairs", u.Stored.ID,
 			u.Stored.Estimated.UTC().Format(time.RFC3339), u.Stored.EstimatedBy, u.Stored.Records, u.Stored.Pairs)
+	case u.Configured:
+		s = "the model the configuration fixes"
 	case u.Model == nil:
 		s = "estimated by EM at every rematch (none saved)"
 	default:
@@ -62,7 +67,7 @@ func (u ModelInUse) String() string {
 // error, so that the persons are never rematched with another model than the
 // one chosen without anyone knowing.
 func (m *MPI) loadModel(ctx context.Context) (ModelInUse, error) {
-	use := ModelInUse{Model: m.cfg.Model, Overrides: len(m.cfg.Overrides)}
+	use := ModelInUse{Model: m.cfg.Model, Overrides: len(m.cfg.Overrides), Configured: m.fixedModel}
 	if m.models != nil && !m.fixedModel {
 		stored, err := m.models.CurrentMatchModel(ctx)
 		switch {
