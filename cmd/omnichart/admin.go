@@ -124,7 +124,7 @@ func openPipeline(ctx context.Context, db, server, token string, opts service.Op
 		if err != nil {
 			return nil, err
 		}
-		hook = &mpiHook{}
+		hook = &mpiHook{models: st}
 		opts.AfterCommit = hook.committed
 		// What a command writes or reads is audited like what the server does.
 		keyFile := os.Getenv("OMNICHART_AUDIT_KEY_FILE")

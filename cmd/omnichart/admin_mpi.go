@@ -24,6 +24,13 @@ const mpiUsage = `usage: omnichart admin mpi <command> [flags]
   decide TASK link|not-same|undo --reason TEXT --reviewer WHO
                           decide a review task: the records are one person (link),
                           two people (not-same), or take its decision back (undo)
+  estimate [--save --by WHO]
+                          estimate the matcher's model by EM from the stored
+                          Patients and print it beside the model in use (m, u and
+                          weight of every field level); --save stores it as the
+                          index's model, used from the next rematch. Not saved
+                          when EM did not converge or fewer than 1000 pairs were
+                          compared
 
 The commands work on a local store (--db). A running server loads the index
 when it starts; decide through its API (Task/{id}/$decide) while it runs.
@@ -40,7 +47,7 @@ func adminMPI(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cmd := args[0]
 	switch cmd {
-	case "rematch", "review", "decide":
+	case "rematch", "review", "decide", "estimate":
 	default:
 		fmt.Fprint(stderr, mpiUsage)
 		return fmt.Errorf("admin mpi: unknown command %q", cmd)
@@ -54,6 +61,8 @@ func adminMPI(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	verbose := fs.Bool("verbose", false, "rematch: print every write, not only the first 50")
 	reason := fs.String("reason", "", "decide: why (required)")
 	reviewer := fs.String("reviewer", "", "decide: who decides, e.g. user/jdoe (required)")
+	save := fs.Bool("save", false, "estimate: store the estimate as the index's model")
+	by := fs.String("by", "", "estimate --save: who estimated the model, e.g. user/jdoe (required)")
 	if err := parseFlags(fs, rest, stdout); err != nil {
 		return err
 	}
@@ -66,11 +75,19 @@ func adminMPI(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("admin mpi decide: --reviewer and --reason are required")
 		}
 	}
+	if cmd == "estimate" && *save && strings.TrimSpace(*by) == "" {
+		return fmt.Errorf("admin mpi estimate --save: say who estimates the model with --by, e.g. --by user/jdoe")
+	}
 	p, err := openPipeline(ctx, *db, "", "", service.Options{})
 	if err != nil {
 		return err
 	}
 	defer p.close()
+	if cmd == "estimate" {
+		// Estimating reads the Patients and writes nothing but the model: the
+		// index is not loaded, so no Person changes.
+		return estimateModel(ctx, stdout, mpi.New(p.svc, mpi.Options{Models: p.store}), *save, *by)
+	}
 	m, rep, err := p.hook.attach(ctx, p.svc, nil)
 	if err != nil {
 		return err
@@ -96,6 +113,7 @@ func adminMPI(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func printRematch(w io.Writer, rep *mpi.Report, verbose bool) {
+	fmt.Fprintf(w, "scored with %s\n", rep.Model)
 	fmt.Fprintf(w, "%d patients, %d persons, %d pairs in review, %d decided pairs\n", rep.Patients, rep.Persons, rep.Reviews, rep.Decisions)
 	fmt.Fprintf(w, "persons written %d, deleted %d; review tasks opened or updated %d, closed %d\n",
 		rep.PersonsWritten, rep.PersonsDeleted, rep.TasksOpened, rep.TasksClosed)

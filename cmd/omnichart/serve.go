@@ -180,14 +180,15 @@ func runServer(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, lis
 			log.Error("spooled audit records not committed; the next start commits them", "err", err)
 		}
 	}()
-	hook := &mpiHook{}
+	hook := &mpiHook{models: st}
 	svc := service.New(st, service.Options{Policy: policy, Events: ehr.LogEvents{Log: log}, Auditor: auditLog, Log: log,
 		AfterCommit: hook.committed, MaxBundleEntries: *f.maxEntries})
 	index, indexReport, err := hook.attach(ctx, svc, log)
 	if err != nil {
 		return err
 	}
-	log.Info("patient index loaded", "patients", indexReport.Patients, "persons", indexReport.Persons, "reviews", indexReport.Reviews, "writes", len(indexReport.Changes))
+	log.Info("patient index loaded", "patients", indexReport.Patients, "persons", indexReport.Persons, "reviews", indexReport.Reviews, "writes", len(indexReport.Changes),
+		"model", indexReport.Model.String())
 	api := fhirapi.New(svc, fhirapi.Config{BaseURL: *f.baseURL, MaxBodyBytes: *f.maxBody, Version: version, MaxRequestsPerClient: f.limits.perClient,
 		PatientIndex: index, InsecureNoAuth: *f.insecure, SMART: !*f.insecure}, log)
 

@@ -80,15 +80,20 @@ func estimate(patterns []patternCount, start *Model, maxIter int) *Model {
 				dm += s.m[f][l] + smoothing
 				du += s.u[f][l] + smoothing
 			}
+			var before [8]LevelModel
+			copy(before[:], levels)
 			for l := range levels {
-				if levels[l].Fixed {
-					continue
+				if !levels[l].Fixed {
+					levels[l].M, levels[l].U = (s.m[f][l]+smoothing)/dm, (s.u[f][l]+smoothing)/du
 				}
-				nm, nu := (s.m[f][l]+smoothing)/dm, (s.u[f][l]+smoothing)/du
-				moved = max(moved, math.Abs(nm-levels[l].M), math.Abs(nu-levels[l].U))
-				levels[l].M, levels[l].U = nm, nu
 			}
+			// Movement is measured after normalising: the free levels of a
+			// field with fixed ones are scaled to the share the fixed leave,
+			// so their raw shares never equal last round's values.
 			normalize(levels)
+			for l := range levels {
+				moved = max(moved, math.Abs(levels[l].M-before[l].M), math.Abs(levels[l].U-before[l].U))
+			}
 		}
 		if moved < 1e-6 {
 			m.Converged = true
@@ -97,4 +102,45 @@ func estimate(patterns []patternCount, start *Model, maxIter int) *Model {
 	}
 	m.Iterations = min(m.Iterations, maxIter)
 	return m
+}
+
+// estimateFrom runs EM over compared pairs from DefaultModel with cfg's
+// overrides fixed, and records the name frequencies of profiles when cfg asks
+// for them.
+func estimateFrom(cmps []comparison, profiles []*profile, cfg Config) *Model {
+	pks := make([]uint64, len(cmps))
+	for i, c := range cmps {
+		pks[i] = c.key()
+	}
+	start := DefaultModel()
+	start.applyOverrides(cfg.Overrides)
+	m := estimate(countPatterns(pks), start, cfg.MaxIterations)
+	if cfg.NameFrequencies {
+		m.setFrequencies(profiles)
+	}
+	return m
+}
+
+// Estimate estimates a model from records as NewIndex does before it scores
+// (normalise, block, compare the candidate pairs, EM from DefaultModel with
+// cfg.Overrides fixed; cfg.Model is ignored), without scoring or clustering.
+// The Model says how many pairs it came from and whether EM converged; Stats
+// counts the records, blocks and compared pairs. Two records with the same
+// source and id are Invalid.
+func Estimate(records []Record, cfg Config) (*Model, Stats, error) {
+	ix, _, cmps, profiles, err := compareRecords(records, cfg)
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	m := estimateFrom(cmps, profiles, ix.cfg)
+	return m, Stats{Records: len(ix.nodes), Blocks: len(ix.blocks), SkippedBlocks: ix.skippedBlocks(), Pairs: len(cmps)}, nil
+}
+
+// WithOverrides returns a copy of m with overrides fixed, as an Index scores
+// with it: configuration wins over estimated values.
+func (m *Model) WithOverrides(overrides []Override) *Model {
+	c := m.clone()
+	c.applyOverrides(overrides)
+	c.prepareFrequencies()
+	return c
 }

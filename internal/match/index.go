@@ -54,53 +54,14 @@ type cluster struct {
 // records are put in canonical order first, so the result does not depend on
 // their order. Two records with the same source and id are Invalid.
 func NewIndex(records []Record, cfg Config) (*Index, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, ehr.Errorf(ehr.Invalid, "%v", err)
+	ix, keys, cmps, profiles, err := compareRecords(records, cfg)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.Registry == nil {
-		cfg.Registry = NewRegistry()
-	}
-	recs := append([]Record(nil), records...)
-	sort.Slice(recs, func(i, j int) bool { return recs[i].Ref().Less(recs[j].Ref()) })
-	ix := &Index{cfg: cfg, byRef: make(map[Ref]int32, len(recs)), blocks: map[uint64][]int32{},
-		pairs: map[uint64]*pairState{}, persons: map[*cluster]bool{}}
-	for _, c := range cfg.Constraints {
-		if c.A != c.B {
-			ix.cons.set(c.A, c.B, c.Kind)
-		}
-	}
-	profiles := make([]*profile, len(recs))
-	parallel(len(recs), func(i int) { profiles[i] = prepare(recs[i], cfg.Registry) })
-	for i, r := range recs {
-		if i > 0 && recs[i-1].Ref() == r.Ref() {
-			return nil, ehr.Errorf(ehr.Invalid, "match: %s is given twice", r.Ref())
-		}
-		n := &node{ref: r.Ref(), prof: profiles[i], keys: blockingKeys(profiles[i])}
-		ix.byRef[n.ref] = int32(i)
-		ix.nodes = append(ix.nodes, n)
-		for _, k := range n.keys {
-			ix.blocks[k] = append(ix.blocks[k], int32(i))
-		}
-	}
-	keys, skipped := candidatePairs(ix.blocks, cfg.MaxBlock)
-	ix.skipped = skipped
-	cmps := make([]comparison, len(keys))
-	parallel(len(keys), func(i int) {
-		a, b := splitPairKey(keys[i])
-		cmps[i] = compare(ix.nodes[a].prof, ix.nodes[b].prof)
-	})
+	cfg = ix.cfg
 	ix.model = cfg.Model
 	if ix.model == nil {
-		pks := make([]uint64, len(cmps))
-		for i, c := range cmps {
-			pks[i] = c.key()
-		}
-		start := DefaultModel()
-		start.applyOverrides(cfg.Overrides)
-		ix.model = estimate(countPatterns(pks), start, cfg.MaxIterations)
-		if cfg.NameFrequencies {
-			ix.model.setFrequencies(profiles)
-		}
+		ix.model = estimateFrom(cmps, profiles, cfg)
 	} else {
 		ix.model = ix.model.clone()
 		ix.model.applyOverrides(cfg.Overrides)
@@ -121,6 +82,49 @@ func NewIndex(records []Record, cfg Config) (*Index, error) {
 	}
 	ix.cluster(all)
 	return ix, nil
+}
+
+// compareRecords normalises records, blocks them and compares the candidate
+// pairs: the steps NewIndex and Estimate share. It returns an Index holding
+// the records and blocks (no pairs, model or persons yet), the compared pairs'
+// keys and comparisons in the same order, and the profiles by handle.
+func compareRecords(records []Record, cfg Config) (*Index, []uint64, []comparison, []*profile, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, nil, nil, ehr.Errorf(ehr.Invalid, "%v", err)
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = NewRegistry()
+	}
+	recs := append([]Record(nil), records...)
+	sort.Slice(recs, func(i, j int) bool { return recs[i].Ref().Less(recs[j].Ref()) })
+	ix := &Index{cfg: cfg, byRef: make(map[Ref]int32, len(recs)), blocks: map[uint64][]int32{},
+		pairs: map[uint64]*pairState{}, persons: map[*cluster]bool{}}
+	for _, c := range cfg.Constraints {
+		if c.A != c.B {
+			ix.cons.set(c.A, c.B, c.Kind)
+		}
+	}
+	profiles := make([]*profile, len(recs))
+	parallel(len(recs), func(i int) { profiles[i] = prepare(recs[i], cfg.Registry) })
+	for i, r := range recs {
+		if i > 0 && recs[i-1].Ref() == r.Ref() {
+			return nil, nil, nil, nil, ehr.Errorf(ehr.Invalid, "match: %s is given twice", r.Ref())
+		}
+		n := &node{ref: r.Ref(), prof: profiles[i], keys: blockingKeys(profiles[i])}
+		ix.byRef[n.ref] = int32(i)
+		ix.nodes = append(ix.nodes, n)
+		for _, k := range n.keys {
+			ix.blocks[k] = append(ix.blocks[k], int32(i))
+		}
+	}
+	keys, skipped := candidatePairs(ix.blocks, cfg.MaxBlock)
+	ix.skipped = skipped
+	cmps := make([]comparison, len(keys))
+	parallel(len(keys), func(i int) {
+		a, b := splitPairKey(keys[i])
+		cmps[i] = compare(ix.nodes[a].prof, ix.nodes[b].prof)
+	})
+	return ix, keys, cmps, profiles, nil
 }
 
 // Batch matches records in one batch and returns the result; see NewIndex.

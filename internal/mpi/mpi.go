@@ -19,6 +19,11 @@
 //     when a person (or the source) decided it; the decision, who, when and
 //     why are its outputs.
 //
+// The index scores with a fixed model: the newest one saved in the store
+// (estimated from the stored Patients by Estimate, stored by SaveModel), or
+// the default, with the configuration's overrides on top. Each rematch loads
+// it; a model saved later takes effect at the next one.
+//
 // See docs/matching.md, sections 10 and 11.
 package mpi
 
@@ -62,9 +67,15 @@ type Engine interface {
 // Options configure an MPI.
 type Options struct {
 	// Config is the matcher's configuration. Zero means DefaultConfig with
-	// the default model fixed: EM is not run, so that the persons depend on
-	// the records only, not on when the model was estimated.
+	// the default model fixed: EM is not run at a rematch, so that the
+	// persons depend on the records and the model chosen, not on when a
+	// model was estimated. A model saved in Models replaces the default.
 	Config *match.Config
+	// Models is where the index's model is kept (the store). Each rematch
+	// (Open included) scores with the newest model saved there, with the
+	// configuration's overrides fixed, unless Config fixes a model itself;
+	// DefaultModel when none is saved. Nil: the configured model always.
+	Models ehr.MatchModelStore
 	Log    *slog.Logger
 	Now    func() time.Time
 }
@@ -76,9 +87,15 @@ type MPI struct {
 	cfg match.Config
 	log *slog.Logger
 	now func() time.Time
+	// models keeps the saved models; fixedModel is set when the
+	// configuration fixes the model, which a saved one then does not replace.
+	models     ehr.MatchModelStore
+	fixedModel bool
 
 	mu sync.Mutex
 	ix *match.Index
+	// model is the model the last rematch loaded, which the index scores with.
+	model ModelInUse
 	// refs are the current Patients; versions the last version of every
 	// Patient seen, deleted ones included, so that a late report of an older
 	// version is ignored.
@@ -129,8 +146,9 @@ type taskView struct {
 func New(eng Engine, opts Options) *MPI {
 	cfg := match.DefaultConfig()
 	cfg.Model = match.DefaultModel()
+	fixed := false
 	if opts.Config != nil {
-		cfg = *opts.Config
+		cfg, fixed = *opts.Config, opts.Config.Model != nil
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
@@ -138,7 +156,7 @@ func New(eng Engine, opts Options) *MPI {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &MPI{eng: eng, cfg: cfg, log: opts.Log, now: opts.Now, chunk: writeChunk}
+	return &MPI{eng: eng, cfg: cfg, log: opts.Log, now: opts.Now, chunk: writeChunk, models: opts.Models, fixedModel: fixed}
 }
 
 // Open returns an MPI over eng, loaded from the store and reconciled with it

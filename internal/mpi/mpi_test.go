@@ -46,7 +46,14 @@ func newFixture(t *testing.T, engine string) *fixture {
 // restart loads a new MPI from the store, as a server start does.
 func (f *fixture) restart(t *testing.T) *mpi.Report {
 	t.Helper()
-	m, rep, err := mpi.Open(system, f.svc, mpi.Options{})
+	return f.restartWith(t, mpi.Options{})
+}
+
+// restartWith is restart with opts; the store keeps the index's models.
+func (f *fixture) restartWith(t *testing.T, opts mpi.Options) *mpi.Report {
+	t.Helper()
+	opts.Models = f.st
+	m, rep, err := mpi.Open(system, f.svc, opts)
 	if err != nil {
 		t.Fatalf("mpi.Open() = %v", err)
 	}

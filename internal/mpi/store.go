@@ -17,6 +17,9 @@ import (
 
 // Report says what a rematch found and changed.
 type Report struct {
+	// Model is the model the batch was scored with, and the index scores with
+	// from now on.
+	Model ModelInUse
 	// Patients, Persons and Reviews are the current Patients, the persons
 	// they form and the pairs waiting for review; Decisions the decided pairs.
 	Patients, Persons, Reviews, Decisions int
@@ -42,6 +45,10 @@ func (m *MPI) Rematch(ctx context.Context) (*Report, error) {
 	defer m.mu.Unlock()
 	start := time.Now()
 	sys := asSystem(ctx)
+	model, err := m.loadModel(sys)
+	if err != nil {
+		return nil, err
+	}
 	patients, records, err := m.readPatients(sys)
 	if err != nil {
 		return nil, fmt.Errorf("mpi: read patients: %w", err)
@@ -75,6 +82,10 @@ func (m *MPI) Rematch(ctx context.Context) (*Report, error) {
 	read := time.Since(start)
 	cfg := m.cfg
 	cfg.Constraints = nil
+	if model.Stored != nil {
+		// Overrides are applied by the index on top of the stored values.
+		cfg.Model = model.Model
+	}
 	for p, d := range m.decisions {
 		ra, oka := m.refs[p[0]]
 		rb, okb := m.refs[p[1]]
@@ -86,6 +97,7 @@ func (m *MPI) Rematch(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.model = model
 	w := m.newWork()
 	res := m.ix.Result()
 	for _, p := range res.Persons {
@@ -104,7 +116,7 @@ func (m *MPI) Rematch(ctx context.Context) (*Report, error) {
 			w.pairs[pairOf(v.a, v.b)] = true
 		}
 	}
-	rep := &Report{Patients: len(records), Persons: len(res.Persons), Reviews: len(res.Reviews()), Decisions: len(m.decisions),
+	rep := &Report{Model: model, Patients: len(records), Persons: len(res.Persons), Reviews: len(res.Reviews()), Decisions: len(m.decisions),
 		Read: read, Matched: time.Since(start) - read}
 	w.report = rep
 	written := time.Now()

@@ -30,7 +30,7 @@ var wantDistribution = map[string]string{
 	"reindex_progress": "reference", "access_openings": "reference",
 	"auth_settings": "reference", "auth_org_sources": "reference", "auth_users": "reference", "auth_clients": "reference",
 	"auth_codes": "reference", "auth_refresh_tokens": "reference", "auth_revoked": "reference", "auth_assertions": "reference",
-	"auth_keys": "reference", "auth_launches": "reference",
+	"auth_keys": "reference", "auth_launches": "reference", "match_models": "reference",
 	"locks": "local", "schema_migrations": "local",
 	"audit_events": "local", "audit_patients": "local", "audit_head": "local",
 }

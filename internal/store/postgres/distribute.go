@@ -11,9 +11,9 @@ import (
 // so that one patient's record (its resources, versions and index rows) lives on
 // one shard and joins between these tables stay on that shard. resource_ids, the
 // id -> compartment lookup that a read by id alone starts from, is distributed by
-// its own key (res_id) in a co-location group of its own. reindex_progress and the
-// authorization server's auth_* tables, small and shared, are reference tables,
-// copied to every node.
+// its own key (res_id) in a co-location group of its own. reindex_progress, the
+// authorization server's auth_* tables and the matcher's models (match_models),
+// small and shared, are reference tables, copied to every node.
 //
 // locks and schema_migrations stay local tables of the coordinator, which every
 // server connects to. For locks that is what makes a named lock (ehr.Tx.Lock) mean
@@ -44,7 +44,8 @@ var (
 	// small and read by every server, so each node holds a copy.
 	referenceTables = []string{"reindex_progress", "access_openings",
 		"auth_settings", "auth_org_sources", "auth_users", "auth_clients", "auth_codes",
-		"auth_refresh_tokens", "auth_revoked", "auth_assertions", "auth_keys", "auth_launches"}
+		"auth_refresh_tokens", "auth_revoked", "auth_assertions", "auth_keys", "auth_launches",
+		"match_models"}
 	// idLookupTable is distributed by idLookupKey, apart from the compartment group.
 	idLookupTable = "resource_ids"
 	idLookupKey   = "res_id"

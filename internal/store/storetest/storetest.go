@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) ehr.ResourceStore) {
 		{"a source's conditional and plain writes never touch another source's records", testScopeWrites},
 		{"a patient's Consent and a break-the-glass access open compartments to named callers only", testConsentOpenings},
 		{"search-parameter restrictions of a scope hold on every read path", testScopeRestrictions},
+		{"the newest matcher model saved is the current one, as it was saved", testMatchModels},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
