@@ -39,6 +39,20 @@ var matrixIDs = []string{"mxPatA", "mxObsA", "mxEncA", "mxPatB", "mxObsB", "mxEn
 
 const matrixCode = "http://example.org/matrix|m1"
 
+// matrixIdentifierSystem is the system of the Observations' identifiers, which
+// conditional interactions name them by; the value is never the id, so that an
+// answer naming the id is told apart from the request naming the identifier.
+const matrixIdentifierSystem = "http://example.org/matrix-id"
+
+func matrixIdentifier(id string) string { return "idf-" + strings.TrimPrefix(id, "mx") }
+
+// matrixPeople are the demographics of the fixture Patients.
+var matrixPeople = map[string]struct{ given, gender, birthDate string }{
+	"mxPatA":  {"Adelheid", "female", "1941-03-07"},
+	"mxPatB":  {"Bartholomew", "male", "1968-11-23"},
+	"mxPatB2": {"Cordelia", "female", "1987-05-30"},
+}
+
 type matrixCaller struct {
 	name    string
 	token   string
@@ -68,11 +82,16 @@ func seedMatrix(t *testing.T, h *harness) {
 		must(t, err)
 	}
 	ref := func(s string) map[string]any { return map[string]any{"reference": s} }
+	// The Patients are three different people (the patient index links none of
+	// them), each with what Patient/$match needs to find them.
 	patient := func(src, id string) {
-		write(src, "Patient", id, map[string]any{"name": []any{map[string]any{"family": "Matrixson"}}, "gender": "female"})
+		p := matrixPeople[id]
+		write(src, "Patient", id, map[string]any{"name": []any{map[string]any{"family": "Matrixson", "given": []any{p.given}}},
+			"gender": p.gender, "birthDate": p.birthDate})
 	}
 	obs := func(src, id, patient string) {
 		write(src, "Observation", id, map[string]any{"status": "final", "subject": ref("Patient/" + patient),
+			"identifier": []any{map[string]any{"system": matrixIdentifierSystem, "value": matrixIdentifier(id)}},
 			"category": []any{map[string]any{"coding": []any{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}}}},
 			"code":     map[string]any{"coding": []any{map[string]any{"system": "http://example.org/matrix", "code": "m1"}}}})
 	}
@@ -198,7 +217,7 @@ func matrixEndpoints() []matrixEndpoint {
 func TestAuthorizationMatrix(t *testing.T) {
 	for _, engine := range engines(t) {
 		t.Run(engine, func(t *testing.T) {
-			h := newHarness(t, engine)
+			h := newIndexedHarness(t, engine)
 			seedMatrix(t, h)
 			callers := matrixCallers(t, h)
 			_, missing := h.request("GET", "/fhir/Patient/mxNoSuchPatient", "", "Bearer "+callers[0].token)
@@ -216,6 +235,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 					}
 					checkCell(t, h, c, e, missing)
 					cells++
+				}
+			}
+			originals := matrixOriginals(t, h)
+			for _, c := range writeCallers(t, h, callers) {
+				for _, w := range matrixWriteCells(c) {
+					cells++
+					checkWriteCell(t, h, c, w, originals, cells)
+				}
+				for _, b := range matrixBundles(c) {
+					cells++
+					checkBundleCell(t, h, c, b, originals, cells)
 				}
 			}
 			if cells < 150 {
