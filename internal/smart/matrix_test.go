@@ -92,8 +92,8 @@ func seedMatrix(t *testing.T, h *harness) {
 	obs := func(src, id, patient string) {
 		write(src, "Observation", id, map[string]any{"status": "final", "subject": ref("Patient/" + patient),
 			"identifier": []any{map[string]any{"system": matrixIdentifierSystem, "value": matrixIdentifier(id)}},
-			"category": []any{map[string]any{"coding": []any{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}}}},
-			"code":     map[string]any{"coding": []any{map[string]any{"system": "http://example.org/matrix", "code": "m1"}}}})
+			"category":   []any{map[string]any{"coding": []any{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}}}},
+			"code":       map[string]any{"coding": []any{map[string]any{"system": "http://example.org/matrix", "code": "m1"}}}})
 	}
 	patient(sourceA, "mxPatA")
 	obs(sourceA, "mxObsA", "mxPatA")
