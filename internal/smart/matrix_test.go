@@ -237,8 +237,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 					cells++
 				}
 			}
+			cells += checkMatchCells(t, h, callers)
 			originals := matrixOriginals(t, h)
-			for _, c := range writeCallers(t, h, callers) {
+			writers := writeCallers(t, h, callers)
+			for _, c := range writers {
 				for _, w := range matrixWriteCells(c) {
 					cells++
 					checkWriteCell(t, h, c, w, originals, cells)
@@ -248,7 +250,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 					checkBundleCell(t, h, c, b, originals, cells)
 				}
 			}
-			if cells < 150 {
+			cells += checkImportCells(t, h, writers, cells)
+			cells += checkMLLPCells(t, h, cells)
+			if cells < 450 {
 				t.Fatalf("only %d cells of the matrix ran", cells)
 			}
 		})

@@ -267,11 +267,13 @@ func clientToken(t *testing.T, h *harness, scope string, sources ...string) stri
 type storeState struct {
 	fixture  map[string]string
 	versions map[string]int
+	// byType counts versions by source and type ("<source> <type>").
+	byType map[string]int
 }
 
 func readState(t *testing.T, h *harness) storeState {
 	t.Helper()
-	st := storeState{fixture: map[string]string{}, versions: map[string]int{}}
+	st := storeState{fixture: map[string]string{}, versions: map[string]int{}, byType: map[string]int{}}
 	rows, err := h.db.Query(`SELECT res_id, version, deleted FROM resources WHERE res_id IN ('` + strings.Join(matrixIDs, "','") + `')`)
 	must(t, err)
 	for rows.Next() {
@@ -283,27 +285,32 @@ func readState(t *testing.T, h *harness) storeState {
 	}
 	must(t, rows.Err())
 	rows.Close()
-	rows, err = h.db.Query(`SELECT source, count(*) FROM resource_versions GROUP BY source`)
+	rows, err = h.db.Query(`SELECT source, res_type, count(*) FROM resource_versions GROUP BY source, res_type`)
 	must(t, err)
 	defer rows.Close()
 	for rows.Next() {
-		var src string
+		var src, typ string
 		var n int
-		must(t, rows.Scan(&src, &n))
+		must(t, rows.Scan(&src, &typ, &n))
 		if src != smart.IndexSource {
-			st.versions[src] = n
+			st.versions[src] += n
+			st.byType[src+" "+typ] = n
 		}
 	}
 	must(t, rows.Err())
 	return st
 }
 
-func (s storeState) total() int {
-	n := 0
-	for _, v := range s.versions {
-		n += v
+// typesSince lists the types source wrote versions of since before.
+func (s storeState) typesSince(before storeState, source string) []string {
+	var out []string
+	for k, n := range s.byType {
+		if typ, ok := strings.CutPrefix(k, source+" "); ok && n != before.byType[k] {
+			out = append(out, typ)
+		}
 	}
-	return n
+	slices.Sort(out)
+	return out
 }
 
 // changedSince lists what differs from before: fixture records, and sources
