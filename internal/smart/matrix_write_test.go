@@ -18,7 +18,7 @@ import (
 
 // The write half of the authorization matrix: callers whose tokens may write
 // (and one that may only read) × create, update, conditional create, conditional
-// update, JSON Patch, delete and conditional delete × the fixture records of
+// update, JSON Patch, conditional patch, delete and conditional delete × the fixture records of
 // both sources. The expected answer of every cell comes from the rules of
 // docs/security.md and docs/records-and-access.md (writeCaller.expect), never
 // from the server: a scope without the interaction is 403; a record is changed
@@ -90,9 +90,10 @@ const (
 	opCreateIfNoneExist
 	opConditionalUpdate
 	opConditionalDelete
+	opConditionalPatch
 )
 
-var writeKindNames = []string{"update", "patch", "delete", "create", "conditional create", "conditional update", "conditional delete"}
+var writeKindNames = []string{"update", "patch", "delete", "create", "conditional create", "conditional update", "conditional delete", "conditional patch"}
 
 // writeCell is one write: of kind, about the fixture record target (by id, or
 // by its identifier for conditional kinds), a created Observation being about
@@ -187,6 +188,17 @@ func (c writeCaller) expect(w writeCell) writeWant {
 			return forbidden
 		}
 		return writeWant{status: http.StatusNoContent}
+	case opConditionalPatch:
+		switch {
+		case !c.may('u', typ):
+			return forbidden
+		case c.matches(w.target) && c.owns(w.target):
+			return writeWant{status: http.StatusOK, changed: w.target}
+		case c.matches(w.target):
+			return forbidden
+		}
+		// A patch needs a record: criteria that match none are 404.
+		return writeWant{status: http.StatusNotFound}
 	}
 	panic("unknown write kind")
 }
@@ -215,7 +227,7 @@ func matrixWriteCells(c writeCaller) []writeCell {
 		}
 	}
 	for _, id := range []string{"mxObsA", "mxObsB", "mxObsB2"} {
-		for _, k := range []writeKind{opCreateIfNoneExist, opConditionalUpdate, opConditionalDelete} {
+		for _, k := range []writeKind{opCreateIfNoneExist, opConditionalUpdate, opConditionalDelete, opConditionalPatch} {
 			out = append(out, writeCell{kind: k, target: id, subject: c.ownSubject()})
 		}
 	}
@@ -426,6 +438,8 @@ func (w writeCell) request(originals map[string]map[string]any, fresh string) wr
 		return writeRequest{method: "PUT", path: "/fhir/Observation?" + criteria, body: body(newObservation(w.subject, matrixIdentifier(w.target)))}
 	case opConditionalDelete:
 		return writeRequest{method: "DELETE", path: "/fhir/Observation?" + criteria}
+	case opConditionalPatch:
+		return writeRequest{method: "PATCH", path: "/fhir/Observation?" + criteria, body: `[{"op":"replace","path":"/status","value":"amended"}]`}
 	}
 	panic("unknown write kind")
 }
@@ -473,11 +487,7 @@ func checkWriteCell(t *testing.T, h *harness, c writeCaller, w writeCell, origin
 		wantChanged = append(wantChanged, want.changed)
 	}
 	if want.changed != "" || want.created {
-		n := 1
-		if want.changed != "" && want.created {
-			n = 2
-		}
-		wantChanged = append(wantChanged, fmt.Sprintf("%s(+%d)", c.source, n))
+		wantChanged = append(wantChanged, c.source+"(+1)")
 	}
 	slices.Sort(wantChanged)
 	if got := after.changedSince(before); !slices.Equal(got, wantChanged) {
@@ -491,6 +501,25 @@ func checkWriteCell(t *testing.T, h *harness, c writeCaller, w writeCell, origin
 		}
 	}
 	leaks(t, matrixCaller{name: c.name, visible: c.visible}, matrixEndpoint{name: w.String(), path: req.path, body: req.body + req.header["If-None-Exist"]}, resp, body)
+	if hidden := w.kind <= opDelete && !slices.Contains(c.visible, w.target); hidden && resp.StatusCode >= 400 {
+		// A refusal about a record the caller may not see says nothing of it
+		// beyond the id the request named: not its source, not its version,
+		// and a patch of it answers as one of a record that does not exist.
+		if src := fixtureSource(w.target); src != c.source && strings.Contains(string(body), src) {
+			t.Errorf("%s: the refusal names the record's source %s: %s", what, src, body)
+		}
+		if strings.Contains(string(body), "version") {
+			t.Errorf("%s: the refusal speaks of a version: %s", what, body)
+		}
+		if w.kind == opPatch {
+			missing := req
+			missing.path = strings.Replace(req.path, "/"+w.target, "/mxNoSuchRecord", 1)
+			_, other := h.send(missing, c.token)
+			if strings.ReplaceAll(string(body), w.target, "") != strings.ReplaceAll(string(other), "mxNoSuchRecord", "") {
+				t.Errorf("%s: the answer differs from that of a record that does not exist:\n%s\n%s", what, body, other)
+			}
+		}
+	}
 	switch {
 	case want.returns != "" && res.ID != want.returns:
 		t.Errorf("%s: answered %q, want the match %s", what, res.ID, want.returns)
