@@ -31,6 +31,9 @@ import (
 // endpoint's full answer (written out below) cut to what the caller may see
 // (written out below, from the rules in docs/security.md); a forbidden record
 // must not show up anywhere in the answer: bodies, totals, links or headers.
+// The same test runs Patient/$match, imports over HTTP and MLLP
+// (matrix_ingest_test.go), writes (matrix_write_test.go), and transactions and
+// batches of writes (matrix_bundle_test.go) against the same records.
 //
 //	source a: Patient mxPatA, Observation mxObsA, Encounter mxEncA
 //	source b: Patient mxPatB, Observation mxObsB, Encounter mxEncB, Consent mxConB (shares mxPatB with org-c)
