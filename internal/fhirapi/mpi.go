@@ -105,6 +105,12 @@ func (a *API) patientMatch(w http.ResponseWriter, r *http.Request) {
 		a.errorf(w, r, ehr.NotSupported, "this server runs without a patient index: $match is not available")
 		return
 	}
+	// $match is a search of Patients; each candidate is then read as the
+	// caller, so only those it may see are offered.
+	if err := a.svc.Authorize(r.Context(), ehr.ActionSearch, "Patient"); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	params, err := a.parameters(r, "$match", "resource", "onlyCertainMatches", "count")
 	if err != nil {
 		a.writeError(w, r, err)

@@ -106,6 +106,23 @@ func (s *Service) begin(ctx context.Context, action ehr.Action, typ string) (con
 	return ehr.WithScope(ctx, scope), nil
 }
 
+// Authorize refuses action on typ when ctx's principal may not do it, with the
+// error an interaction would answer, recorded as a refused interaction of
+// that kind. It is for operations served outside the engine's interactions
+// from what they read through it (Patient/$match reads each candidate): a
+// caller whose scopes lack the interaction must be refused as the
+// interactions refuse it, not answered with nothing.
+func (s *Service) Authorize(ctx context.Context, action ehr.Action, typ string) error {
+	err := s.policy.Authorize(ctx, ehr.PrincipalFrom(ctx), action, typ)
+	if err == nil {
+		return nil
+	}
+	if aerr := s.read(ctx, string(action), typ, "", nil, nil, err); aerr != nil {
+		return aerr
+	}
+	return err
+}
+
 // event is the access event of one interaction by ctx's principal. Records are
 // named with their version.
 func (s *Service) event(ctx context.Context, interaction, typ, id string, params []string, recs []*ehr.Record, err error) ehr.AccessEvent {

@@ -17,12 +17,14 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/ehrtest"
 	"omnichart/internal/fhirapi"
+	"omnichart/internal/mpi"
 	"omnichart/internal/service"
 	"omnichart/internal/smart"
 	"omnichart/internal/store"
@@ -72,14 +74,46 @@ func engines(t *testing.T) []string {
 // returns for the store.
 func newHarness(t testing.TB, engine string, auditor ...func(*store.Store) ehr.Auditor) *harness {
 	t.Helper()
+	var a func(*store.Store) ehr.Auditor
+	if len(auditor) > 0 {
+		a = auditor[0]
+	}
+	return buildHarness(t, engine, a, false)
+}
+
+// newIndexedHarness is newHarness with the master patient index kept up to date
+// by every committed write and serving Patient/$match, as omnichart serve wires it.
+func newIndexedHarness(t testing.TB, engine string) *harness {
+	t.Helper()
+	return buildHarness(t, engine, nil, true)
+}
+
+func buildHarness(t testing.TB, engine string, auditor func(*store.Store) ehr.Auditor, indexed bool) *harness {
+	t.Helper()
 	st := ehrtest.MustOpen(t, engine, store.Options{})
 	clk := &clock{t: time.Now().Truncate(time.Second)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var a ehr.Auditor
-	if len(auditor) > 0 {
-		a = auditor[0](st)
+	if auditor != nil {
+		a = auditor(st)
 	}
-	svc := service.New(st, service.Options{Policy: smart.Policy{Now: clk.now}, Log: log, Now: clk.now, Auditor: a})
+	var index atomic.Pointer[mpi.MPI]
+	opts := service.Options{Policy: smart.Policy{Now: clk.now}, Log: log, Now: clk.now, Auditor: a}
+	if indexed {
+		opts.AfterCommit = func(ctx context.Context, recs []*ehr.Record) {
+			if m := index.Load(); m != nil {
+				m.Committed(ctx, recs)
+			}
+		}
+	}
+	svc := service.New(st, opts)
+	cfg := fhirapi.Config{Version: "test"}
+	if indexed {
+		m, _, err := mpi.Open(ehr.WithPrincipal(context.Background(), ehr.SystemPrincipal), svc, mpi.Options{Log: log, Now: clk.now})
+		must(t, err)
+		index.Store(m)
+		cfg.PatientIndex = m
+	}
 	auth := smart.New(smart.Config{DB: st.DB(), Postgres: engine != "sqlite", Now: clk.now, PasswordIterations: 1000, Log: log, Auditor: a,
 		PatientVisible: func(ctx context.Context, id string) (bool, error) {
 			_, err := svc.Read(ctx, "Patient", id)
@@ -88,7 +122,7 @@ func newHarness(t testing.TB, engine string, auditor ...func(*store.Store) ehr.A
 			}
 			return err == nil, err
 		}})
-	api := fhirapi.New(svc, fhirapi.Config{Version: "test"}, log)
+	api := fhirapi.New(svc, cfg, log)
 	mux := http.NewServeMux()
 	mux.Handle("/fhir", fhirapi.RequestIDs(auth.RequireBearer(api)))
 	mux.Handle("/fhir/", fhirapi.RequestIDs(auth.RequireBearer(api)))

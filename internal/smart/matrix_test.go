@@ -31,6 +31,9 @@ import (
 // endpoint's full answer (written out below) cut to what the caller may see
 // (written out below, from the rules in docs/security.md); a forbidden record
 // must not show up anywhere in the answer: bodies, totals, links or headers.
+// The same test runs Patient/$match, imports over HTTP and MLLP
+// (matrix_ingest_test.go), writes (matrix_write_test.go), and transactions and
+// batches of writes (matrix_bundle_test.go) against the same records.
 //
 //	source a: Patient mxPatA, Observation mxObsA, Encounter mxEncA
 //	source b: Patient mxPatB, Observation mxObsB, Encounter mxEncB, Consent mxConB (shares mxPatB with org-c)
@@ -38,6 +41,20 @@ import (
 var matrixIDs = []string{"mxPatA", "mxObsA", "mxEncA", "mxPatB", "mxObsB", "mxEncB", "mxConB", "mxPatB2", "mxObsB2"}
 
 const matrixCode = "http://example.org/matrix|m1"
+
+// matrixIdentifierSystem is the system of the Observations' identifiers, which
+// conditional interactions name them by; the value is never the id, so that an
+// answer naming the id is told apart from the request naming the identifier.
+const matrixIdentifierSystem = "http://example.org/matrix-id"
+
+func matrixIdentifier(id string) string { return "idf-" + strings.TrimPrefix(id, "mx") }
+
+// matrixPeople are the demographics of the fixture Patients.
+var matrixPeople = map[string]struct{ given, gender, birthDate string }{
+	"mxPatA":  {"Adelheid", "female", "1941-03-07"},
+	"mxPatB":  {"Bartholomew", "male", "1968-11-23"},
+	"mxPatB2": {"Cordelia", "female", "1987-05-30"},
+}
 
 type matrixCaller struct {
 	name    string
@@ -68,13 +85,18 @@ func seedMatrix(t *testing.T, h *harness) {
 		must(t, err)
 	}
 	ref := func(s string) map[string]any { return map[string]any{"reference": s} }
+	// The Patients are three different people (the patient index links none of
+	// them), each with what Patient/$match needs to find them.
 	patient := func(src, id string) {
-		write(src, "Patient", id, map[string]any{"name": []any{map[string]any{"family": "Matrixson"}}, "gender": "female"})
+		p := matrixPeople[id]
+		write(src, "Patient", id, map[string]any{"name": []any{map[string]any{"family": "Matrixson", "given": []any{p.given}}},
+			"gender": p.gender, "birthDate": p.birthDate})
 	}
 	obs := func(src, id, patient string) {
 		write(src, "Observation", id, map[string]any{"status": "final", "subject": ref("Patient/" + patient),
-			"category": []any{map[string]any{"coding": []any{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}}}},
-			"code":     map[string]any{"coding": []any{map[string]any{"system": "http://example.org/matrix", "code": "m1"}}}})
+			"identifier": []any{map[string]any{"system": matrixIdentifierSystem, "value": matrixIdentifier(id)}},
+			"category":   []any{map[string]any{"coding": []any{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}}}},
+			"code":       map[string]any{"coding": []any{map[string]any{"system": "http://example.org/matrix", "code": "m1"}}}})
 	}
 	patient(sourceA, "mxPatA")
 	obs(sourceA, "mxObsA", "mxPatA")
@@ -198,7 +220,7 @@ func matrixEndpoints() []matrixEndpoint {
 func TestAuthorizationMatrix(t *testing.T) {
 	for _, engine := range engines(t) {
 		t.Run(engine, func(t *testing.T) {
-			h := newHarness(t, engine)
+			h := newIndexedHarness(t, engine)
 			seedMatrix(t, h)
 			callers := matrixCallers(t, h)
 			_, missing := h.request("GET", "/fhir/Patient/mxNoSuchPatient", "", "Bearer "+callers[0].token)
@@ -218,7 +240,22 @@ func TestAuthorizationMatrix(t *testing.T) {
 					cells++
 				}
 			}
-			if cells < 150 {
+			cells += checkMatchCells(t, h, callers)
+			originals := matrixOriginals(t, h)
+			writers := writeCallers(t, h, callers)
+			for _, c := range writers {
+				for _, w := range matrixWriteCells(c) {
+					cells++
+					checkWriteCell(t, h, c, w, originals, cells)
+				}
+				for _, b := range matrixBundles(c) {
+					cells++
+					checkBundleCell(t, h, c, b, originals, cells)
+				}
+			}
+			cells += checkImportCells(t, h, writers, cells)
+			cells += checkMLLPCells(t, h, cells)
+			if cells < 450 {
 				t.Fatalf("only %d cells of the matrix ran", cells)
 			}
 		})
