@@ -19,7 +19,9 @@ import (
 // all: several requests' writes become durable with one flush. A writer is
 // answered only once the commit that holds its work has succeeded; a writer
 // whose work fails rolls back to its savepoint and is answered at once, having
-// written nothing. One writer alone commits at once, as before.
+// written nothing. The first writer of a transaction needs no savepoint: when
+// it fails, the transaction is rolled back whole and the next writer begins
+// another. One writer alone commits at once, as before.
 //
 // A writer that fails after others' work went into the transaction may have
 // failed because of that work, which it saw uncommitted (a conditional create
@@ -62,8 +64,9 @@ type writeGroup struct {
 	tx   *sql.Tx
 	// members counts the writers whose work is in the transaction.
 	members int
-	// lost is why the transaction can no longer commit: a rollback to a
-	// savepoint failed, so the engine may have rolled back all of it.
+	// lost is why the transaction can no longer commit: its first writer
+	// failed, or a rollback to a savepoint failed, so the engine may have
+	// rolled back all of it.
 	lost error
 	// done is closed once the transaction has committed or rolled back, err
 	// being the outcome for every member.
@@ -222,8 +225,22 @@ func (s *Store) beginGroup(ctx context.Context) (*writeGroup, error) {
 }
 
 // runMember runs fn inside a savepoint of the shared transaction and rolls back
-// to it when fn fails.
+// to it when fn fails. The first writer of a transaction runs without one: a
+// savepoint makes SQLite copy every page it changes that existed before it, and
+// when the first writer fails there is nothing else in the transaction to keep,
+// so the transaction is rolled back whole instead (and not handed on).
 func (s *Store) runMember(ctx context.Context, wg *writeGroup, t *tx, fn func(t *tx) error) error {
+	if wg.members == 0 {
+		// No writer ran in it before: one that failed would have ended it.
+		err := fn(t)
+		if err == nil {
+			err = t.flushIndexes(ctx)
+		}
+		if err != nil {
+			wg.lost = err
+		}
+		return err
+	}
 	// Savepoint statements must run whatever becomes of ctx: a writer whose
 	// request ends must still leave the shared transaction as it found it.
 	bg := context.WithoutCancel(ctx)
