@@ -39,6 +39,16 @@ type singleWriterDialect interface {
 // of them does not wait for an unbounded stream of others.
 const maxGroupMembers = 64
 
+// maxGroupWrites is the number of resources written in a transaction past
+// which it commits rather than take another writer. Sharing a commit saves a
+// flush of the log, which is worth the wait for writes of a few resources; a
+// transaction of thousands (a load) spends far longer on its writes than on
+// its flush, and a writer of such a transaction that had to wait for the next
+// writer's work as well would be answered late for nothing (and a loader
+// that prepares its next transaction while one is written would find the
+// writer busy with work it has not handed over yet).
+const maxGroupWrites = 1000
+
 // errGroupAborted is the error of a writer whose work was lost because the
 // shared transaction was rolled back for another writer's sake; nothing of it
 // was committed, and runTx runs it again.
@@ -62,8 +72,10 @@ type groupCommit struct {
 type writeGroup struct {
 	conn *sql.Conn
 	tx   *sql.Tx
-	// members counts the writers whose work is in the transaction.
-	members int
+	// members counts the writers whose work is in the transaction, and writes
+	// the resources their work (and that of writers rolled back to their
+	// savepoint) wrote or deleted.
+	members, writes int
 	// lost is why the transaction can no longer commit: its first writer
 	// failed, or a rollback to a savepoint failed, so the engine may have
 	// rolled back all of it.
@@ -112,7 +124,8 @@ func (s *Store) runGrouped(ctx context.Context, fn func(t *tx) error) error {
 	}
 
 	g.mu.Lock()
-	keepOpen := g.waiting > 0 && wg.members < maxGroupMembers && wg.lost == nil
+	wg.writes += t.writes
+	keepOpen := g.waiting > 0 && wg.members < maxGroupMembers && wg.writes < maxGroupWrites && wg.lost == nil
 	if keepOpen {
 		g.open = wg
 	}

@@ -269,6 +269,8 @@ type tx struct {
 	onCommit []func()
 	// batches buffer index rows until flushIndexes.
 	batches map[string]*rowBatch
+	// writes counts the resources written or deleted.
+	writes int
 }
 
 func (t *tx) exec(ctx context.Context, query string, args ...any) error {
@@ -450,6 +452,7 @@ func (t *tx) write(ctx context.Context, p *prepared, method string, cur current,
 		return nil, errors.New("write outside a transaction")
 	}
 	typ, id, compartment, source := p.typ, p.id, p.compartment, p.source
+	t.writes++
 	version := cur.version + 1
 	body := p.body(version, t.now)
 	if err := checkWrite(ctx, typ, id, compartment, source, cur, found); err != nil {
@@ -566,6 +569,7 @@ func (t *tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*ehr.Re
 			}
 		}
 	}
+	t.writes++
 	version := cur.version + 1
 	lu := t.now.UnixMicro()
 	if err := t.exec(ctx, `UPDATE resources SET version = ?, last_updated = ?, deleted = ?
