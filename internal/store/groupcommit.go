@@ -80,6 +80,8 @@ type writeGroup struct {
 	// failed, or a rollback to a savepoint failed, so the engine may have
 	// rolled back all of it.
 	lost error
+	// stmts are the transaction's forms of kept statements (tx.txStmts).
+	stmts map[string]*sql.Stmt
 	// done is closed once the transaction has committed or rolled back, err
 	// being the outcome for every member.
 	done chan struct{}
@@ -116,7 +118,7 @@ func (s *Store) runGrouped(ctx context.Context, fn func(t *tx) error) error {
 			return err
 		}
 	}
-	t := &tx{s: s, q: wg.tx, now: s.now().UTC().Truncate(time.Microsecond), writable: true}
+	t := &tx{s: s, q: wg.tx, now: s.now().UTC().Truncate(time.Microsecond), writable: true, txStmts: wg.stmts}
 	sawOthers := wg.members > 0
 	err := s.runMember(ctx, wg, t, fn)
 	if err == nil {
@@ -234,7 +236,7 @@ func (s *Store) beginGroup(ctx context.Context) (*writeGroup, error) {
 		conn.Close()
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	return &writeGroup{conn: conn, tx: sqlTx, done: make(chan struct{})}, nil
+	return &writeGroup{conn: conn, tx: sqlTx, done: make(chan struct{}), stmts: map[string]*sql.Stmt{}}, nil
 }
 
 // runMember runs fn inside a savepoint of the shared transaction and rolls back

@@ -271,6 +271,10 @@ type tx struct {
 	batches map[string]*rowBatch
 	// writes counts the resources written or deleted.
 	writes int
+	// txStmts are the kept statements (statements.go) made for the database
+	// transaction, by query; shared by the writers of a group commit, who
+	// take turns. Nil where none are kept.
+	txStmts map[string]*sql.Stmt
 }
 
 func (t *tx) exec(ctx context.Context, query string, args ...any) error {
