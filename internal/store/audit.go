@@ -55,8 +55,9 @@ func (t *tx) AppendAudit(ctx context.Context, entries []*ehr.AuditEntry, seal eh
 	}
 	// Few INSERTs of many rows each: a group commit costs a few statements,
 	// however many requests it serves.
-	events := &rowInsert{t: t, head: `INSERT INTO audit_events (seq, recorded, agent, body, mac) VALUES `, row: "(?, ?, ?, ?, ?)"}
-	patients := &rowInsert{t: t, head: `INSERT INTO audit_patients (patient, seq) VALUES `, row: "(?, ?)"}
+	insert := t.s.dialect.InsertRows()
+	events := &rowInsert{t: t, head: insert + ` INTO audit_events (seq, recorded, agent, body, mac) VALUES `, row: "(?, ?, ?, ?, ?)"}
+	patients := &rowInsert{t: t, head: insert + ` INTO audit_patients (patient, seq) VALUES `, row: "(?, ?)"}
 	for _, e := range entries {
 		seq++
 		e.Seq = seq

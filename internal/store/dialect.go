@@ -36,6 +36,12 @@ type Dialect interface {
 	// LockMigrations is run inside the migration transaction to keep two starting
 	// servers from applying the same migration; empty when the engine needs none.
 	LockMigrations() string
+	// InsertRows is what begins a multi-row INSERT of the rows a write adds
+	// (index rows, audit records): "INSERT", or on SQLite "INSERT OR FAIL",
+	// which spares each statement a journal of its own (see store/sqlite).
+	// A failed statement may then leave some of its rows, which the rollback
+	// of the failed transaction or writer (groupcommit.go) takes away.
+	InsertRows() string
 }
 
 // rebind rewrites "?" placeholders for the dialect. Queries in this package never hold

@@ -145,3 +145,7 @@ func (s *Store) Waiting() int {
 }
 
 func (s *Store) TurnTaken() bool { return len(s.group.turn) == 1 }
+
+// MaxGroupWrites is the number of resources past which a transaction commits
+// rather than take another writer (SQLite's group commit).
+const MaxGroupWrites = maxGroupWrites

@@ -19,7 +19,9 @@ import (
 // all: several requests' writes become durable with one flush. A writer is
 // answered only once the commit that holds its work has succeeded; a writer
 // whose work fails rolls back to its savepoint and is answered at once, having
-// written nothing. One writer alone commits at once, as before.
+// written nothing. The first writer of a transaction needs no savepoint: when
+// it fails, the transaction is rolled back whole and the next writer begins
+// another. One writer alone commits at once, as before.
 //
 // A writer that fails after others' work went into the transaction may have
 // failed because of that work, which it saw uncommitted (a conditional create
@@ -36,6 +38,16 @@ type singleWriterDialect interface {
 // maxGroupMembers bounds how many writers share one commit, so that the first
 // of them does not wait for an unbounded stream of others.
 const maxGroupMembers = 64
+
+// maxGroupWrites is the number of resources written in a transaction past
+// which it commits rather than take another writer. Sharing a commit saves a
+// flush of the log, which is worth the wait for writes of a few resources; a
+// transaction of thousands (a load) spends far longer on its writes than on
+// its flush, and a writer of such a transaction that had to wait for the next
+// writer's work as well would be answered late for nothing (and a loader
+// that prepares its next transaction while one is written would find the
+// writer busy with work it has not handed over yet).
+const maxGroupWrites = 1000
 
 // errGroupAborted is the error of a writer whose work was lost because the
 // shared transaction was rolled back for another writer's sake; nothing of it
@@ -60,11 +72,16 @@ type groupCommit struct {
 type writeGroup struct {
 	conn *sql.Conn
 	tx   *sql.Tx
-	// members counts the writers whose work is in the transaction.
-	members int
-	// lost is why the transaction can no longer commit: a rollback to a
-	// savepoint failed, so the engine may have rolled back all of it.
+	// members counts the writers whose work is in the transaction, and writes
+	// the resources their work (and that of writers rolled back to their
+	// savepoint) wrote or deleted.
+	members, writes int
+	// lost is why the transaction can no longer commit: its first writer
+	// failed, or a rollback to a savepoint failed, so the engine may have
+	// rolled back all of it.
 	lost error
+	// stmts are the transaction's forms of kept statements (tx.txStmts).
+	stmts map[string]*sql.Stmt
 	// done is closed once the transaction has committed or rolled back, err
 	// being the outcome for every member.
 	done chan struct{}
@@ -101,7 +118,7 @@ func (s *Store) runGrouped(ctx context.Context, fn func(t *tx) error) error {
 			return err
 		}
 	}
-	t := &tx{s: s, q: wg.tx, now: s.now().UTC().Truncate(time.Microsecond), writable: true}
+	t := &tx{s: s, q: wg.tx, now: s.now().UTC().Truncate(time.Microsecond), writable: true, txStmts: wg.stmts}
 	sawOthers := wg.members > 0
 	err := s.runMember(ctx, wg, t, fn)
 	if err == nil {
@@ -109,7 +126,8 @@ func (s *Store) runGrouped(ctx context.Context, fn func(t *tx) error) error {
 	}
 
 	g.mu.Lock()
-	keepOpen := g.waiting > 0 && wg.members < maxGroupMembers && wg.lost == nil
+	wg.writes += t.writes
+	keepOpen := g.waiting > 0 && wg.members < maxGroupMembers && wg.writes < maxGroupWrites && wg.lost == nil
 	if keepOpen {
 		g.open = wg
 	}
@@ -218,12 +236,26 @@ func (s *Store) beginGroup(ctx context.Context) (*writeGroup, error) {
 		conn.Close()
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	return &writeGroup{conn: conn, tx: sqlTx, done: make(chan struct{})}, nil
+	return &writeGroup{conn: conn, tx: sqlTx, done: make(chan struct{}), stmts: map[string]*sql.Stmt{}}, nil
 }
 
 // runMember runs fn inside a savepoint of the shared transaction and rolls back
-// to it when fn fails.
+// to it when fn fails. The first writer of a transaction runs without one: a
+// savepoint makes SQLite copy every page it changes that existed before it, and
+// when the first writer fails there is nothing else in the transaction to keep,
+// so the transaction is rolled back whole instead (and not handed on).
 func (s *Store) runMember(ctx context.Context, wg *writeGroup, t *tx, fn func(t *tx) error) error {
+	if wg.members == 0 {
+		// No writer ran in it before: one that failed would have ended it.
+		err := fn(t)
+		if err == nil {
+			err = t.flushIndexes(ctx)
+		}
+		if err != nil {
+			wg.lost = err
+		}
+		return err
+	}
 	// Savepoint statements must run whatever becomes of ctx: a writer whose
 	// request ends must still leave the shared transaction as it found it.
 	bg := context.WithoutCancel(ctx)

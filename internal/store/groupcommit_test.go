@@ -257,3 +257,70 @@ func TestGroupCommitWhenTheWaitingWriterGivesUp(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupCommitOfALargeTransactionIsNotShared has a writer of
+// store.MaxGroupWrites resources end its work while another writer waits: the
+// first must commit at once and be answered before the second has done its
+// work, rather than take the second into its transaction and wait for it.
+// The second writer's work waits for the first writer's answer, so a first
+// writer that waited for it instead would leave both stuck, which the second
+// reports after half a minute.
+func TestGroupCommitOfALargeTransactionIsNotShared(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "omnichart.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, tt := range []struct {
+		name        string
+		writes      int
+		wantCommits int64
+	}{
+		{"a transaction of one write takes the waiting writer in", 1, 1},
+		{"a transaction of as many writes as the bound commits alone", store.MaxGroupWrites, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := st.Commits()
+			firstAnswered := make(chan struct{})
+			first := make(chan error, 1)
+			go func() {
+				first <- st.Transaction(ctx, func(tx ehr.Tx) error {
+					for i := range tt.writes {
+						if _, err := tx.Create(ctx, fmt.Sprintf("%d-large-%d", tt.writes, i), map[string]any{"resourceType": "Patient"}); err != nil {
+							return err
+						}
+					}
+					for st.Waiting() == 0 {
+						runtime.Gosched()
+					}
+					return nil
+				})
+				close(firstAnswered)
+			}()
+			for !st.TurnTaken() {
+				runtime.Gosched()
+			}
+			err := st.Transaction(ctx, func(tx ehr.Tx) error {
+				if tt.wantCommits == 2 {
+					select {
+					case <-firstAnswered:
+					case <-time.After(30 * time.Second):
+						return errors.New("the first writer was not answered before the second wrote")
+					}
+				}
+				_, err := tx.Create(ctx, fmt.Sprintf("%d-second", tt.writes), map[string]any{"resourceType": "Patient"})
+				return err
+			})
+			if err != nil {
+				t.Fatalf("the second writer's Transaction: %v", err)
+			}
+			if err := <-first; err != nil {
+				t.Fatalf("the first writer's Transaction: %v", err)
+			}
+			if got := st.Commits() - before; got != tt.wantCommits {
+				t.Errorf("the two transactions took %d commits, want %d", got, tt.wantCommits)
+			}
+		})
+	}
+}

@@ -25,7 +25,7 @@ func (t *tx) flush(ctx context.Context, b *rowBatch) error {
 		return nil
 	}
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(b.columns)), ", ") + ")"
-	q := "INSERT INTO " + b.table + " (" + strings.Join(b.columns, ", ") + ") VALUES " +
+	q := t.s.dialect.InsertRows() + " INTO " + b.table + " (" + strings.Join(b.columns, ", ") + ") VALUES " +
 		strings.TrimSuffix(strings.Repeat(one+", ", b.rows), ", ")
 	err := t.exec(ctx, q, b.args...)
 	b.args, b.rows = b.args[:0], 0

@@ -137,7 +137,17 @@ func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
 		if st == nil {
 			return nil
 		}
-		return q.StmtContext(ctx, st)
+		// The transaction's own form of the statement is made once per
+		// transaction: database/sql makes (and keeps until the end of the
+		// transaction) a new one on each call.
+		if ts := t.txStmts[query]; ts != nil {
+			return ts
+		}
+		ts := q.StmtContext(ctx, st)
+		if t.txStmts != nil {
+			t.txStmts[query] = ts
+		}
+		return ts
 	}
 	return nil
 }

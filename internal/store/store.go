@@ -269,6 +269,12 @@ type tx struct {
 	onCommit []func()
 	// batches buffer index rows until flushIndexes.
 	batches map[string]*rowBatch
+	// writes counts the resources written or deleted.
+	writes int
+	// txStmts are the kept statements (statements.go) made for the database
+	// transaction, by query; shared by the writers of a group commit, who
+	// take turns. Nil where none are kept.
+	txStmts map[string]*sql.Stmt
 }
 
 func (t *tx) exec(ctx context.Context, query string, args ...any) error {
@@ -450,6 +456,7 @@ func (t *tx) write(ctx context.Context, p *prepared, method string, cur current,
 		return nil, errors.New("write outside a transaction")
 	}
 	typ, id, compartment, source := p.typ, p.id, p.compartment, p.source
+	t.writes++
 	version := cur.version + 1
 	body := p.body(version, t.now)
 	if err := checkWrite(ctx, typ, id, compartment, source, cur, found); err != nil {
@@ -566,6 +573,7 @@ func (t *tx) Delete(ctx context.Context, typ, id string, ifMatch int64) (*ehr.Re
 			}
 		}
 	}
+	t.writes++
 	version := cur.version + 1
 	lu := t.now.UnixMicro()
 	if err := t.exec(ctx, `UPDATE resources SET version = ?, last_updated = ?, deleted = ?

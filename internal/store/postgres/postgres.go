@@ -42,6 +42,9 @@ func (dialect) TxOptions() *sql.TxOptions { return nil }
 
 func (dialect) ForUpdate() string { return " FOR UPDATE" }
 
+// InsertRows is a plain INSERT: a failed statement leaves nothing on PostgreSQL.
+func (dialect) InsertRows() string { return "INSERT" }
+
 func (dialect) OwnerIndex(string) string { return "" }
 
 // Lock inserts the lock's row if needed (a concurrent inserter waits on the unique
