@@ -48,9 +48,15 @@ func GeneratePatients(tb testing.TB, difficulty string, people int, seed int64) 
 		tb.Fatal(err)
 	}
 	o.People, o.Seed, o.Years = people, seed, 1
+	return GeneratePopulation(tb, o)
+}
+
+// GeneratePopulation is GeneratePatients with every option of gen given.
+func GeneratePopulation(tb testing.TB, o gen.Options) *Population {
+	tb.Helper()
 	pop := &Population{Person: map[PatientKey]string{}}
 	var truth []byte
-	_, err = gen.Generate(o, func(name string, data []byte) error {
+	_, err := gen.Generate(o, func(name string, data []byte) error {
 		if name == "truth.json" {
 			truth = data
 			return nil

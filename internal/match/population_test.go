@@ -1,17 +1,12 @@
 package match_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"omnichart/internal/fhir"
+	"omnichart/internal/ehrtest"
 	"omnichart/internal/gen"
-	"omnichart/internal/ingest/hl7v2"
 	"omnichart/internal/match"
 )
 
@@ -26,10 +21,9 @@ type population struct {
 }
 
 // MustGenerate generates a population with gen at a difficulty and size and
-// reads its Patients: from each FHIR Bundle the Patient entry, from each HL7
-// v2 file the Patient of its first message as updated by every later ADT^A08
-// (what a conditional create followed by conditional updates keeps), each
-// message converted by hl7v2.Convert. Record ids are the MRNs.
+// reads its Patients as ehrtest.GeneratePopulation does (from each FHIR Bundle
+// the Patient entry, from each HL7 v2 file the Patient of its first message as
+// updated by every later ADT^A08). Record ids are the MRNs.
 func MustGenerate(tb testing.TB, difficulty string, people int, seed int64) *population {
 	tb.Helper()
 	o, err := gen.Preset(difficulty)
@@ -37,118 +31,15 @@ func MustGenerate(tb testing.TB, difficulty string, people int, seed int64) *pop
 		tb.Fatal(err)
 	}
 	o.People, o.Seed = people, seed
-	pop := &population{person: map[match.Ref]string{}}
-	var truth []byte
-	_, err = gen.Generate(o, func(name string, data []byte) error {
-		if name == "truth.json" {
-			truth = data
-			return nil
-		}
-		rest, ok := strings.CutPrefix(name, "sources/")
-		if !ok {
-			return nil
-		}
-		slug, file, _ := strings.Cut(rest, "/")
-		ref := match.Ref{Source: gen.SourceURIPrefix + slug, ID: strings.TrimSuffix(strings.TrimSuffix(file, ".json"), ".hl7")}
-		var patient map[string]any
-		if strings.HasSuffix(file, ".json") {
-			patient = patientOfBundle(tb, data)
-		} else {
-			patient = patientOfHL7(tb, data)
-		}
-		if patient == nil {
-			tb.Fatalf("%s: no Patient", name)
-		}
-		pop.records = append(pop.records, match.Record{Source: ref.Source, ID: ref.ID, Patient: patient})
-		return nil
-	})
-	if err != nil {
-		tb.Fatal(err)
+	gp := ehrtest.GeneratePopulation(tb, o)
+	pop := &population{person: map[match.Ref]string{}, truth: gp.Truth}
+	for _, p := range gp.Patients {
+		pop.records = append(pop.records, match.Record{Source: p.Key.Source, ID: p.Key.MRN, Patient: p.Patient})
 	}
-	if err := json.Unmarshal(truth, &pop.truth); err != nil {
-		tb.Fatalf("read truth.json: %v", err)
-	}
-	for _, p := range pop.truth.Persons {
-		for _, r := range p.Records {
-			pop.person[match.Ref{Source: gen.SourceURIPrefix + r.Source, ID: r.MRN}] = p.ID
-		}
+	for key, person := range gp.Person {
+		pop.person[match.Ref{Source: key.Source, ID: key.MRN}] = person
 	}
 	return pop
-}
-
-// patientOfBundle returns the first Patient entry of a Bundle, reading the
-// entries one at a time: gen writes the Patient first, so the rest of a large
-// Bundle is not decoded.
-func patientOfBundle(tb testing.TB, data []byte) map[string]any {
-	tb.Helper()
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	fail := func(err error) { tb.Fatalf("read bundle: %v", err) }
-	if _, err := dec.Token(); err != nil {
-		fail(err)
-	}
-	for dec.More() {
-		key, err := dec.Token()
-		if err != nil {
-			fail(err)
-		}
-		if key != "entry" {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				fail(err)
-			}
-			continue
-		}
-		if _, err := dec.Token(); err != nil {
-			fail(err)
-		}
-		for dec.More() {
-			var e struct {
-				Resource map[string]any `json:"resource"`
-			}
-			if err := dec.Decode(&e); err != nil {
-				fail(err)
-			}
-			if fhir.String(e.Resource, "resourceType") == "Patient" {
-				return e.Resource
-			}
-		}
-	}
-	return nil
-}
-
-func patientOfHL7(tb testing.TB, data []byte) map[string]any {
-	tb.Helper()
-	var patient map[string]any
-	n := 0
-	opts := hl7v2.Options{
-		NewID: func() string { n++; return "id" + strconv.Itoa(n) },
-		Now:   func() time.Time { return gen.DefaultEnd },
-	}
-	for i, raw := range hl7v2.SplitMessages(data) {
-		if i > 0 && !strings.Contains(string(raw[:min(len(raw), 200)]), "ADT^A08") {
-			continue
-		}
-		msg, err := hl7v2.Parse(raw)
-		if err != nil {
-			tb.Fatalf("parse message %d: %v", i, err)
-		}
-		if i > 0 && msg.Type() != "ADT^A08" {
-			continue
-		}
-		res, err := hl7v2.Convert(msg, opts)
-		if err != nil {
-			tb.Fatalf("convert message %d: %v", i, err)
-		}
-		for _, e := range fhir.Array(res.Bundle, "entry") {
-			r := fhir.Object(e.(map[string]any), "resource")
-			if fhir.String(r, "resourceType") == "Patient" {
-				patient = r
-				break
-			}
-		}
-	}
-	return patient
 }
 
 // quality is pairwise linkage quality against the truth.
