@@ -50,19 +50,6 @@ func packBody(body []byte) []byte {
 	return packed
 }
 
-// unpackBody returns the JSON of a stored body. A plain body is returned as it
-// is (not copied).
-func unpackBody(stored []byte) ([]byte, error) {
-	if !bytes.HasPrefix(stored, zstdMagic) {
-		return stored, nil
-	}
-	body, err := bodyDecoder.DecodeAll(stored, nil)
-	if err != nil {
-		return nil, fmt.Errorf("stored body: %w", err)
-	}
-	return body, nil
-}
-
 // storedBody scans a body column into JSON, whichever form it was stored in. A
 // NULL (a deletion) scans as nil.
 type storedBody []byte
@@ -86,9 +73,9 @@ func (b *storedBody) Scan(src any) error {
 		*b = bytes.Clone(raw)
 		return nil
 	}
-	body, err := unpackBody(raw)
+	body, err := bodyDecoder.DecodeAll(raw, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("stored body: %w", err)
 	}
 	*b = body
 	return nil
