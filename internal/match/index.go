@@ -59,13 +59,10 @@ func NewIndex(records []Record, cfg Config) (*Index, error) {
 		return nil, err
 	}
 	cfg = ix.cfg
-	ix.model = cfg.Model
-	if ix.model == nil {
+	if cfg.Model == nil {
 		ix.model = estimateFrom(cmps, profiles, cfg)
 	} else {
-		ix.model = ix.model.clone()
-		ix.model.applyOverrides(cfg.Overrides)
-		ix.model.prepareFrequencies()
+		ix.model = cfg.Model.WithOverrides(cfg.Overrides)
 	}
 	for i, k := range keys {
 		ix.pairs[k] = &pairState{cmp: cmps[i], s: ix.cfg.score(ix.model, cmps[i])}
