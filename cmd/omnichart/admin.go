@@ -118,7 +118,7 @@ func openPipeline(ctx context.Context, db, server, token string, opts service.Op
 		if !strings.HasPrefix(server, "http://") && !strings.HasPrefix(server, "https://") {
 			return nil, fmt.Errorf("--server %q: give the FHIR base URL, e.g. http://127.0.0.1:8080/fhir", server)
 		}
-		target = newRemoteTarget(server, token)
+		target = ingest.NewRemoteTarget(server, token)
 	} else {
 		st, err := openStore(ctx, db)
 		if err != nil {

@@ -7,15 +7,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"omnichart/internal/ehr"
-	"omnichart/internal/fhir"
 	"omnichart/internal/ingest"
 	"omnichart/internal/ingest/hl7v2"
 	"omnichart/internal/ingest/mllp"
@@ -89,56 +86,6 @@ func checkMatchCells(t *testing.T, h *harness, callers []matrixCaller) int {
 	return cells
 }
 
-// httpTarget is an import target that writes through the FHIR API with a
-// caller's token, as omnichart import --server does.
-type httpTarget struct {
-	h     *harness
-	token string
-}
-
-func (ht httpTarget) call(method, path, body string) (fhir.Resource, error) {
-	resp, data := ht.h.send(writeRequest{method: method, path: path, body: body}, ht.token)
-	res, _ := fhir.Decode(data)
-	if resp.StatusCode >= 300 {
-		var msgs []string
-		for _, is := range fhir.Array(res, "issue") {
-			msgs = append(msgs, fhir.String(is.(map[string]any), "diagnostics"))
-		}
-		return nil, &ehr.Error{Code: ingest.CodeOfStatus(resp.StatusCode), Message: fmt.Sprintf("HTTP %d: %s", resp.StatusCode, strings.Join(msgs, "; "))}
-	}
-	return res, nil
-}
-
-func (ht httpTarget) Apply(_ context.Context, kind string, changes []ehr.Change, _ ehr.ApplyOptions) ([]ehr.Outcome, error) {
-	body, err := json.Marshal(ingest.ChangesBundle(kind, changes))
-	if err != nil {
-		return nil, err
-	}
-	res, err := ht.call("POST", "/fhir", string(body))
-	if err != nil {
-		return nil, err
-	}
-	return ingest.ResponseOutcomes(res), nil
-}
-
-func (ht httpTarget) Search(_ context.Context, typ, query string, limit int) ([]fhir.Resource, error) {
-	res, err := ht.call("GET", "/fhir/"+typ+"?"+query+"&_count="+strconv.Itoa(limit), "")
-	if err != nil {
-		return nil, err
-	}
-	var out []fhir.Resource
-	for _, e := range fhir.Array(res, "entry") {
-		if r := fhir.Object(e.(map[string]any), "resource"); r != nil {
-			out = append(out, r)
-		}
-	}
-	return out, nil
-}
-
-func (ht httpTarget) Read(_ context.Context, typ, id string) (fhir.Resource, error) {
-	return ht.call("GET", "/fhir/"+typ+"/"+url.PathEscape(id), "")
-}
-
 // admission is an HL7 v2 ADT^A04 of one person (the same identifier every time),
 // each message with its own control id and address so that none is a
 // re-delivery of another.
@@ -165,7 +112,7 @@ func checkImportCells(t *testing.T, h *harness, callers []writeCaller, serial in
 	claimed := ingest.Source{URI: "urn:omnichart:source:claimed-by-the-file"}
 	for _, c := range callers {
 		cells++
-		im := ingest.New(httpTarget{h: h, token: c.token}, ingest.Options{})
+		im := ingest.New(ingest.NewRemoteTarget(h.url+"/fhir", c.token), ingest.Options{})
 		before := readState(t, h)
 		rep, err := im.Import(context.Background(), claimed, ingest.Input{Name: "admission.hl7", Data: admission(serial + cells)})
 		after := readState(t, h)
