@@ -173,6 +173,15 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 	}
+	// A bulk load into the store (a --server import leaves this to the server)
+	// is followed by fresh planner statistics: the searches after it would
+	// otherwise be planned on figures from before it (store.RefreshStatistics).
+	// A deferred load's index build has refreshed them already.
+	if p.store != nil && sum.imported > 0 && !*deferIndex {
+		if err := p.store.RefreshStatistics(work); err != nil {
+			return err
+		}
+	}
 	if sum.interrupted > 0 {
 		return fmt.Errorf("interrupted: %d file(s) not imported; run the same command again to continue", sum.interrupted)
 	}

@@ -21,6 +21,9 @@ import (
 type Writer interface {
 	Apply(ctx context.Context, kind string, changes []ehr.Change, opts ehr.ApplyOptions) ([]ehr.Outcome, error)
 	Search(ctx context.Context, q *search.Query) (*ehr.Page, error)
+	// RefreshStatistics is called after a load that changed anything, so that
+	// the directory's questions are not planned on figures from before it.
+	RefreshStatistics(ctx context.Context) error
 }
 
 // Report says what a load changed, per resource type.
@@ -130,6 +133,11 @@ func load(ctx context.Context, w Writer, s *Snapshot, batch int) (*Report, error
 	}
 	if err := writeSteps(ctx, w, steps, batch); err != nil {
 		return nil, err
+	}
+	if rep.Total() > 0 {
+		if err := w.RefreshStatistics(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return rep, nil
 }

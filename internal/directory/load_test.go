@@ -359,6 +359,22 @@ type recordingWriter struct {
 	started     []string // the step of each transaction, as it started
 	mixed       bool     // a transaction held changes of more than one step
 	outOfOrder  []string
+	// refreshes holds, for each RefreshStatistics call, the number of
+	// transactions started before it, or -1 when one was still running.
+	refreshes []int
+}
+
+func (w *recordingWriter) RefreshStatistics(ctx context.Context) error {
+	w.mu.Lock()
+	n := len(w.started)
+	for _, running := range w.inFlight {
+		if running > 0 {
+			n = -1
+		}
+	}
+	w.refreshes = append(w.refreshes, n)
+	w.mu.Unlock()
+	return w.Writer.RefreshStatistics(ctx)
 }
 
 // steps is the order Load writes in, as docs/directory.md states it.
@@ -434,6 +450,9 @@ func TestLoadWritesStepByStep(t *testing.T) {
 			if rep.Added["Endpoint"] != 200 || rep.Unchanged["Organization"] != 202 || rep.Total() != 200 {
 				t.Errorf("the load after the failed one reported %+v, want 200 endpoints added and the 202 organizations unchanged", rep)
 			}
+			if afterFirst := len(rec.started); !slices.Equal(rec.refreshes, []int{afterFirst}) {
+				t.Errorf("statistics refreshed after %v transactions, want once after all %d", rec.refreshes, afterFirst)
+			}
 			shrunk := manyEndpoints(60, 80)
 			rep, err = directory.LoadInBatches(ctx, rec, shrunk, batch)
 			if err != nil {
@@ -441,6 +460,13 @@ func TestLoadWritesStepByStep(t *testing.T) {
 			}
 			if rep.Removed["Endpoint"] != 60 || rep.Removed["Organization"] != 60 || rep.Total() != 120 {
 				t.Errorf("the load of a snapshot without 60 endpoints reported %+v, want those endpoints and their organizations removed", rep)
+			}
+			afterShrunk := len(rec.started)
+			if rep, err = directory.LoadInBatches(ctx, rec, shrunk, batch); err != nil || rep.Total() != 0 {
+				t.Fatalf("loading the same snapshot again: %+v, %v; want nothing changed", rep, err)
+			}
+			if len(rec.refreshes) != 2 || rec.refreshes[1] != afterShrunk {
+				t.Errorf("statistics refreshed after %v transactions, want after the %d of the second load and not after the unchanged third", rec.refreshes, afterShrunk)
 			}
 			if rec.mixed || len(rec.outOfOrder) > 0 || rec.maxInFlight > 2 {
 				t.Errorf("transactions: mixed steps %v, out of order %q, at most %d at once (want unmixed, in order, at most 2)", rec.mixed, rec.outOfOrder, rec.maxInFlight)

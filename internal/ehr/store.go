@@ -101,6 +101,9 @@ type Tx interface {
 type ResourceStore interface {
 	Tx
 	Transaction(ctx context.Context, fn func(tx Tx) error) error
+	// RefreshStatistics brings the query planner's statistics up to date after
+	// a bulk load, so that what follows is not planned on figures from before it.
+	RefreshStatistics(ctx context.Context) error
 	Close() error
 }
 

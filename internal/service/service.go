@@ -407,6 +407,13 @@ func (s *Service) VRead(ctx context.Context, typ, id string, version int64) (rec
 	return s.store.VRead(sctx, typ, id, version)
 }
 
+// RefreshStatistics brings the store's query planner statistics up to date
+// after a bulk load (ehr.ResourceStore.RefreshStatistics). It reads and writes no
+// record, so it passes no access rule.
+func (s *Service) RefreshStatistics(ctx context.Context) error {
+	return s.store.RefreshStatistics(ctx)
+}
+
 // Search runs a search. q.Type may be empty for a system-wide search.
 func (s *Service) Search(ctx context.Context, q *search.Query) (page *ehr.Page, err error) {
 	defer func() {

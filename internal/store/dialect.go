@@ -42,6 +42,10 @@ type Dialect interface {
 	// A failed statement may then leave some of its rows, which the rollback
 	// of the failed transaction or writer (groupcommit.go) takes away.
 	InsertRows() string
+	// Analyze brings the planner's statistics of the store's tables up to date
+	// (Store.RefreshStatistics); empty where the planner keeps none (SQLite's
+	// here, which plans by its index heuristics; see OwnerIndex).
+	Analyze() string
 }
 
 // rebind rewrites "?" placeholders for the dialect. Queries in this package never hold

@@ -28,13 +28,26 @@ const fullReindexJob = "full"
 // Reindex rebuilds search index rows from the stored resources with the current
 // registry, in batches of one transaction each. A full re-index records its position
 // after every batch and resumes from it when run again after an interruption.
+// Once it is done the planner's statistics are refreshed, since it may have
+// written every index row there is.
 func (s *Store) Reindex(ctx context.Context, opts ReindexOptions) error {
 	if opts.Batch <= 0 {
 		opts.Batch = 200
 	}
+	var err error
 	if opts.PendingOnly {
-		return s.reindexPending(ctx, opts)
+		err = s.reindexPending(ctx, opts)
+	} else {
+		err = s.reindexAll(ctx, opts)
 	}
+	if err != nil {
+		return err
+	}
+	return s.RefreshStatistics(ctx)
+}
+
+// reindexAll re-indexes every resource, resuming where an interrupted run stopped.
+func (s *Store) reindexAll(ctx context.Context, opts ReindexOptions) error {
 	var total int64
 	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM resources WHERE deleted = `+s.boolLiteral(false)).Scan(&total); err != nil {
 		return fmt.Errorf("reindex: %w", err)

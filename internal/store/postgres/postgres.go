@@ -47,6 +47,19 @@ func (dialect) InsertRows() string { return "INSERT" }
 
 func (dialect) OwnerIndex(string) string { return "" }
 
+// Analyze analyzes every table of the store's schema (the connection's
+// search_path, which a test's schema or a deployment's own names), and only
+// those: ANALYZE with no table would go through every schema of the database.
+func (dialect) Analyze() string {
+	return `DO $$
+DECLARE t text;
+BEGIN
+	FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename LOOP
+		EXECUTE format('ANALYZE %I', t);
+	END LOOP;
+END $$`
+}
+
 // Lock inserts the lock's row if needed (a concurrent inserter waits on the unique
 // index until the first commits) and then locks it until the transaction ends.
 func (dialect) Lock() []string {

@@ -31,6 +31,7 @@ func (dialect) Name() string                   { return "sqlite" }
 func (dialect) Placeholder(int) string         { return "?" }
 func (dialect) TxOptions() *sql.TxOptions      { return nil }
 func (dialect) LockMigrations() string         { return "" }
+func (dialect) Analyze() string                { return "" }
 func (dialect) OwnerIndex(table string) string { return " INDEXED BY " + table + "_owner" }
 func (dialect) ForUpdate() string              { return "" }
 func (dialect) Lock() []string                 { return nil }
