@@ -149,3 +149,9 @@ func (s *Store) TurnTaken() bool { return len(s.group.turn) == 1 }
 // MaxGroupWrites is the number of resources past which a transaction commits
 // rather than take another writer (SQLite's group commit).
 const MaxGroupWrites = maxGroupWrites
+
+// Walks is how many search pages a walk found (walk.go).
+func (s *Store) Walks() int64 { return s.walks.Load() }
+
+// WalkProbeCap is the count of index rows above which a condition is broad (walk.go).
+const WalkProbeCap = walkProbeCap

@@ -37,35 +37,33 @@ func (t *tx) search(ctx context.Context, q *search.Query) (*ehr.Page, error) {
 		}
 	}
 	keys, cur, count, backward := sq.keys, sq.cur, sq.count, sq.backward
-	rows, err := t.query(ctx, sq.query, sq.args...)
-	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
-	}
-	defer rows.Close()
 	var keyVals [][]any
 	var compartments []string
-	for rows.Next() {
-		rec := &ehr.Record{}
-		var lu int64
-		var compartment string
-		dest := []any{&rec.Type, &rec.ID, &rec.Version, &lu, &compartment, &rec.Source}
-		kv := make([]any, len(keys))
-		for i := range keys {
-			dest = append(dest, &kv[i])
+	walked := false
+	if sq.walk != nil {
+		pays, err := t.walkPays(ctx, sq.walk)
+		if err != nil {
+			return nil, err
 		}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("search: %w", err)
+		if pays {
+			page.Records, keyVals, compartments, err = t.pageRows(ctx, sq.walk.query, sq.walk.args, keys)
+			if err != nil {
+				return nil, err
+			}
+			// Only a full page with one more proves the walk found the
+			// page; otherwise the usual query decides.
+			walked = len(page.Records) > count
+			if walked {
+				t.s.walks.Add(1)
+			}
 		}
-		rec.LastUpdated = time.UnixMicro(lu).UTC()
-		rec.Compartment = compartment
-		page.Records = append(page.Records, rec)
-		keyVals = append(keyVals, kv)
-		compartments = append(compartments, compartment)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+	if !walked {
+		var err error
+		if page.Records, keyVals, compartments, err = t.pageRows(ctx, sq.query, sq.args, keys); err != nil {
+			return nil, err
+		}
 	}
-	rows.Close()
 	more := len(page.Records) > count
 	if more {
 		page.Records, keyVals, compartments = page.Records[:count], keyVals[:count], compartments[:count]
@@ -95,6 +93,41 @@ func (t *tx) search(ctx context.Context, q *search.Query) (*ehr.Page, error) {
 	return page, nil
 }
 
+// pageRows runs a page query and reads its rows: the records without bodies,
+// their sort keys and their compartments.
+func (t *tx) pageRows(ctx context.Context, query string, args []any, keys []sortKey) ([]*ehr.Record, [][]any, []string, error) {
+	rows, err := t.query(ctx, query, args...)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("search: %w", err)
+	}
+	defer rows.Close()
+	var recs []*ehr.Record
+	var keyVals [][]any
+	var compartments []string
+	for rows.Next() {
+		rec := &ehr.Record{}
+		var lu int64
+		var compartment string
+		dest := []any{&rec.Type, &rec.ID, &rec.Version, &lu, &compartment, &rec.Source}
+		kv := make([]any, len(keys))
+		for i := range keys {
+			dest = append(dest, &kv[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, nil, nil, fmt.Errorf("search: %w", err)
+		}
+		rec.LastUpdated = time.UnixMicro(lu).UTC()
+		rec.Compartment = compartment
+		recs = append(recs, rec)
+		keyVals = append(keyVals, kv)
+		compartments = append(compartments, compartment)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, nil, fmt.Errorf("search: %w", err)
+	}
+	return recs, keyVals, compartments, nil
+}
+
 // needsTerminology reports a terminology modifier: ignoring one would silently widen
 // a clinical search to everything, so it is refused even under lenient handling.
 func needsTerminology(p search.Param) bool {
@@ -116,6 +149,8 @@ type searchSQL struct {
 	cur       *searchCursor
 	count     int
 	backward  bool
+	// walk, when set, is the walking form of the page query (walk.go).
+	walk *walkPlan
 }
 
 func (t *tx) buildSearch(q *search.Query, scope ehr.Scope) (*searchSQL, error) {
@@ -215,8 +250,14 @@ func (t *tx) buildSearch(q *search.Query, scope ehr.Scope) (*searchSQL, error) {
 	// long as the table is big. The outer sort orders at most count+1 rows.
 	query := fmt.Sprintf("WITH page AS MATERIALIZED (SELECT %s FROM resources r WHERE %s ORDER BY %s LIMIT %d) SELECT * FROM page ORDER BY %s",
 		strings.Join(cols, ", "), pageSel, strings.Join(order, ", "), count+1, strings.Join(outer, ", "))
-	return &searchSQL{selection: selection, selArgs: args, query: query, args: allArgs,
-		keys: keys, cur: cur, count: count, backward: backward}, nil
+	sq := &searchSQL{selection: selection, selArgs: args, query: query, args: allArgs,
+		keys: keys, cur: cur, count: count, backward: backward}
+	if t.walkable(q, driver, keys) {
+		if sq.walk, err = t.buildWalk(b, q, cols, order, outer, count, cur, backward); err != nil {
+			return nil, err
+		}
+	}
+	return sq, nil
 }
 
 // sqlBuilder turns search parameters into SQL conditions on a resources alias.

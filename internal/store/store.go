@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -52,6 +53,8 @@ type Store struct {
 	// readStmts and writeStmts keep prepared statements of the two pools on
 	// SQLite; nil elsewhere (see statements.go).
 	readStmts, writeStmts *statements
+	// walks counts the search pages a walk found (walk.go), for tests.
+	walks atomic.Int64
 }
 
 // Options configure a Store. Now and NewID default to the wall clock and UUIDv7,

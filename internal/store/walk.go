@@ -1,0 +1,165 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"omnichart/internal/fhir/search"
+)
+
+// A population search (Observation?code=X, Patient?family=Y) has no condition
+// that selects few resources by construction, so its page query collects every
+// index row that matches each condition before it can return the first page:
+// its cost grows with the data even when a page of twenty is asked. When every
+// condition matches many resources, walking the type's resources in the page's
+// order (type and id) and checking each candidate against every condition
+// through the owner indexes finds the page after about count/p candidates,
+// where p is the share of resources that match, whatever the size of the store.
+//
+// Which way is cheaper depends on how many rows match. PostgreSQL's planner
+// knows from its statistics and chooses well; SQLite's keeps none (see
+// Dialect.Analyze), so on it the store decides for itself, in two steps:
+//
+//  1. For each condition it counts matching index rows, stopping at
+//     walkProbeCap. A condition under the cap is selective: the page query as
+//     usual reads at most that many rows for it.
+//  2. Otherwise it walks at most walkWindow candidates. When they hold a full
+//     page (count+1 matches, the one past the page saying there is a next), that
+//     is the page; when not (conditions that are broad one by one but rarely
+//     met together), the usual page query runs.
+//
+// The walk applies to searches of one type without _sort, compartment or a
+// selective parameter, whose parameters are plain index conditions (no chain,
+// _has, composite, :missing or :not), which covers the population searches a
+// clinician or a report runs most.
+const (
+	walkProbeCap = 200
+	walkWindow   = 2000
+)
+
+// walkPlan is the walking form of a search's page query, with the probes that
+// decide whether to use it.
+type walkPlan struct {
+	probes []walkProbe
+	query  string
+	args   []any
+}
+
+// walkProbe counts the index rows one condition matches, up to walkProbeCap.
+type walkProbe struct {
+	query string
+	args  []any
+}
+
+// walkable reports whether a search of q may walk: see the comment above.
+func (t *tx) walkable(q *search.Query, driver int, keys []sortKey) bool {
+	if t.s.dialect.Analyze() != "" || distributed(t.s.dialect) {
+		return false
+	}
+	if q.Type == "" || q.Compartment != "" || driver >= 0 || len(keys) > 0 || len(q.Params) == 0 || len(q.Params) > 4 {
+		return false
+	}
+	for _, p := range q.Params {
+		if !t.plainIndexParam(q.Type, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// plainIndexParam reports a parameter that is one condition on one index table.
+func (t *tx) plainIndexParam(typ string, p search.Param) bool {
+	if strings.HasPrefix(p.Name, "_") || strings.Contains(p.Key(), ".") {
+		return false
+	}
+	switch p.Modifier {
+	case "", "exact", "contains", "text", "of-type", "identifier", "above", "below":
+	default:
+		return false
+	}
+	d, ok := t.s.registry.Lookup(typ, p.Name)
+	if !ok {
+		return false
+	}
+	_, ok = tableOf[d.Type]
+	return ok
+}
+
+// buildWalk builds the walking page query of q and its probes. base is the
+// builder of the usual query, whose settings (scope, clock) it copies; where and
+// args are the conditions on r that do not come from parameters (type, deletion,
+// scope); keyset, when there is a cursor, is its condition on r.
+func (t *tx) buildWalk(base *sqlBuilder, q *search.Query, cols, order, outer []string, count int, cur *searchCursor, backward bool) (*walkPlan, error) {
+	w := &walkPlan{}
+	probe := *base
+	probe.aliasN = 0
+	walk := *base
+	walk.aliasN = 0
+	where, args, err := walk.where(q.Type, nil, "r")
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range q.Params {
+		probe.correlate = false
+		c, a, err := probe.param(q.Type, p, "r")
+		if err != nil {
+			return nil, err
+		}
+		// The usual condition is "(r.compartment, r.res_type, r.res_id) IN
+		// (SELECT ... FROM index_x i WHERE ...)": its subquery, bounded, is the probe.
+		sub, ok := strings.CutPrefix(c, "(r.compartment, r.res_type, r.res_id) IN (")
+		if !ok || !strings.HasSuffix(sub, ")") {
+			return nil, nil // not one index condition after all: no walk
+		}
+		w.probes = append(w.probes, walkProbe{
+			query: fmt.Sprintf("SELECT count(*) FROM (%s LIMIT %d) AS p", strings.TrimSuffix(sub, ")"), walkProbeCap),
+			args:  a,
+		})
+		walk.correlate = true
+		c, a, err = walk.param(q.Type, p, "r")
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, c)
+		args = append(args, a...)
+	}
+	// The window: the next walkWindow resources of the type in the page's
+	// order, bounded by the id walkWindow rows on (none when fewer remain; the
+	// ids' characters all sort before "~"). The page query walks the type-and-id
+	// index in order over the window and stops at the page's end.
+	dir, op, bound, edge := "", " > ", " <= ", "'~'"
+	if backward {
+		dir, op, bound, edge = " DESC", " < ", " >= ", "''"
+	}
+	window := "SELECT c.res_id FROM resources c WHERE c.res_type = ?"
+	winArgs := []any{q.Type}
+	if cur != nil {
+		window += " AND c.res_id" + op + "?"
+		winArgs = append(winArgs, cur.ID)
+		kw, kargs := keysetCondition(nil, cur)
+		where = append(where, kw)
+		args = append(args, kargs...)
+	}
+	window += fmt.Sprintf(" ORDER BY c.res_id%s LIMIT 1 OFFSET %d", dir, walkWindow-1)
+	where = append(where, "r.res_id"+bound+"COALESCE(("+window+"), "+edge+")")
+	args = append(args, winArgs...)
+	w.query = fmt.Sprintf("WITH page AS MATERIALIZED (SELECT %s FROM resources r WHERE %s ORDER BY %s LIMIT %d) SELECT * FROM page ORDER BY %s",
+		strings.Join(cols, ", "), strings.Join(where, " AND "), strings.Join(order, ", "), count+1, strings.Join(outer, ", "))
+	w.args = args
+	return w, nil
+}
+
+// walkPays runs the probes: the walk pays when no condition is selective.
+func (t *tx) walkPays(ctx context.Context, w *walkPlan) (bool, error) {
+	for _, p := range w.probes {
+		var n int
+		if err := t.queryRow(ctx, p.query, p.args...).Scan(&n); err != nil {
+			return false, fmt.Errorf("search: %w", err)
+		}
+		if n < walkProbeCap {
+			return false, nil
+		}
+	}
+	return true, nil
+}

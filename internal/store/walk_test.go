@@ -1,0 +1,136 @@
+package store_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"omnichart/internal/ehr"
+	"omnichart/internal/ehrtest"
+	"omnichart/internal/fhir"
+	"omnichart/internal/store"
+)
+
+// TestPopulationSearchesPageLikeAnyOther pages forward and back through
+// population searches of the growth data (300 patients, 3,000 Observations):
+// broad conditions, which SQLite answers by walking the resources in page order
+// (walk.go), a condition that is broad alone and rare together with another
+// (the walk comes up short and the usual query answers), and a selective one.
+// Every page sequence must be exactly the matches worked out from the generated
+// resources, in id order, with no repeats; on SQLite the broad ones must have
+// been walked.
+func TestPopulationSearchesPageLikeAnyOther(t *testing.T) {
+	const patients = 300
+	var all []map[string]any
+	for i := range patients {
+		all = append(all, growthPatient(i)...)
+	}
+	matches := func(typ string, keep func(res map[string]any) bool) []string {
+		var ids []string
+		for _, res := range all {
+			if res["resourceType"] == typ && keep(res) {
+				ids = append(ids, res["id"].(string))
+			}
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	code := func(res map[string]any) string {
+		return fhir.String(fhir.Array(fhir.Object(res, "code"), "coding")[0].(map[string]any), "code")
+	}
+	day := func(res map[string]any) string { return fhir.String(res, "effectiveDateTime")[:10] }
+	cases := []struct {
+		name, typ, query string
+		want             []string
+		walked           bool
+	}{
+		{"a common code", "Observation", "code=http://loinc.org|2339-0&_count=40",
+			matches("Observation", func(r map[string]any) bool { return code(r) == "2339-0" }), true},
+		{"a common code since a date", "Observation", "code=http://loinc.org|2339-0&date=ge2015-01-01&_count=40",
+			matches("Observation", func(r map[string]any) bool { return code(r) == "2339-0" && day(r) >= "2015-01-01" }), true},
+		{"a family name", "Patient", "family=smith&_count=7",
+			matches("Patient", func(r map[string]any) bool {
+				return fhir.String(fhir.Array(r, "name")[0].(map[string]any), "family") == "Smith"
+			}), false},
+		{"two broad conditions rarely met together", "Observation", "code=http://loinc.org|718-7&date=lt2011-06-01&_count=50",
+			matches("Observation", func(r map[string]any) bool { return code(r) == "718-7" && day(r) < "2011-06-01" }), false},
+	}
+	// The rare case must be broad in each condition alone, so that the walk is
+	// tried and comes up short.
+	if a, b := len(matches("Observation", func(r map[string]any) bool { return code(r) == "718-7" })),
+		len(matches("Observation", func(r map[string]any) bool { return day(r) < "2011-06-01" })); a < store.WalkProbeCap || b < store.WalkProbeCap {
+		t.Fatalf("the rare case's conditions match %d and %d Observations alone, want each at least %d", a, b, store.WalkProbeCap)
+	}
+	for _, engine := range ehrtest.AllEngines {
+		t.Run(engine, func(t *testing.T) {
+			st := ehrtest.MustOpen(t, engine, store.Options{})
+			loadGrowth(t, st, patients)
+			ctx := ehr.WithScope(context.Background(), ehr.Scope{Sources: []string{benchSource}})
+			for _, c := range cases {
+				if len(c.want) < 3 {
+					t.Fatalf("%s: only %d matches in the generated data; the case tests nothing", c.name, len(c.want))
+				}
+				before := st.Walks()
+				var forward []string
+				var pages []*ehr.Page
+				q := mustParse(t, c.typ, c.query)
+				for {
+					page, err := st.Search(ctx, q)
+					if err != nil {
+						t.Fatalf("%s: %v", c.name, err)
+					}
+					pages = append(pages, page)
+					for _, r := range page.Records {
+						forward = append(forward, r.ID)
+					}
+					if page.Next == "" || len(pages) > len(c.want) {
+						break
+					}
+					q = mustParse(t, c.typ, c.query)
+					q.Cursor = page.Next
+				}
+				if !slices.Equal(forward, c.want) {
+					t.Errorf("%s, forward: %d ids %s, want %d %s", c.name, len(forward), clip(forward), len(c.want), clip(c.want))
+				}
+				// Back from the last page with the previous links.
+				var backward []string
+				last := pages[len(pages)-1]
+				for _, r := range slices.Backward(last.Records) {
+					backward = append(backward, r.ID)
+				}
+				for prev, n := last.Prev, 0; prev != "" && n <= len(c.want); n++ {
+					q = mustParse(t, c.typ, c.query)
+					q.Cursor = prev
+					page, err := st.Search(ctx, q)
+					if err != nil {
+						t.Fatalf("%s, backward: %v", c.name, err)
+					}
+					for _, r := range slices.Backward(page.Records) {
+						backward = append(backward, r.ID)
+					}
+					prev = page.Prev
+				}
+				slices.Reverse(backward)
+				if !slices.Equal(backward, c.want) {
+					t.Errorf("%s, backward: %d ids %s, want %d %s", c.name, len(backward), clip(backward), len(c.want), clip(c.want))
+				}
+				walks := st.Walks() - before
+				if engine == "sqlite" && c.walked && walks < int64(len(pages)-1) {
+					t.Errorf("%s: %d of %d pages walked on SQLite, want all but perhaps the last", c.name, walks, len(pages))
+				}
+				if (engine != "sqlite" || !c.walked) && walks != 0 {
+					t.Errorf("%s: %d pages walked on %s, want none", c.name, walks, engine)
+				}
+			}
+		})
+	}
+}
+
+// clip shows the first and last few ids of a long list.
+func clip(ids []string) string {
+	if len(ids) <= 6 {
+		return "[" + strings.Join(ids, " ") + "]"
+	}
+	return "[" + strings.Join(ids[:3], " ") + " ... " + strings.Join(ids[len(ids)-3:], " ") + "]"
+}
