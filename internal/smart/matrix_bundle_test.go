@@ -43,7 +43,12 @@ func (c writeCaller) ownRecord() string {
 
 func matrixBundles(c writeCaller) []bundleCell {
 	create := writeCell{kind: opCreate, subject: c.ownSubject()}
-	return []bundleCell{
+	var cells []bundleCell
+	for _, id := range []string{"mxPatA", "mxPatB", "mxPatB2"} {
+		cells = append(cells, bundleCell{name: "a transaction of a create whose conditional reference names " + id, kind: "transaction",
+			entries: []writeCell{{kind: opCreateConditionalRef, subject: id}}})
+	}
+	return append(cells, []bundleCell{
 		{name: "a transaction of a create and an update of the other enterprise's record", kind: "transaction",
 			entries: []writeCell{create, {kind: opUpdate, target: c.otherRecord()}}},
 		{name: "a transaction of a create and a patch of a hidden record", kind: "transaction",
@@ -55,7 +60,7 @@ func matrixBundles(c writeCaller) []bundleCell {
 		{name: "a batch of a create, an update and a delete of the other enterprise's records, a patch of a hidden one and an update of its own", kind: "batch",
 			entries: []writeCell{create, {kind: opUpdate, target: c.otherRecord()}, {kind: opDelete, target: "mxPat" + c.otherRecord()[5:]},
 				{kind: opPatch, target: c.hiddenRecord()}, {kind: opUpdate, target: c.ownRecord()}}},
-	}
+	}...)
 }
 
 // entry is w as an entry of a transaction or batch Bundle.

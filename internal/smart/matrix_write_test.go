@@ -91,9 +91,13 @@ const (
 	opConditionalUpdate
 	opConditionalDelete
 	opConditionalPatch
+	// opCreateConditionalRef creates an Observation whose subject is a
+	// conditional reference to the fixture Patient subject (in transactions only).
+	opCreateConditionalRef
 )
 
-var writeKindNames = []string{"update", "patch", "delete", "create", "conditional create", "conditional update", "conditional delete", "conditional patch"}
+var writeKindNames = []string{"update", "patch", "delete", "create", "conditional create", "conditional update", "conditional delete", "conditional patch",
+	"create with a conditional reference"}
 
 // writeCell is one write: of kind, about the fixture record target (by id, or
 // by its identifier for conditional kinds), a created Observation being about
@@ -104,8 +108,11 @@ type writeCell struct {
 }
 
 func (w writeCell) String() string {
-	if w.kind == opCreate {
+	switch w.kind {
+	case opCreate:
 		return "create an Observation of " + w.subject
+	case opCreateConditionalRef:
+		return "create an Observation of Patient?" + patientCriteria(w.subject) + " (" + w.subject + ")"
 	}
 	return writeKindNames[w.kind] + " " + w.target
 }
@@ -199,6 +206,16 @@ func (c writeCaller) expect(w writeCell) writeWant {
 		}
 		// A patch needs a record: criteria that match none are 404.
 		return writeWant{status: http.StatusNotFound}
+	case opCreateConditionalRef:
+		switch {
+		case !c.may('c', typ):
+			return forbidden
+		case !c.matches(w.subject):
+			// Criteria find only what c may see, of its own source: a Patient
+			// out of reach is one that does not exist.
+			return writeWant{status: http.StatusPreconditionFailed}
+		}
+		return create()
 	}
 	panic("unknown write kind")
 }
@@ -440,8 +457,18 @@ func (w writeCell) request(originals map[string]map[string]any, fresh string) wr
 		return writeRequest{method: "DELETE", path: "/fhir/Observation?" + criteria}
 	case opConditionalPatch:
 		return writeRequest{method: "PATCH", path: "/fhir/Observation?" + criteria, body: `[{"op":"replace","path":"/status","value":"amended"}]`}
+	case opCreateConditionalRef:
+		obs := newObservation(w.subject, fresh)
+		obs["subject"] = map[string]any{"reference": "Patient?" + patientCriteria(w.subject)}
+		return writeRequest{method: "POST", path: "/fhir/Observation", body: body(obs)}
 	}
 	panic("unknown write kind")
+}
+
+// patientCriteria are search criteria that find the fixture Patient id alone.
+func patientCriteria(id string) string {
+	p := matrixPeople[id]
+	return "given=" + p.given + "&birthdate=" + p.birthDate
 }
 
 // send makes an HTTP request with a bearer token and extra headers.
