@@ -1,15 +1,12 @@
 package fhir
 
 import (
-	"regexp"
 	"strings"
 )
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
-
 // ValidID reports whether id is a valid FHIR resource id: 1 to 64 characters from
 // A-Z, a-z, 0-9, "-" and ".". See https://hl7.org/fhir/R4/datatypes.html#id.
-func ValidID(id string) bool { return idPattern.MatchString(id) }
+func ValidID(id string) bool { return isID(id) }
 
 // ParseReference splits a literal reference into type, id and version. It accepts
 // relative ("Patient/1", "Patient/1/_history/2") and absolute

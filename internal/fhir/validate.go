@@ -3,28 +3,10 @@ package fhir
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 )
-
-// Formats of primitive values, from https://hl7.org/fhir/R4/datatypes.html.
-var primitivePatterns = map[string]*regexp.Regexp{
-	"id":           idPattern,
-	"date":         regexp.MustCompile(`^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?$`),
-	"dateTime":     regexp.MustCompile(`^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$`),
-	"instant":      regexp.MustCompile(`^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))$`),
-	"time":         regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?$`),
-	"code":         regexp.MustCompile(`^[^\s]+( [^\s]+)*$`),
-	"integer":      regexp.MustCompile(`^-?([0]|([1-9][0-9]*))$`),
-	"unsignedInt":  regexp.MustCompile(`^([0]|([1-9][0-9]*))$`),
-	"positiveInt":  regexp.MustCompile(`^\+?[1-9][0-9]*$`),
-	"decimal":      regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`),
-	"oid":          regexp.MustCompile(`^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$`),
-	"uuid":         regexp.MustCompile(`^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`),
-	"base64Binary": regexp.MustCompile(`^(\s*([0-9a-zA-Z\+/=]){4}\s*)+$`),
-}
 
 // maxIssues keeps a pathological document from producing an unbounded outcome.
 const maxIssues = 100
@@ -277,7 +259,7 @@ func (v *validator) primitive(val any, typ, path string) bool {
 			v.add("value", path, "a %s must be a JSON number", typ)
 			return false
 		}
-		if re := primitivePatterns[typ]; re != nil && !re.MatchString(n.String()) {
+		if ok := primitiveFormats[typ]; ok != nil && !ok(n.String()) {
 			v.add("value", path, "%s is not a valid %s", n.String(), typ)
 			return false
 		}
@@ -300,7 +282,7 @@ func (v *validator) primitive(val any, typ, path string) bool {
 		v.add("value", path, "%s", msg)
 		return false
 	}
-	if re := primitivePatterns[typ]; re != nil && !re.MatchString(s) {
+	if ok := primitiveFormats[typ]; ok != nil && !ok(s) {
 		v.add("value", path, "the value is not a valid %s", typ)
 		return false
 	}
