@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -78,34 +79,64 @@ func TestCustomSearchParameterBecomesSearchableAfterReindex(t *testing.T) {
 }
 
 func TestDeferredIndexingGivesTheSameResultsAfterReindex(t *testing.T) {
-	ctx := context.Background()
-	inline := ehrtest.MustOpen(t, "sqlite", store.Options{})
-	deferred := ehrtest.MustOpen(t, "sqlite", store.Options{})
-	load := func(s *store.Store, ctx context.Context) {
-		for i, name := range []string{"Ada", "Grace", "Alan"} {
-			p := map[string]any{"resourceType": "Patient", "id": name, "name": []any{map[string]any{"family": name}},
-				"identifier": []any{map[string]any{"system": "http://x", "value": name}}, "birthDate": []string{"1815", "1906-12-09", "1912-06-23"}[i]}
-			if _, _, err := s.Update(ctx, "Patient", name, p, ehr.WriteOptions{}); err != nil {
+	for _, engine := range ehrtest.AllEngines {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			inline := ehrtest.MustOpen(t, engine, store.Options{})
+			deferred := ehrtest.MustOpen(t, engine, store.Options{})
+			// Each Patient and its two Observations share a compartment, so
+			// that a batch of the re-index holds several resources of one.
+			load := func(s *store.Store, ctx context.Context) {
+				for i, name := range []string{"Ada", "Grace", "Alan"} {
+					p := map[string]any{"resourceType": "Patient", "id": name, "name": []any{map[string]any{"family": name}},
+						"identifier": []any{map[string]any{"system": "http://x", "value": name}}, "birthDate": []string{"1815", "1906-12-09", "1912-06-23"}[i]}
+					if _, _, err := s.Update(ctx, "Patient", name, p, ehr.WriteOptions{}); err != nil {
+						t.Fatal(err)
+					}
+					for k, code := range []string{"2339-0", "718-7"} {
+						o := map[string]any{"resourceType": "Observation", "id": name + "-" + code, "status": "final",
+							"identifier": []any{map[string]any{"system": "http://x/obs", "value": name + strconv.Itoa(k)}},
+							"code":       map[string]any{"coding": []any{map[string]any{"system": "http://loinc.org", "code": code}}},
+							"subject":    map[string]any{"reference": "Patient/" + name}}
+						if _, _, err := s.Update(ctx, "Observation", o["id"].(string), o, ehr.WriteOptions{}); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+			}
+			load(inline, ctx)
+			load(deferred, ehr.WithDeferredIndexing(ctx))
+			if got := searchIDs(t, deferred, "Patient", "identifier=http://x|Ada"); strings.Join(got, ",") != "Ada" {
+				t.Errorf("identifiers must be searchable during a deferred load: got %v", got)
+			}
+			if got := searchIDs(t, deferred, "Patient", "name=a"); len(got) != 0 {
+				t.Errorf("name=a before reindex = %v, want nothing (deferred)", got)
+			}
+			if err := deferred.Reindex(ctx, store.ReindexOptions{PendingOnly: true, Batch: 4}); err != nil {
 				t.Fatal(err)
 			}
-		}
-	}
-	load(inline, ctx)
-	load(deferred, ehr.WithDeferredIndexing(ctx))
-	if got := searchIDs(t, deferred, "Patient", "identifier=http://x|Ada"); strings.Join(got, ",") != "Ada" {
-		t.Errorf("identifiers must be searchable during a deferred load: got %v", got)
-	}
-	if got := searchIDs(t, deferred, "Patient", "name=a"); len(got) != 0 {
-		t.Errorf("name=a before reindex = %v, want nothing (deferred)", got)
-	}
-	if err := deferred.Reindex(ctx, store.ReindexOptions{PendingOnly: true}); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{"name=a", "birthdate=lt1900", "birthdate=1906", "identifier=Alan", "_sort=birthdate"} {
-		a, b := searchIDs(t, inline, "Patient", q), searchIDs(t, deferred, "Patient", q)
-		if strings.Join(a, ",") != strings.Join(b, ",") {
-			t.Errorf("Patient?%s: inline %v, deferred then reindexed %v", q, a, b)
-		}
+			for _, q := range []struct{ typ, query string }{{"Patient", "name=a"}, {"Patient", "birthdate=lt1900"}, {"Patient", "birthdate=1906"},
+				{"Patient", "identifier=Alan"}, {"Patient", "_sort=birthdate"}, {"Observation", "identifier=http://x/obs|Ada1"},
+				{"Observation", "code=http://loinc.org|2339-0"}, {"Observation", "subject=Patient/Grace"}} {
+				a, b := searchIDs(t, inline, q.typ, q.query), searchIDs(t, deferred, q.typ, q.query)
+				if len(a) == 0 || strings.Join(a, ",") != strings.Join(b, ",") {
+					t.Errorf("%s?%s: inline %v, deferred then reindexed %v", q.typ, q.query, a, b)
+				}
+			}
+			// The same index rows, none twice, and no mark left.
+			for _, table := range []string{"index_token", "index_string", "index_reference", "index_pending"} {
+				var a, b int
+				if err := inline.DB().QueryRow(`SELECT count(*) FROM ` + table).Scan(&a); err != nil {
+					t.Fatal(err)
+				}
+				if err := deferred.DB().QueryRow(`SELECT count(*) FROM ` + table).Scan(&b); err != nil {
+					t.Fatal(err)
+				}
+				if a != b {
+					t.Errorf("%s: %d rows inline, %d deferred then reindexed", table, a, b)
+				}
+			}
+		})
 	}
 }
 
