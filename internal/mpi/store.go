@@ -83,7 +83,9 @@ func (m *MPI) Rematch(ctx context.Context) (*Report, error) {
 	cfg := m.cfg
 	cfg.Constraints = nil
 	if model.Stored != nil {
-		// Overrides are applied by the index on top of the stored values.
+		// loadModel has applied the overrides already (the model in use is
+		// shown with them); NewIndex applies cfg.Overrides again, which fixes
+		// the same levels to the same values and changes nothing.
 		cfg.Model = model.Model
 	}
 	for p, d := range m.decisions {
