@@ -259,7 +259,7 @@ func (v *validator) primitive(val any, typ, path string) bool {
 			v.add("value", path, "a %s must be a JSON number", typ)
 			return false
 		}
-		if ok := primitiveFormats[typ]; ok != nil && !ok(n.String()) {
+		if valid := primitiveFormats[typ]; valid != nil && !valid(n.String()) {
 			v.add("value", path, "%s is not a valid %s", n.String(), typ)
 			return false
 		}
@@ -282,7 +282,7 @@ func (v *validator) primitive(val any, typ, path string) bool {
 		v.add("value", path, "%s", msg)
 		return false
 	}
-	if ok := primitiveFormats[typ]; ok != nil && !ok(s) {
+	if valid := primitiveFormats[typ]; valid != nil && !valid(s) {
 		v.add("value", path, "the value is not a valid %s", typ)
 		return false
 	}

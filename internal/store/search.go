@@ -170,6 +170,10 @@ func (t *tx) buildSearch(q *search.Query, scope ehr.Scope) (*searchSQL, error) {
 	if q.Compartment == "" {
 		driver = b.selectiveParam(q.Type, q.Params)
 	}
+	// The conditions that do not come from parameters (type, deletion, scope)
+	// and each parameter's, which a walk reuses (walk.go).
+	fixed, fixedArgs := len(where), len(args)
+	var paramConds []walkCondition
 	kept := q.Params[:0]
 	for k, p := range q.Params {
 		b.correlate = q.Compartment != "" || (driver >= 0 && k != driver)
@@ -184,6 +188,7 @@ func (t *tx) buildSearch(q *search.Query, scope ehr.Scope) (*searchSQL, error) {
 			continue
 		}
 		kept = append(kept, p)
+		paramConds = append(paramConds, walkCondition{sql: c, args: a})
 		where = append(where, c)
 		args = append(args, a...)
 	}
@@ -253,7 +258,7 @@ func (t *tx) buildSearch(q *search.Query, scope ehr.Scope) (*searchSQL, error) {
 	sq := &searchSQL{selection: selection, selArgs: args, query: query, args: allArgs,
 		keys: keys, cur: cur, count: count, backward: backward}
 	if t.walkable(q, driver, keys) {
-		if sq.walk, err = t.buildWalk(b, q, cols, order, outer, count, cur, backward); err != nil {
+		if sq.walk, err = t.buildWalk(b, q, slices.Clone(where[:fixed]), slices.Clone(args[:fixedArgs]), paramConds, cols, order, outer, count, cur, backward); err != nil {
 			return nil, err
 		}
 	}

@@ -86,38 +86,35 @@ func (t *tx) plainIndexParam(typ string, p search.Param) bool {
 	return ok
 }
 
+// walkCondition is one condition of a search and its arguments.
+type walkCondition struct {
+	sql  string
+	args []any
+}
+
 // buildWalk builds the walking page query of q and its probes. base is the
 // builder of the usual query, whose settings (scope, clock) it copies; where and
-// args are the conditions on r that do not come from parameters (type, deletion,
-// scope); keyset, when there is a cursor, is its condition on r.
-func (t *tx) buildWalk(base *sqlBuilder, q *search.Query, cols, order, outer []string, count int, cur *searchCursor, backward bool) (*walkPlan, error) {
+// args are the usual query's conditions on r that do not come from parameters
+// (type, deletion, scope), and params its condition of each parameter, each
+// collecting the parameter's matches (IN), which bounded become the probes.
+func (t *tx) buildWalk(base *sqlBuilder, q *search.Query, where []string, args []any, params []walkCondition,
+	cols, order, outer []string, count int, cur *searchCursor, backward bool) (*walkPlan, error) {
 	w := &walkPlan{}
-	probe := *base
-	probe.aliasN = 0
 	walk := *base
 	walk.aliasN = 0
-	where, args, err := walk.where(q.Type, nil, "r")
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range q.Params {
-		probe.correlate = false
-		c, a, err := probe.param(q.Type, p, "r")
-		if err != nil {
-			return nil, err
-		}
+	walk.correlate = true
+	for k, p := range q.Params {
 		// The usual condition is "(r.compartment, r.res_type, r.res_id) IN
 		// (SELECT ... FROM index_x i WHERE ...)": its subquery, bounded, is the probe.
-		sub, ok := strings.CutPrefix(c, "(r.compartment, r.res_type, r.res_id) IN (")
+		sub, ok := strings.CutPrefix(params[k].sql, "(r.compartment, r.res_type, r.res_id) IN (")
 		if !ok || !strings.HasSuffix(sub, ")") {
 			return nil, nil // not one index condition after all: no walk
 		}
 		w.probes = append(w.probes, walkProbe{
 			query: fmt.Sprintf("SELECT count(*) FROM (%s LIMIT %d) AS p", strings.TrimSuffix(sub, ")"), walkProbeCap),
-			args:  a,
+			args:  params[k].args,
 		})
-		walk.correlate = true
-		c, a, err = walk.param(q.Type, p, "r")
+		c, a, err := walk.param(q.Type, p, "r")
 		if err != nil {
 			return nil, err
 		}
