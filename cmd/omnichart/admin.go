@@ -22,6 +22,7 @@ commands:
   source add|list|show|disable       the directory of source systems
   quarantine list|show|replay        documents and messages that failed to import
   reindex [--pending] [--restart]    rebuild search indexes (resumable)
+  storage                            the bytes of each table and index, per resource
   identity list [--all]              identity conflicts waiting for review
   mpi rematch|review|decide          the master patient index: persons and review tasks
   terminology load|list              code mappings (ConceptMaps) the integrated record uses
@@ -54,6 +55,8 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return adminQuarantine(ctx, args[1:], stdout, stderr)
 	case "reindex":
 		return adminReindex(ctx, args[1:], stdout, stderr)
+	case "storage":
+		return adminStorage(ctx, args[1:], stdout, stderr)
 	case "identity":
 		return adminIdentity(ctx, args[1:], stdout, stderr)
 	case "mpi":

@@ -73,6 +73,8 @@ func TestImportCommandLoadsADirectoryOnceAndReportsFailures(t *testing.T) {
 			[]string{"0 already imported, 0 failed", "Patient", "Provenance", "skipped, unknown format (1):\n  " + filepath.Join(dir, "README.md")}},
 		{"a re-run imports nothing twice", []string{"import", "--db", db, "--source", "st-marys", dir}, 0,
 			[]string{": 0 new,", "0 failed", "skipped, already imported ("}},
+		{"the storage report measures the index tables and the originals", []string{"admin", "storage", "--db", db}, 0,
+			[]string{"index_token", "resource_versions", "of them Binary (", "KiB per resource, Binary bodies left out"}},
 		{"a bad file fails the run and names the file", []string{"import", "--db", db, "--source", "st-marys", filepath.Join(work, "bad.hl7")}, 1,
 			[]string{"failed, unsupported message type (1):\n  " + filepath.Join(work, "bad.hl7"), "quarantined as Task/"}},
 		{"the failure is in the quarantine", []string{"admin", "quarantine", "list", "--db", db}, 0,

@@ -46,6 +46,9 @@ type Dialect interface {
 	// (Store.RefreshStatistics); empty where the planner keeps none (SQLite's
 	// here, which plans by its index heuristics; see OwnerIndex).
 	Analyze() string
+	// TableSizes is a query of one row per table of the store: its name, the
+	// bytes of its rows and the bytes of all its indexes (Store.Storage).
+	TableSizes() string
 }
 
 // rebind rewrites "?" placeholders for the dialect. Queries in this package never hold

@@ -129,10 +129,18 @@ func (x *extractor) extract(typ string, res map[string]any) *indexRows {
 	return rows
 }
 
+// composite indexes each value of a composite parameter as one group of component
+// rows. A group is kept only when every component has a value: a search names a
+// value for every component, so an incomplete group can never match, and
+// Observation's code-value-* composites would otherwise copy every Observation's
+// code rows four times over. Component token rows keep no display text, which
+// only :text reads and a composite search cannot ask for.
 func (x *extractor) composite(rows *indexRows, d *search.Definition, nodes fhirpath.Collection, res map[string]any) {
 	for _, n := range nodes {
+		before := rows.mark()
 		rows.nextGrp++
 		grp := rows.nextGrp
+		complete := true
 		for i, c := range d.Components {
 			e, err := x.compile(c.Expression)
 			if err != nil || c.Type == "" {
@@ -142,11 +150,39 @@ func (x *extractor) composite(rows *indexRows, d *search.Definition, nodes fhirp
 			if err != nil {
 				continue
 			}
+			start := rows.mark()
 			for _, v := range vals {
 				rows.add(CompositeParam(d.Code, i), grp, c.Type, v)
 			}
+			if rows.mark() == start {
+				complete = false
+				break
+			}
+		}
+		if !complete {
+			rows.truncate(before)
+			continue
+		}
+		for k := before.tokens; k < len(rows.tokens); k++ {
+			rows.tokens[k].text = ""
 		}
 	}
+}
+
+// rowMark is the number of rows of each index table at one moment of an
+// extraction, for taking back the rows added since.
+type rowMark struct {
+	strings, tokens, dates, numbers, quantities, references, uris, grp int
+}
+
+func (r *indexRows) mark() rowMark {
+	return rowMark{len(r.strings), len(r.tokens), len(r.dates), len(r.numbers), len(r.quantities), len(r.references), len(r.uris), r.nextGrp}
+}
+
+func (r *indexRows) truncate(m rowMark) {
+	r.strings, r.tokens, r.dates, r.numbers = r.strings[:m.strings], r.tokens[:m.tokens], r.dates[:m.dates], r.numbers[:m.numbers]
+	r.quantities, r.references, r.uris = r.quantities[:m.quantities], r.references[:m.references], r.uris[:m.uris]
+	r.nextGrp = m.grp
 }
 
 // CompositeParam is the index parameter name of component i of composite code.
@@ -295,6 +331,23 @@ func (r *indexRows) addCoding(param string, grp int, c map[string]any) {
 	r.tokens = append(r.tokens, tokenRow{param: param, grp: grp, system: system, code: code, text: NormalizeString(fhir.String(c, "display"))})
 }
 
+// relativeURL is what an index_reference row keeps in url for a reference that
+// parsed as typ/id(/_history/ver): nothing when the reference is exactly that
+// relative form, which the row's other columns spell out (and referenceText
+// spells again for sorting), and the reference itself otherwise (an absolute URL
+// keeps its base). Most references are relative, and keeping them twice cost a
+// sixth of the reference index's bytes.
+func relativeURL(ref, typ, id, ver string) string {
+	rel := typ + "/" + id
+	if ver != "" {
+		rel += "/_history/" + ver
+	}
+	if ref == rel {
+		return ""
+	}
+	return ref
+}
+
 func dateRangeOf(n fhirpath.Node) (low, high int64, ok bool) {
 	switch v := n.Value.(type) {
 	case string:
@@ -397,6 +450,7 @@ func (r *indexRows) addReference(param string, grp int, n fhirpath.Node) {
 		row := referenceRow{param: param, grp: grp, url: url}
 		if typ, id, ver, ok := fhir.ParseReference(url); ok {
 			row.refType, row.refID, row.version = typ, id, ver
+			row.url = relativeURL(url, typ, id, ver)
 		}
 		r.references = append(r.references, row)
 	case map[string]any:
@@ -407,11 +461,12 @@ func (r *indexRows) addReference(param string, grp int, n fhirpath.Node) {
 		row := referenceRow{param: param, grp: grp, url: ref}
 		if typ, id, ver, ok := fhir.ParseReference(ref); ok {
 			row.refType, row.refID, row.version = typ, id, ver
+			row.url = relativeURL(ref, typ, id, ver)
 		}
 		if ident := fhir.Object(v, "identifier"); ident != nil {
 			row.idSystem, row.idValue = fhir.String(ident, "system"), fhir.String(ident, "value")
 		}
-		if row.url == "" && row.idValue == "" {
+		if ref == "" && row.idValue == "" {
 			return
 		}
 		r.references = append(r.references, row)

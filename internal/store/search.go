@@ -735,7 +735,9 @@ func referenceCond(d *search.Definition, modifier, v, i string) (string, []any, 
 	}
 	if strings.Contains(v, "/") || strings.Contains(v, ":") {
 		url, _, _ := strings.Cut(v, "|")
-		return i + ".url = ?", []any{url}, nil
+		// url <> '' lets the planner use the partial index, which holds only
+		// the references that ref_type and ref_id do not spell out.
+		return i + ".url = ? AND " + i + ".url <> ''", []any{url}, nil
 	}
 	if !fhir.ValidID(v) {
 		return "", nil, invalid("%q is not a reference or id", v)
@@ -1098,7 +1100,7 @@ func (b *sqlBuilder) sortKeys(q *search.Query) ([]sortKey, error) {
 		case "number", "quantity":
 			col, kind = "value", "real"
 		case "reference":
-			col, kind = "url", "text"
+			col, kind = referenceText("s"), "text"
 		case "uri":
 			col, kind = "value", "text"
 		default:
@@ -1113,10 +1115,21 @@ func (b *sqlBuilder) sortKeys(q *search.Query) ([]sortKey, error) {
 		if b.fixedCompartment != "" {
 			owner, args = "s.compartment = ? AND s.compartment = r.compartment", []any{b.fixedCompartment, d.Code}
 		}
-		expr := "COALESCE((SELECT " + agg + "(s." + col + ") FROM " + tableOf[d.Type] + " s" + b.ownerIndex(tableOf[d.Type]) + " WHERE " + owner + " AND s.res_type = r.res_type AND s.res_id = r.res_id AND s.param = ?), " + sentinel + ")"
+		if !strings.Contains(col, "(") && !strings.Contains(col, " ") {
+			col = "s." + col
+		}
+		expr := "COALESCE((SELECT " + agg + "(" + col + ") FROM " + tableOf[d.Type] + " s" + b.ownerIndex(tableOf[d.Type]) + " WHERE " + owner + " AND s.res_type = r.res_type AND s.res_id = r.res_id AND s.param = ?), " + sentinel + ")"
 		keys = append(keys, sortKey{expr: expr, args: args, desc: k.Descending, kind: kind})
 	}
 	return keys, nil
+}
+
+// referenceText is the reference an index_reference row of alias a was made
+// from, as written. Its url column keeps only what ref_type, ref_id and
+// ref_version do not spell out (see relativeURL).
+func referenceText(a string) string {
+	return "(CASE WHEN " + a + ".url <> '' OR " + a + ".ref_type = '' THEN " + a + ".url WHEN " + a + ".ref_version <> '' THEN " +
+		a + ".ref_type || '/' || " + a + ".ref_id || '/_history/' || " + a + ".ref_version ELSE " + a + ".ref_type || '/' || " + a + ".ref_id END)"
 }
 
 // searchCursor is the position after (or, Backward, before) one result row.

@@ -47,6 +47,24 @@ func (dialect) InsertRows() string { return "INSERT" }
 
 func (dialect) OwnerIndex(string) string { return "" }
 
+// TableSizes measures each table of the store's schema: rows with their TOAST,
+// and indexes. On Citus the coordinator's table of a distributed or reference
+// table is an empty shell, and citus_table_size and citus_total_relation_size
+// sum its shards on the workers.
+func (d dialect) TableSizes() string {
+	if d.distributed {
+		return `SELECT c.relname,
+  CASE WHEN p.logicalrelid IS NULL THEN pg_table_size(c.oid) ELSE citus_table_size(c.oid::regclass) END,
+  CASE WHEN p.logicalrelid IS NULL THEN pg_indexes_size(c.oid)
+    ELSE citus_total_relation_size(c.oid::regclass) - citus_table_size(c.oid::regclass) END
+FROM pg_class c LEFT JOIN pg_dist_partition p ON p.logicalrelid = c.oid
+WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')`
+	}
+	return `SELECT c.relname, pg_table_size(c.oid), pg_indexes_size(c.oid)
+FROM pg_class c
+WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')`
+}
+
 // Analyze analyzes every table of the store's schema (the connection's
 // search_path, which a test's schema or a deployment's own names), and only
 // those: ANALYZE with no table would go through every schema of the database.

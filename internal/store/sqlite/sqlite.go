@@ -32,6 +32,17 @@ func (dialect) Placeholder(int) string         { return "?" }
 func (dialect) TxOptions() *sql.TxOptions      { return nil }
 func (dialect) LockMigrations() string         { return "" }
 func (dialect) Analyze() string                { return "" }
+// TableSizes sums the pages dbstat counts for each table and for its indexes
+// (free pages, which the file keeps for later writes, are nobody's).
+func (dialect) TableSizes() string {
+	return `SELECT m.tbl_name,
+  COALESCE(SUM(CASE WHEN m.type = 'table' THEN d.pgsize END), 0),
+  COALESCE(SUM(CASE WHEN m.type = 'index' THEN d.pgsize END), 0)
+FROM sqlite_schema m JOIN (SELECT name, pgsize FROM dbstat WHERE aggregate = TRUE) d ON d.name = m.name
+WHERE m.tbl_name NOT LIKE 'sqlite_%'
+GROUP BY m.tbl_name`
+}
+
 func (dialect) OwnerIndex(table string) string { return " INDEXED BY " + table + "_owner" }
 func (dialect) ForUpdate() string              { return "" }
 func (dialect) Lock() []string                 { return nil }
