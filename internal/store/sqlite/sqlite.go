@@ -27,11 +27,12 @@ var migrations embed.FS
 
 type dialect struct{}
 
-func (dialect) Name() string                   { return "sqlite" }
-func (dialect) Placeholder(int) string         { return "?" }
-func (dialect) TxOptions() *sql.TxOptions      { return nil }
-func (dialect) LockMigrations() string         { return "" }
-func (dialect) Analyze() string                { return "" }
+func (dialect) Name() string              { return "sqlite" }
+func (dialect) Placeholder(int) string    { return "?" }
+func (dialect) TxOptions() *sql.TxOptions { return nil }
+func (dialect) LockMigrations() string    { return "" }
+func (dialect) Analyze() string           { return "" }
+
 // TableSizes sums the pages dbstat counts for each table and for its indexes
 // (free pages, which the file keeps for later writes, are nobody's).
 func (dialect) TableSizes() string {
