@@ -155,3 +155,11 @@ func (s *Store) Walks() int64 { return s.walks.Load() }
 
 // WalkProbeCap is the count of index rows above which a condition is broad (walk.go).
 const WalkProbeCap = walkProbeCap
+
+// SetReindexBatchBytes sets the bodies one re-index batch may hold, until the
+// test ends.
+func SetReindexBatchBytes(t interface{ Cleanup(func()) }, n int) {
+	old := reindexBatchBytes
+	reindexBatchBytes = n
+	t.Cleanup(func() { reindexBatchBytes = old })
+}

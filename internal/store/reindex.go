@@ -75,10 +75,8 @@ func (s *Store) reindexAll(ctx context.Context, opts ReindexOptions) error {
 				return err
 			}
 			n = len(refs)
-			for _, r := range refs {
-				if err := t.reindexOne(ctx, r.compartment, r.typ, r.id, r.body); err != nil {
-					return err
-				}
+			if err := t.reindexRefs(ctx, refs); err != nil {
+				return err
 			}
 			if n == 0 {
 				return t.exec(ctx, `DELETE FROM reindex_progress WHERE job = ?`, fullReindexJob)
@@ -129,12 +127,7 @@ func (s *Store) reindexPending(ctx context.Context, opts ReindexOptions) error {
 				return err
 			}
 			n = len(refs)
-			for _, r := range refs {
-				if err := t.reindexOne(ctx, r.compartment, r.typ, r.id, r.body); err != nil {
-					return err
-				}
-			}
-			return nil
+			return t.reindexRefs(ctx, refs)
 		})
 		if err != nil {
 			return fmt.Errorf("reindex: %w", err)
@@ -154,15 +147,28 @@ type storedRef struct {
 	body                 []byte
 }
 
+// reindexBatchBytes bounds the bodies one re-index batch holds at once. A
+// batch is counted in resources (ReindexOptions.Batch), but resources differ
+// in size by a factor of thousands: the Binaries that keep imported originals
+// hold megabytes each, and a batch of 500 of them once took the re-index of the
+// Synthea set to 715 MiB resident. A batch now ends at the resource that
+// brings its bodies past this many bytes (at least one resource, whatever its
+// size), and the next batch starts after it.
+var reindexBatchBytes = 16 << 20
+
+// scanRefs reads a batch of stored resources, up to reindexBatchBytes of
+// bodies (see there).
 func scanRefs(rows *sql.Rows) ([]storedRef, error) {
 	defer rows.Close()
 	var out []storedRef
-	for rows.Next() {
+	held := 0
+	for held < reindexBatchBytes && rows.Next() {
 		var r storedRef
 		if err := rows.Scan(&r.compartment, &r.typ, &r.id, bodyDest(&r.body)); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
+		held += len(r.body)
 	}
 	return out, rows.Err()
 }
@@ -175,6 +181,18 @@ func (t *tx) batchAfter(ctx context.Context, afterType, afterID string, n int) (
 		return nil, err
 	}
 	return scanRefs(rows)
+}
+
+// reindexRefs re-indexes a batch, letting each body go once it is indexed.
+func (t *tx) reindexRefs(ctx context.Context, refs []storedRef) error {
+	for i := range refs {
+		r := &refs[i]
+		if err := t.reindexOne(ctx, r.compartment, r.typ, r.id, r.body); err != nil {
+			return err
+		}
+		r.body = nil
+	}
+	return nil
 }
 
 func (t *tx) reindexOne(ctx context.Context, compartment, typ, id string, body []byte) error {
