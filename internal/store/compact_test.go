@@ -121,6 +121,21 @@ func count(t *testing.T, db *sql.DB, query string) int {
 	return n
 }
 
+// rowCount is a count of rows that query must find.
+type rowCount struct {
+	what, query string
+	want        int
+}
+
+func checkRows(t *testing.T, db *sql.DB, when string, checks []rowCount) {
+	t.Helper()
+	for _, c := range checks {
+		if got := count(t, db, c.query); got != c.want {
+			t.Errorf("%s, %s: %d rows, want %d", when, c.what, got, c.want)
+		}
+	}
+}
+
 // TestIndexKeepsOnlyRowsASearchCanRead writes the fixture and reads its index rows
 // back from the tables: a composite value is indexed only when every component has
 // a value, its component rows keep no display text, and a reference's url column
@@ -132,11 +147,7 @@ func TestIndexKeepsOnlyRowsASearchCanRead(t *testing.T) {
 			st := ehrtest.MustOpen(t, engine, store.Options{})
 			writeCompactFixture(t, st)
 			db := st.DB()
-			checks := []struct {
-				what  string
-				query string
-				want  int
-			}{
+			checkRows(t, db, "written", []rowCount{
 				{"composite rows of o2, which has no value", `SELECT count(*) FROM index_token WHERE res_id = 'o2' AND grp > 0`, 0},
 				{"composite token rows (o1's code twice, o3's code and value twice)", `SELECT count(*) FROM index_token WHERE grp > 0`, 6},
 				{"code-value-quantity rows of o1 (its code and its quantity)", `SELECT (SELECT count(*) FROM index_token WHERE res_id = 'o1' AND param = 'code-value-quantity$0') + (SELECT count(*) FROM index_quantity WHERE res_id = 'o1' AND param = 'code-value-quantity$1')`, 2},
@@ -146,12 +157,7 @@ func TestIndexKeepsOnlyRowsASearchCanRead(t *testing.T) {
 				{"relative references with a url", `SELECT count(*) FROM index_reference WHERE url <> '' AND url NOT LIKE 'http%'`, 0},
 				{"the absolute reference's url", `SELECT count(*) FROM index_reference WHERE param = 'subject' AND url = 'http://other.example/fhir/Patient/x9' AND ref_type = 'Patient' AND ref_id = 'x9'`, 1},
 				{"the versioned reference", `SELECT count(*) FROM index_reference WHERE res_id = 'o4' AND param = 'subject' AND ref_id = 'p1' AND ref_version = '1' AND url = ''`, 1},
-			}
-			for _, c := range checks {
-				if got := count(t, db, c.query); got != c.want {
-					t.Errorf("%s: %d rows, want %d", c.what, got, c.want)
-				}
-			}
+			})
 			if got := count(t, db, `SELECT count(*) FROM index_token WHERE param = 'code'`); got != 4 {
 				t.Fatalf("%d code rows, want 4: the fixture did not index as expected", got)
 			}
@@ -225,23 +231,14 @@ func TestCompactIndexMigrationConvertsRowsOfThePreviousSchema(t *testing.T) {
 			st = open()
 			defer st.Close()
 			db = st.DB()
-			checks := []struct {
-				what  string
-				query string
-				want  int
-			}{
+			checkRows(t, db, "after the migration", []rowCount{
 				{"relative references with a url", `SELECT count(*) FROM index_reference WHERE url <> '' AND url NOT LIKE 'http%'`, 0},
 				{"the absolute reference's url", `SELECT count(*) FROM index_reference WHERE param = 'subject' AND url = 'http://other.example/fhir/Patient/x9'`, 1},
 				{"incomplete composite rows", `SELECT count(*) FROM index_token WHERE res_id = 'o2' AND grp > 0`, 0},
 				{"complete composite token rows (o1's code twice, o3's code and value twice)", `SELECT count(*) FROM index_token WHERE res_id IN ('o1', 'o3') AND grp > 0`, 6},
 				{"composite token rows with a display text", `SELECT count(*) FROM index_token WHERE grp > 0 AND text <> ''`, 0},
 				{"the migration's record", `SELECT count(*) FROM schema_migrations WHERE name = '0016_compact_index_rows.sql'`, 1},
-			}
-			for _, c := range checks {
-				if got := count(t, db, c.query); got != c.want {
-					t.Errorf("after the migration, %s: %d rows, want %d", c.what, got, c.want)
-				}
-			}
+			})
 			indexDef := `SELECT sql FROM sqlite_schema WHERE name = 'index_reference_url'`
 			if engine != "sqlite" {
 				indexDef = `SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'index_reference_url'`
