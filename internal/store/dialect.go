@@ -30,6 +30,10 @@ type Dialect interface {
 	// engine's planner may otherwise pick a value index and scan it (SQLite without
 	// statistics does, for min/max and range terms); "" where it plans well.
 	OwnerIndex(table string) string
+	// IndexedBy is what follows a table's alias in FROM to make the planner
+	// read it through the named index (SQLite's INDEXED BY), where the engine
+	// would not know to pick it without statistics; "" elsewhere.
+	IndexedBy(index string) string
 	// LockWaitExpired reports an error of a statement that waited for a lock
 	// longer than the engine was told to (PostgreSQL's lock_timeout).
 	LockWaitExpired(err error) bool

@@ -163,3 +163,14 @@ func SetReindexBatchBytes(t interface{ Cleanup(func()) }, n int) {
 	reindexBatchBytes = n
 	t.Cleanup(func() { reindexBatchBytes = old })
 }
+
+// SetGroupDateConditions turns the grouping of date conditions (dategroup.go)
+// on or off until the test ends.
+func SetGroupDateConditions(t interface{ Cleanup(func()) }, on bool) {
+	old := groupDateConditions.Swap(on)
+	t.Cleanup(func() { groupDateConditions.Store(old) })
+}
+
+// SingleValued reports whether a parameter's expression gives at most one value
+// on a resource of typ (dategroup.go).
+func SingleValued(typ, expr string) bool { return singleValued(typ, expr) }

@@ -160,7 +160,7 @@ func (t *tx) buildSearch(q *search.Query, scope ehr.Scope) (*searchSQL, error) {
 	if err := t.s.registry.Check(q); err != nil {
 		return nil, ehr.Errorf(ehr.Invalid, "%v", err)
 	}
-	b := &sqlBuilder{reg: t.s.registry, now: t.now, ownerIndex: t.s.dialect.OwnerIndex, scope: scope}
+	b := &sqlBuilder{reg: t.s.registry, now: t.now, ownerIndex: t.s.dialect.OwnerIndex, indexHint: t.s.dialect.IndexedBy, scope: scope}
 	where, args, err := b.where(q.Type, nil, "r")
 	if err != nil {
 		return nil, err
@@ -174,9 +174,40 @@ func (t *tx) buildSearch(q *search.Query, scope ehr.Scope) (*searchSQL, error) {
 	// and each parameter's, which a walk reuses (walk.go).
 	fixed, fixedArgs := len(where), len(args)
 	var paramConds []walkCondition
+	// Date conditions on one single-valued parameter are one condition
+	// (dategroup.go), made at the first of them and shared by the others.
+	groups := b.dateGroups(q.Type, q.Params)
+	grouped := map[int]string{}
+	for name, ks := range groups {
+		for _, k := range ks {
+			grouped[k] = name
+		}
+	}
+	groupCond := map[string]walkCondition{}
 	kept := q.Params[:0]
 	for k, p := range q.Params {
 		b.correlate = q.Compartment != "" || (driver >= 0 && k != driver)
+		if name, ok := grouped[k]; ok {
+			gc, made := groupCond[name]
+			if !made {
+				d, _ := b.reg.Lookup(q.Type, name)
+				var values []string
+				for _, m := range groups[name] {
+					values = append(values, q.Params[m].Values[0])
+				}
+				c, a, err := b.dateGroup(q.Type, d, values, "r")
+				if err != nil {
+					return nil, err
+				}
+				gc = walkCondition{sql: c, args: a}
+				groupCond[name] = gc
+				where = append(where, c)
+				args = append(args, a...)
+			}
+			kept = append(kept, p)
+			paramConds = append(paramConds, gc)
+			continue
+		}
 		c, a, err := b.param(q.Type, p, "r")
 		if err != nil {
 			// Under lenient handling a malformed parameter is dropped and
@@ -272,6 +303,8 @@ type sqlBuilder struct {
 	aliasN int
 	// ownerIndex is the dialect's OwnerIndex.
 	ownerIndex func(table string) string
+	// indexHint is the dialect's IndexedBy.
+	indexHint func(index string) string
 	// correlate makes inIndex probe the owner index of each candidate row
 	// (EXISTS) instead of collecting every matching row first (IN). See where.
 	correlate bool
@@ -591,14 +624,20 @@ func (b *sqlBuilder) dateCond(v, low, high string) (string, []any, error) {
 	case "eb":
 		return high + " <= ?", []any{lo}, nil
 	case "ap":
-		gap := b.now.UnixMicro() - lo
-		if gap < 0 {
-			gap = -gap
-		}
-		delta := max(gap/10, int64(24*time.Hour/time.Microsecond))
+		delta := b.approxDelta(lo)
 		return low + " < ? AND " + high + " > ?", []any{hi + delta, lo - delta}, nil
 	}
 	return "", nil, invalid("unknown prefix %q", prefix)
+}
+
+// approxDelta is how far around a date "ap" reaches: a tenth of the distance
+// from now, and at least a day.
+func (b *sqlBuilder) approxDelta(lo int64) int64 {
+	gap := b.now.UnixMicro() - lo
+	if gap < 0 {
+		gap = -gap
+	}
+	return max(gap/10, int64(24*time.Hour/time.Microsecond))
 }
 
 // numberRange returns the value and the implicit [lo, hi) range of a search number

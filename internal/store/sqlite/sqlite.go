@@ -44,6 +44,8 @@ WHERE m.tbl_name NOT LIKE 'sqlite_%'
 GROUP BY m.tbl_name`
 }
 
+func (dialect) IndexedBy(index string) string { return " INDEXED BY " + index }
+
 func (dialect) OwnerIndex(table string) string { return " INDEXED BY " + table + "_owner" }
 func (dialect) ForUpdate() string              { return "" }
 func (dialect) Lock() []string                 { return nil }
