@@ -26,11 +26,11 @@ func TestSingleValuedDateParameters(t *testing.T) {
 		{"RiskAssessment", "(RiskAssessment.occurrence as dateTime)", true},
 		{"Patient", "Patient.birthDate", true},
 		{"Condition", "Condition.onset.as(dateTime)", true},
-		{"Goal", "(Goal.target.due as date)", false},                  // Goal.target repeats
-		{"CarePlan", "CarePlan.activity.detail.scheduled", false},      // CarePlan.activity repeats
+		{"Goal", "(Goal.target.due as date)", false},                                      // Goal.target repeats
+		{"CarePlan", "CarePlan.activity.detail.scheduled", false},                         // CarePlan.activity repeats
 		{"Condition", "Condition.onset.as(dateTime) | Condition.onset.as(Period)", false}, // a union
-		{"Encounter", "Observation.effective", false},                  // another type's path
-		{"Encounter", "Encounter.period.where(start.exists())", false}, // a function
+		{"Encounter", "Observation.effective", false},                                     // another type's path
+		{"Encounter", "Encounter.period.where(start.exists())", false},                    // a function
 	}
 	for _, c := range cases {
 		if got := store.SingleValued(c.typ, c.expr); got != c.want {
