@@ -104,7 +104,9 @@ func (b *sqlBuilder) dateGroup(typ string, d *search.Definition, values []string
 	long := sel + b.indexedBy("index_date_long") + " WHERE i.res_type = ? AND i.param = ? AND i.high > i.low + " + shortDateRow + " AND " + all
 	args := append([]any{typ, d.Code, lo, hi}, cargs...)
 	args = append(append(args, typ, d.Code), cargs...)
-	return "(" + r + ".compartment, " + r + ".res_type, " + r + ".res_id) IN (" + short + " UNION ALL " + long + ")", args, nil
+	// SQLite looks the rows of a list up by key only when the list is one
+	// SELECT, not a compound one: the union is wrapped in one.
+	return "(" + r + ".compartment, " + r + ".res_type, " + r + ".res_id) IN (SELECT * FROM (" + short + " UNION ALL " + long + ") AS d)", args, nil
 }
 
 // dateLowBounds are bounds [lo, hi) that a row of at most shortDateRow meeting
