@@ -2,6 +2,7 @@ package store
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,7 +15,8 @@ import (
 // encounters (Encounter?date=ge2019-03-04&date=lt2019-03-11), is two conditions
 // that each match most of the type: every encounter that ends after the week's
 // start, and every one that starts before its end. Each collects its matches
-// before they are intersected, which at a million resources took half a second.
+// before they are intersected, which at a million resources took half a second
+// to a second.
 //
 // When the parameter holds at most one value per resource (Encounter.period,
 // Observation.effective), both conditions must hold on the same index row, so
@@ -37,9 +39,9 @@ import (
 // index_date_low between the bounds; longer rows are in index_date_long. It is
 // written into the SQL as a literal, which is what lets both engines use the
 // partial index (its WHERE must appear in the query as written in the index).
-const shortDateRow = "2592000000000" // 30 days in µs
+var shortDateRow = strconv.FormatInt(shortDateRowMicros, 10)
 
-const shortDateRowMicros int64 = 2592000000000
+const shortDateRowMicros int64 = 30 * 24 * 60 * 60 * 1_000_000 // 30 days in µs, as migration 0017 writes it
 
 // groupDateConditions turns the grouping off, for tests that compare with the
 // conditions taken one by one.
