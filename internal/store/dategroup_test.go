@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -166,5 +169,21 @@ func TestDateRangesOnOneValueFindWhatSeparateConditionsFind(t *testing.T) {
 				t.Errorf("no encounter in the week of 2019-03-04: the data does not exercise the grouped query")
 			}
 		})
+	}
+}
+
+// TestDateLongIndexMatchesTheQueries holds migration 0017's partial index to the
+// expression the queries write: the engines use a partial index only for a query
+// that repeats its WHERE as written.
+func TestDateLongIndexMatchesTheQueries(t *testing.T) {
+	want := "WHERE high > low + " + store.ShortDateRow() + ";"
+	for _, engine := range []string{"sqlite", "postgres"} {
+		body, err := os.ReadFile(filepath.Join(engine, "migrations", "0017_date_long_rows.sql"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(body), want) {
+			t.Errorf("%s migration 0017 does not end its index with %q:\n%s", engine, want, body)
+		}
 	}
 }

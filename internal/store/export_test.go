@@ -174,3 +174,6 @@ func SetGroupDateConditions(t interface{ Cleanup(func()) }, on bool) {
 // SingleValued reports whether a parameter's expression gives at most one value
 // on a resource of typ (dategroup.go).
 func SingleValued(typ, expr string) bool { return singleValued(typ, expr) }
+
+// ShortDateRow is the literal bound of short date rows in the store's queries.
+func ShortDateRow() string { return shortDateRow }
