@@ -13,7 +13,6 @@ import (
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/ehrtest"
-	"omnichart/internal/fhir/search"
 	"omnichart/internal/store"
 )
 
@@ -129,23 +128,7 @@ func TestDateRangesOnOneValueFindWhatSeparateConditionsFind(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ids := func(typ, q string) []string {
-				t.Helper()
-				parsed, err := search.ParseString(typ, q)
-				if err != nil {
-					t.Fatal(err)
-				}
-				page, err := st.Search(ctx, parsed)
-				if err != nil {
-					t.Fatalf("%s?%s: %v", typ, q, err)
-				}
-				var out []string
-				for _, r := range page.Records {
-					out = append(out, r.ID)
-				}
-				slices.Sort(out)
-				return out
-			}
+			ids := func(typ, q string) []string { return searchIDs(t, st, typ, q) }
 			found, partial := 0, 0
 			for _, q := range qs {
 				store.SetGroupDateConditions(t, false)
