@@ -143,15 +143,6 @@ func (b *sqlBuilder) dateLowBounds(v string) (int64, int64) {
 	return MinRange, MaxRange // ne: outside a range, no bound
 }
 
-// indexedBy names the index a subquery must read on engines that take the
-// name (SQLite's INDEXED BY); "" elsewhere.
-func (b *sqlBuilder) indexedBy(index string) string {
-	if b.indexHint == nil {
-		return ""
-	}
-	return b.indexHint(index)
-}
-
 // singlePath matches an expression that is one path of elements from the
 // resource, optionally cast: "Encounter.period", "(RiskAssessment.occurrence as
 // dateTime)", "Condition.onset.as(dateTime)".

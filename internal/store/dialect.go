@@ -25,14 +25,10 @@ type Dialect interface {
 	// Lock takes a transaction-scoped named lock, or is empty where a single
 	// writer makes locks unnecessary. Its one parameter is the name.
 	Lock() []string
-	// OwnerIndex is appended to "FROM index_x alias" in subqueries that look up
-	// the index rows of one resource, to name the index_x_owner index where the
-	// engine's planner may otherwise pick a value index and scan it (SQLite without
-	// statistics does, for min/max and range terms); "" where it plans well.
-	OwnerIndex(table string) string
 	// IndexedBy is what follows a table's alias in FROM to make the planner
 	// read it through the named index (SQLite's INDEXED BY), where the engine
-	// would not know to pick it without statistics; "" elsewhere.
+	// would not know to pick it without statistics (see ownerIndex); "" where
+	// it plans well.
 	IndexedBy(index string) string
 	// LockWaitExpired reports an error of a statement that waited for a lock
 	// longer than the engine was told to (PostgreSQL's lock_timeout).
@@ -48,12 +44,18 @@ type Dialect interface {
 	InsertRows() string
 	// Analyze brings the planner's statistics of the store's tables up to date
 	// (Store.RefreshStatistics); empty where the planner keeps none (SQLite's
-	// here, which plans by its index heuristics; see OwnerIndex).
+	// here, which plans by its index heuristics; see IndexedBy).
 	Analyze() string
 	// TableSizes is a query of one row per table of the store: its name, the
 	// bytes of its rows and the bytes of all its indexes (Store.Storage).
 	TableSizes() string
 }
+
+// ownerIndex is appended to "FROM index_x alias" in subqueries that look up the
+// index rows of one resource, to name the index_x_owner index where the
+// engine's planner may otherwise pick a value index and scan it (SQLite without
+// statistics does, for min/max and range terms).
+func ownerIndex(d Dialect, table string) string { return d.IndexedBy(table + "_owner") }
 
 // rebind rewrites "?" placeholders for the dialect. Queries in this package never hold
 // a literal "?" inside strings, so a plain scan is enough.

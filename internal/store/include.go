@@ -164,7 +164,7 @@ func (t *tx) includeOne(ctx context.Context, s includeSpec, from []*ehr.Record, 
 			// Naming the resources' compartments lets the engines find their
 			// rows by the owner index, instead of every row of the parameter.
 			cmarks := strings.TrimSuffix(strings.Repeat("?, ", len(compartments[typ])), ", ")
-			query = `SELECT DISTINCT i.ref_type, i.ref_id FROM index_reference i` + t.s.dialect.OwnerIndex("index_reference") + ` WHERE i.compartment IN (` + cmarks + `) AND i.res_type = ? AND i.res_id IN (` + marks + `) AND i.ref_id <> ''`
+			query = `SELECT DISTINCT i.ref_type, i.ref_id FROM index_reference i` + ownerIndex(t.s.dialect, "index_reference") + ` WHERE i.compartment IN (` + cmarks + `) AND i.res_type = ? AND i.res_id IN (` + marks + `) AND i.ref_id <> ''`
 			args = append(append(append([]any{}, compartments[typ]...), typ), ids...)
 			if s.param != "*" {
 				query += " AND i.param = ?"

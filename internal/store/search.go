@@ -160,7 +160,7 @@ func (t *tx) buildSearch(q *search.Query, scope ehr.Scope) (*searchSQL, error) {
 	if err := t.s.registry.Check(q); err != nil {
 		return nil, ehr.Errorf(ehr.Invalid, "%v", err)
 	}
-	b := &sqlBuilder{reg: t.s.registry, now: t.now, ownerIndex: t.s.dialect.OwnerIndex, indexHint: t.s.dialect.IndexedBy, scope: scope}
+	b := &sqlBuilder{reg: t.s.registry, now: t.now, indexedBy: t.s.dialect.IndexedBy, scope: scope}
 	where, args, err := b.where(q.Type, nil, "r")
 	if err != nil {
 		return nil, err
@@ -301,10 +301,8 @@ type sqlBuilder struct {
 	reg    *search.Registry
 	now    time.Time
 	aliasN int
-	// ownerIndex is the dialect's OwnerIndex.
-	ownerIndex func(table string) string
-	// indexHint is the dialect's IndexedBy.
-	indexHint func(index string) string
+	// indexedBy is the dialect's IndexedBy.
+	indexedBy func(index string) string
 	// correlate makes inIndex probe the owner index of each candidate row
 	// (EXISTS) instead of collecting every matching row first (IN). See where.
 	correlate bool
@@ -422,7 +420,7 @@ var tableOf = map[string]string{
 // inIndex selects the resources of r that have index rows matching cond.
 func (b *sqlBuilder) inIndex(r, table, typ, param, cond string, args []any, negate bool) (string, []any) {
 	if b.correlate {
-		sql := "EXISTS (SELECT 1 FROM " + table + " i" + b.ownerIndex(table) + " WHERE i.compartment = " + r + ".compartment AND i.res_type = " + r +
+		sql := "EXISTS (SELECT 1 FROM " + table + " i" + b.indexedBy(table+"_owner") + " WHERE i.compartment = " + r + ".compartment AND i.res_type = " + r +
 			".res_type AND i.res_id = " + r + ".res_id AND i.param = ?"
 		if cond != "" {
 			sql += " AND (" + cond + ")"
@@ -1128,20 +1126,20 @@ func (b *sqlBuilder) sortKeys(q *search.Query) ([]sortKey, error) {
 		var col, kind string
 		switch d.Type {
 		case "string":
-			col, kind = "value_norm", "text"
+			col, kind = "s.value_norm", "text"
 		case "token":
-			col, kind = "code", "text"
+			col, kind = "s.code", "text"
 		case "date":
-			col, kind = "low", "int"
+			col, kind = "s.low", "int"
 			if k.Descending {
-				col = "high"
+				col = "s.high"
 			}
 		case "number", "quantity":
-			col, kind = "value", "real"
+			col, kind = "s.value", "real"
 		case "reference":
 			col, kind = referenceText("s"), "text"
 		case "uri":
-			col, kind = "value", "text"
+			col, kind = "s.value", "text"
 		default:
 			return nil, invalid("_sort: %q cannot be sorted by", k.Name)
 		}
@@ -1154,10 +1152,7 @@ func (b *sqlBuilder) sortKeys(q *search.Query) ([]sortKey, error) {
 		if b.fixedCompartment != "" {
 			owner, args = "s.compartment = ? AND s.compartment = r.compartment", []any{b.fixedCompartment, d.Code}
 		}
-		if !strings.Contains(col, "(") && !strings.Contains(col, " ") {
-			col = "s." + col
-		}
-		expr := "COALESCE((SELECT " + agg + "(" + col + ") FROM " + tableOf[d.Type] + " s" + b.ownerIndex(tableOf[d.Type]) + " WHERE " + owner + " AND s.res_type = r.res_type AND s.res_id = r.res_id AND s.param = ?), " + sentinel + ")"
+		expr := "COALESCE((SELECT " + agg + "(" + col + ") FROM " + tableOf[d.Type] + " s" + b.indexedBy(tableOf[d.Type]+"_owner") + " WHERE " + owner + " AND s.res_type = r.res_type AND s.res_id = r.res_id AND s.param = ?), " + sentinel + ")"
 		keys = append(keys, sortKey{expr: expr, args: args, desc: k.Descending, kind: kind})
 	}
 	return keys, nil

@@ -45,8 +45,7 @@ func (dialect) ForUpdate() string { return " FOR UPDATE" }
 // InsertRows is a plain INSERT: a failed statement leaves nothing on PostgreSQL.
 func (dialect) InsertRows() string { return "INSERT" }
 
-func (dialect) OwnerIndex(string) string { return "" }
-func (dialect) IndexedBy(string) string  { return "" }
+func (dialect) IndexedBy(string) string { return "" }
 
 // TableSizes measures each table of the store's schema: rows with their TOAST,
 // and indexes. On Citus the coordinator's table of a distributed or reference

@@ -45,10 +45,8 @@ GROUP BY m.tbl_name`
 }
 
 func (dialect) IndexedBy(index string) string { return " INDEXED BY " + index }
-
-func (dialect) OwnerIndex(table string) string { return " INDEXED BY " + table + "_owner" }
-func (dialect) ForUpdate() string              { return "" }
-func (dialect) Lock() []string                 { return nil }
+func (dialect) ForUpdate() string             { return "" }
+func (dialect) Lock() []string                { return nil }
 
 // InsertRows is "INSERT OR FAIL". SQLite gives a statement that writes several
 // rows and may stop half-way (a NOT NULL or UNIQUE check, "ABORT" by default) a
