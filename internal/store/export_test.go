@@ -164,6 +164,13 @@ func SetReindexBatchBytes(t interface{ Cleanup(func()) }, n int) {
 	t.Cleanup(func() { reindexBatchBytes = old })
 }
 
+// SetDateWalkWindow sets the index rows one walk of a date-sorted search reads
+// (walkdate.go) until the test ends.
+func SetDateWalkWindow(t interface{ Cleanup(func()) }, n int64) {
+	old := dateWalkWindow.Swap(n)
+	t.Cleanup(func() { dateWalkWindow.Store(old) })
+}
+
 // SetGroupDateConditions turns the grouping of date conditions (dategroup.go)
 // on or off until the test ends.
 func SetGroupDateConditions(t interface{ Cleanup(func()) }, on bool) {

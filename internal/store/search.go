@@ -161,6 +161,7 @@ func (t *tx) buildSearch(q *search.Query, scope ehr.Scope) (*searchSQL, error) {
 		return nil, ehr.Errorf(ehr.Invalid, "%v", err)
 	}
 	b := &sqlBuilder{reg: t.s.registry, now: t.now, indexedBy: t.s.dialect.IndexedBy, scope: scope}
+	b.within = b.withinOf(q)
 	where, args, err := b.where(q.Type, nil, "r")
 	if err != nil {
 		return nil, err
@@ -208,7 +209,9 @@ func (t *tx) buildSearch(q *search.Query, scope ehr.Scope) (*searchSQL, error) {
 			paramConds = append(paramConds, gc)
 			continue
 		}
+		b.chainWithin = b.within != nil && b.within.chain == k
 		c, a, err := b.param(q.Type, p, "r")
+		b.chainWithin = false
 		if err != nil {
 			// Under lenient handling a malformed parameter is dropped and
 			// reported like an unknown one.
@@ -225,6 +228,12 @@ func (t *tx) buildSearch(q *search.Query, scope ehr.Scope) (*searchSQL, error) {
 	}
 	q.Params = kept
 	b.correlate = false
+	if w := b.within; w != nil && w.chain >= 0 && w.used == 0 {
+		// No index condition took the chain's patients: r is limited to
+		// their compartments, a primary-key range per patient.
+		where = append(where, "r.compartment "+w.cond)
+		args = append(args, w.args...)
+	}
 	if q.Compartment != "" {
 		cw, cargs, err := b.compartment(q.Type, q.Compartment, "r")
 		if err != nil {
@@ -292,6 +301,10 @@ func (t *tx) buildSearch(q *search.Query, scope ehr.Scope) (*searchSQL, error) {
 		if sq.walk, err = t.buildWalk(b, q, slices.Clone(where[:fixed]), slices.Clone(args[:fixedArgs]), paramConds, cols, order, outer, count, cur, backward); err != nil {
 			return nil, err
 		}
+	} else if t.dateWalkable(q, driver, keys, cur) {
+		if sq.walk, err = t.buildDateWalk(b, q, slices.Clone(where[:fixed]), slices.Clone(args[:fixedArgs]), paramConds, keys, cols, order, outer, count, cur); err != nil {
+			return nil, err
+		}
 	}
 	return sq, nil
 }
@@ -316,6 +329,31 @@ type sqlBuilder struct {
 	// match lies in (see patientCompartmentOf): the sort keys' subqueries name it
 	// rather than correlate on it, which Citus needs to keep the query on its shard.
 	fixedCompartment string
+	// within, when set, is a condition on the compartment every match of the
+	// main alias lies in, known before the parameters are read: one patient's
+	// (patientCompartmentOf) or the patients a chain selects (chainedPatients).
+	// inIndex repeats it on the index rows it collects, so that the token index,
+	// which ends with the compartment, reads only those patients' rows.
+	within *compartmentCond
+	// probe makes correlated inIndex conditions probes of each candidate on
+	// every engine, never joins (see inIndex): a chain's exact check of the
+	// reference, whose candidates the patients' compartments already select,
+	// and the conditions of a walk, whose candidates the walk's window selects.
+	probe bool
+	// chainWithin says that the chain being read is within's: its patients'
+	// compartments are already a condition of the search.
+	chainWithin bool
+}
+
+// compartmentCond is "compartment <cond>" for the index rows of alias r.
+type compartmentCond struct {
+	r    string
+	cond string
+	args []any
+	// chain is the parameter whose chain selects the patients, or -1.
+	chain int
+	// used counts the index subqueries that carry the condition.
+	used int
 }
 
 func (b *sqlBuilder) alias(prefix string) string {
@@ -426,8 +464,14 @@ func (b *sqlBuilder) inIndex(r, table, typ, param, cond string, args []any, nega
 			sql += " AND (" + cond + ")"
 		}
 		// LIMIT 1 keeps SQLite (3.45 and later) from rewriting the EXISTS back into
-		// an IN list that collects every matching row.
-		sql += " LIMIT 1)"
+		// an IN list that collects every matching row. PostgreSQL drops such a
+		// LIMIT and may turn the EXISTS into a join, which it is free to drive
+		// from; OFFSET 0 keeps it a probe where the caller needs one (probe).
+		sql += " LIMIT 1"
+		if b.probe {
+			sql += " OFFSET 0"
+		}
+		sql += ")"
 		if negate {
 			sql = "NOT " + sql
 		}
@@ -449,6 +493,11 @@ func (b *sqlBuilder) inIndex(r, table, typ, param, cond string, args []any, nega
 		"(SELECT i.compartment, i.res_type, i.res_id FROM " + table + " i WHERE " + typeCond + "i.param = ?"
 	if cond != "" {
 		sql += " AND (" + cond + ")"
+	}
+	if w := b.within; w != nil && w.r == r && !negate {
+		sql += " AND i.compartment " + w.cond
+		out = append(out, w.args...)
+		w.used++
 	}
 	return sql + ")", out
 }
@@ -921,24 +970,79 @@ func (b *sqlBuilder) chain(typ, head, rest string, values []string, r string) (s
 	if len(ors) == 0 {
 		return "", nil, invalid("no target of %s.%s has a search parameter %q", typ, name, restName)
 	}
-	if len(targets) == 1 && targets[0] == "Patient" && primaryCompartmentParam(d, typ) {
+	if patients, pargs, ok, err := b.chainedPatients(typ, search.Param{Name: head, Values: values}, rest); err != nil {
+		return "", nil, err
+	} else if ok {
 		// The patients the chain selects name the compartments to look in (a
 		// Patient's compartment is its own): a primary-key range per patient
-		// instead of every reference to them.
-		pa := b.alias("t")
-		conds, pargs, err := b.where("Patient", []search.Param{inner}, pa)
-		if err != nil {
-			return "", nil, err
+		// instead of every reference to them. In such a compartment, the
+		// reference matches when it names the compartment's patient, which one
+		// probe of the candidate's own rows tells.
+		saved, savedProbe := b.correlate, b.probe
+		b.correlate, b.probe = true, true
+		exact, out := b.inIndex(r, "index_reference", typ, name, "i.ref_type = 'Patient' AND i.compartment = 'Patient/' || i.ref_id", nil, false)
+		b.correlate, b.probe = saved, savedProbe
+		if b.chainWithin && r == b.within.r {
+			// buildSearch puts the patients' compartments on the index
+			// conditions, or on r when none takes them (see withinOf).
+			return exact, out, nil
 		}
-		saved := b.correlate
-		b.correlate = true
-		exact, out := b.inIndex(r, "index_reference", typ, name, strings.Join(ors, " OR "), args, false)
-		b.correlate = saved
-		pre := r + ".compartment IN (SELECT " + pa + ".compartment FROM resources " + pa + " WHERE " + strings.Join(conds, " AND ") + ")"
+		pre := r + ".compartment IN (" + patients + ")"
 		return pre + " AND " + exact, append(pargs, out...), nil
 	}
 	sql, out := b.inIndex(r, "index_reference", typ, name, strings.Join(ors, " OR "), args, false)
 	return sql, out, nil
+}
+
+// chainedPatients returns the query of the compartments of the Patients that
+// a chain head.rest=values selects ("SELECT t.compartment FROM resources t
+// WHERE ..."), when head is a reference to Patient only through the parameter
+// that decides typ's compartment (primaryCompartmentParam): every match of the
+// chain lies in one of those compartments.
+func (b *sqlBuilder) chainedPatients(typ string, head search.Param, rest string) (string, []any, bool, error) {
+	name, mod, _ := strings.Cut(head.Name, ":")
+	d, ok := b.reg.Lookup(typ, name)
+	if !ok || d.Type != "reference" || !primaryCompartmentParam(d, typ) {
+		return "", nil, false, nil
+	}
+	if (mod == "" && (len(d.Targets) != 1 || d.Targets[0] != "Patient")) || (mod != "" && mod != "Patient") {
+		return "", nil, false, nil
+	}
+	restName, restMod, _ := strings.Cut(rest, ":")
+	inner := search.Param{Name: restName, Modifier: restMod, Values: head.Values}
+	if b.reg.Check(&search.Query{Type: "Patient", Params: []search.Param{inner}, Strict: true}) != nil {
+		return "", nil, false, nil
+	}
+	pa := b.alias("t")
+	conds, args, err := b.where("Patient", []search.Param{inner}, pa)
+	if err != nil {
+		return "", nil, false, err
+	}
+	return "SELECT " + pa + ".compartment FROM resources " + pa + " WHERE " + strings.Join(conds, " AND "), args, true, nil
+}
+
+// withinOf returns the compartment condition every match of q lies in, known
+// from its parameters before they are read (see sqlBuilder.within), or nil.
+func (b *sqlBuilder) withinOf(q *search.Query) *compartmentCond {
+	if comp := b.patientCompartmentOf(q); comp != "" {
+		return &compartmentCond{r: "r", cond: "= ?", args: []any{comp}, chain: -1}
+	}
+	if q.Type == "" {
+		return nil
+	}
+	for k, p := range q.Params {
+		head, rest, chained := strings.Cut(p.Key(), ".")
+		if !chained || p.Name == "_has" {
+			continue
+		}
+		// A malformed value is reported (or, under lenient handling, dropped)
+		// when the parameter itself is read; here it only gives no condition.
+		sql, args, ok, err := b.chainedPatients(q.Type, search.Param{Name: head, Values: p.Values}, rest)
+		if err == nil && ok {
+			return &compartmentCond{r: "r", cond: "IN (" + sql + ")", args: args, chain: k}
+		}
+	}
+	return nil
 }
 
 // has handles reverse chaining: _has:Observation:patient:code=x selects resources

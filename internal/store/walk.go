@@ -99,27 +99,9 @@ type walkCondition struct {
 // collecting the parameter's matches (IN), which bounded become the probes.
 func (t *tx) buildWalk(base *sqlBuilder, q *search.Query, where []string, args []any, params []walkCondition,
 	cols, order, outer []string, count int, cur *searchCursor, backward bool) (*walkPlan, error) {
-	w := &walkPlan{}
-	walk := *base
-	walk.aliasN = 0
-	walk.correlate = true
-	for k, p := range q.Params {
-		// The usual condition is "(r.compartment, r.res_type, r.res_id) IN
-		// (SELECT ... FROM index_x i WHERE ...)": its subquery, bounded, is the probe.
-		sub, ok := strings.CutPrefix(params[k].sql, "(r.compartment, r.res_type, r.res_id) IN (")
-		if !ok || !strings.HasSuffix(sub, ")") {
-			return nil, nil // not one index condition after all: no walk
-		}
-		w.probes = append(w.probes, walkProbe{
-			query: fmt.Sprintf("SELECT count(*) FROM (%s LIMIT %d) AS p", strings.TrimSuffix(sub, ")"), walkProbeCap),
-			args:  params[k].args,
-		})
-		c, a, err := walk.param(q.Type, p, "r")
-		if err != nil {
-			return nil, err
-		}
-		where = append(where, c)
-		args = append(args, a...)
+	w, where, args, err := walkConditions(base, q, where, args, params)
+	if w == nil || err != nil {
+		return nil, err
 	}
 	// The window: the next walkWindow resources of the type in the page's
 	// order, bounded by the id walkWindow rows on (none when fewer remain; the
@@ -145,6 +127,37 @@ func (t *tx) buildWalk(base *sqlBuilder, q *search.Query, where []string, args [
 		strings.Join(cols, ", "), strings.Join(where, " AND "), strings.Join(order, ", "), count+1, strings.Join(outer, ", "))
 	w.args = args
 	return w, nil
+}
+
+// walkConditions starts the walk of q: each parameter's usual condition,
+// bounded, becomes a probe, and its correlated form (probing the owner index of
+// each candidate) is added to where. It returns a nil plan when a condition is
+// not one index condition after all.
+func walkConditions(base *sqlBuilder, q *search.Query, where []string, args []any, params []walkCondition) (*walkPlan, []string, []any, error) {
+	w := &walkPlan{}
+	walk := *base
+	walk.aliasN = 0
+	walk.correlate, walk.probe = true, true
+	walk.within = nil
+	for k, p := range q.Params {
+		// The usual condition is "(r.compartment, r.res_type, r.res_id) IN
+		// (SELECT ... FROM index_x i WHERE ...)": its subquery, bounded, is the probe.
+		sub, ok := strings.CutPrefix(params[k].sql, "(r.compartment, r.res_type, r.res_id) IN (")
+		if !ok || !strings.HasSuffix(sub, ")") {
+			return nil, nil, nil, nil
+		}
+		w.probes = append(w.probes, walkProbe{
+			query: fmt.Sprintf("SELECT count(*) FROM (%s LIMIT %d) AS p", strings.TrimSuffix(sub, ")"), walkProbeCap),
+			args:  params[k].args,
+		})
+		c, a, err := walk.param(q.Type, p, "r")
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		where = append(where, c)
+		args = append(args, a...)
+	}
+	return w, where, args, nil
 }
 
 // walkPays runs the probes: the walk pays when no condition is selective.

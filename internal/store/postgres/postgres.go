@@ -120,6 +120,14 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*store.Store, er
 	if _, set := cfg.RuntimeParams["lock_timeout"]; !set {
 		cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(opts.WriteLockTimeout().Milliseconds(), 10)
 	}
+	// A search's cost estimate can pass jit_above_cost when the planner
+	// misjudges how many rows a condition keeps (a correlated probe per
+	// candidate), and compiling the query then costs hundreds of milliseconds
+	// more than running it: the store's statements are short, so JIT is off
+	// unless the address turns it on.
+	if _, set := cfg.RuntimeParams["jit"]; !set {
+		cfg.RuntimeParams["jit"] = "off"
+	}
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(32)
