@@ -28,6 +28,7 @@ import (
 	"omnichart/internal/service"
 	"omnichart/internal/smart"
 	"omnichart/internal/store"
+	"omnichart/internal/web"
 )
 
 const (
@@ -128,6 +129,11 @@ func buildHarness(t testing.TB, engine string, auditor func(*store.Store) ehr.Au
 	mux.Handle("/fhir/", fhirapi.RequestIDs(auth.RequireBearer(api)))
 	mux.Handle("/fhir/.well-known/", auth.Handler())
 	mux.Handle("/oauth/", auth.Handler())
+	if indexed {
+		// The web UI, as omnichart serve mounts it: the authorization matrix
+		// signs users in to it too (matrix_web_test.go).
+		mux.Handle("/", web.New(web.Config{Service: svc, Auth: auth, Launcher: auth, Reviews: index.Load(), Now: clk.now, Log: log}))
+	}
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	h := &harness{t: t, url: srv.URL, auth: auth, svc: svc, clock: clk,

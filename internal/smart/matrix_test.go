@@ -32,8 +32,9 @@ import (
 // (written out below, from the rules in docs/security.md); a forbidden record
 // must not show up anywhere in the answer: bodies, totals, links or headers.
 // The same test runs Patient/$match, imports over HTTP and MLLP
-// (matrix_ingest_test.go), writes (matrix_write_test.go), and transactions and
-// batches of writes (matrix_bundle_test.go) against the same records.
+// (matrix_ingest_test.go), writes (matrix_write_test.go), transactions and
+// batches of writes (matrix_bundle_test.go), and the web UI's pages
+// (matrix_web_test.go) against the same records.
 //
 //	source a: Patient mxPatA, Observation mxObsA, Encounter mxEncA
 //	source b: Patient mxPatB, Observation mxObsB, Encounter mxEncB, Consent mxConB (shares mxPatB with org-c)
@@ -255,6 +256,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 			cells += checkImportCells(t, h, writers, cells)
 			cells += checkMLLPCells(t, h, cells)
+			cells += checkWebCells(t, h)
 			if cells < 450 {
 				t.Fatalf("only %d cells of the matrix ran", cells)
 			}

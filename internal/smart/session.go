@@ -67,7 +67,7 @@ func (s *Server) UserGrant(ctx context.Context, username string) (Grant, error) 
 	if err != nil {
 		return Grant{}, err
 	}
-	return Grant{Scopes: sc, ClientID: "omnichart-web", Username: u.Username, UserSources: sources}, nil
+	return Grant{Scopes: sc, ClientID: "omnichart-web", Username: u.Username, UserSources: sources, Org: u.Org}, nil
 }
 
 // PrincipalOf names the actor of a grant, as the bearer middleware does: a user
