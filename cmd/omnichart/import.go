@@ -113,15 +113,28 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	prog := newProgress(stdout, *progress, newWorkEstimate(files), len(files))
 	sum := newImportSummary()
 	start := time.Now()
+	// The next file is read (decompressed, its format detected) while this one
+	// is imported, on the other core: see readAhead.
+	var next <-chan readFile
+	if len(files) > 0 {
+		next = readAhead(files[0], forced, lim)
+	}
 	for i, f := range files {
 		if ctx.Err() != nil {
 			sum.interrupted = len(files) - i
 			break
 		}
 		prog.file(i, f.path)
+		r := <-next
+		if r.tooLargeAhead {
+			r = readAndDetect(f, forced, lim)
+		}
+		if i+1 < len(files) {
+			next = readAhead(files[i+1], forced, lim)
+		}
+		data, fileFormat, err := r.data, r.format, r.err
 		// A file that fails to decompress goes to Import as it is, which
 		// quarantines it; one over a limit is reported and not read further.
-		data, decompressed, err := readImportFile(f, forced, lim)
 		if err != nil {
 			if ehr.ErrorCode(err) == ehr.TooLarge {
 				sum.fail(f.path, ingest.FailureReason(err), ingest.ErrorText(err), "")
@@ -132,15 +145,11 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			continue
 		}
 		prog.read(f, len(data))
-		fileFormat := forced
-		if fileFormat == "" && decompressed {
-			fileFormat = ingest.Detect(data, f.path)
-			if fileFormat == ingest.FormatUnknown && !f.explicit {
-				// A stray file in a directory (README, LICENSE) is reported, not imported.
-				sum.skip(f.path, "unknown format")
-				prog.add(int64(len(data)))
-				continue
-			}
+		if r.decompressed && fileFormat == ingest.FormatUnknown && !f.explicit {
+			// A stray file in a directory (README, LICENSE) is reported, not imported.
+			sum.skip(f.path, "unknown format")
+			prog.add(int64(len(data)))
+			continue
 		}
 		rep, err := p.importer.Import(work, src, ingest.Input{Name: filepath.Base(f.path), Data: data, Format: fileFormat})
 		prog.add(int64(len(data)))
@@ -189,6 +198,51 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("%d document(s) or message(s) failed to import", sum.failed)
 	}
 	return nil
+}
+
+// readAheadBytes is the most content a file read ahead may have: the import
+// holds the file it is importing (up to --max-decompressed-bytes) and at most
+// this much of the next one. A larger next file is read when its turn comes.
+var readAheadBytes int64 = 32 << 20
+
+// readFile is a file read for the import: its content, whether it was
+// decompressed (or is kept as it is, to be quarantined), and its format.
+type readFile struct {
+	data         []byte
+	decompressed bool
+	format       ingest.Format
+	err          error
+	// tooLargeAhead says that the file was over readAheadBytes when read
+	// ahead: it is to be read again with the import's own limits.
+	tooLargeAhead bool
+}
+
+// readAhead reads f in the background, within readAheadBytes, while the file
+// before it is imported: decompression and format detection are about a third
+// of an import's work, and the store's writes leave the other core idle.
+func readAhead(f importFile, forced ingest.Format, lim ingest.Limits) <-chan readFile {
+	ahead := lim
+	ahead.MaxDecompressedBytes = min(lim.MaxDecompressedBytes, readAheadBytes)
+	ahead.MaxDocumentBytes = min(lim.MaxDocumentBytes, readAheadBytes)
+	out := make(chan readFile, 1) // never blocks: an interrupted import leaves it
+	go func() {
+		r := readAndDetect(f, forced, ahead)
+		if ehr.ErrorCode(r.err) == ehr.TooLarge && (ahead.MaxDecompressedBytes < lim.MaxDecompressedBytes || ahead.MaxDocumentBytes < lim.MaxDocumentBytes) {
+			r = readFile{tooLargeAhead: true}
+		}
+		out <- r
+	}()
+	return out
+}
+
+// readAndDetect reads f (readImportFile) and detects its format unless forced.
+func readAndDetect(f importFile, forced ingest.Format, lim ingest.Limits) readFile {
+	data, decompressed, err := readImportFile(f, forced, lim)
+	r := readFile{data: data, decompressed: decompressed, format: forced, err: err}
+	if err == nil && forced == "" && decompressed {
+		r.format = ingest.Detect(data, f.path)
+	}
+	return r
 }
 
 // resolveSource finds the source a --source value names: a registered slug or

@@ -160,18 +160,41 @@ func detectJSON(data []byte, ext string) Format {
 			return FormatNDJSON
 		}
 	}
-	var probe struct {
-		ResourceType string `json:"resourceType"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&probe); err != nil || probe.ResourceType == "" {
-		// Unreadable JSON is still JSON: the converter reports where it breaks.
-		return FormatFHIRResource
-	}
-	if probe.ResourceType == "Bundle" {
+	// Unreadable JSON is still JSON: the converter reports where it breaks.
+	if resourceTypeOf(data) == "Bundle" {
 		return FormatFHIRBundle
 	}
 	return FormatFHIRResource
+}
+
+// resourceTypeOf returns the resourceType of the JSON object data holds, read
+// key by key from its start: a resource usually names its type first, so a
+// large Bundle is told apart without decoding its entries (which the converter
+// does next). A value before the key is skipped; "" when there is none or the
+// JSON breaks before it.
+func resourceTypeOf(data []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return ""
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if key == "resourceType" {
+			var typ string
+			if dec.Decode(&typ) != nil {
+				return ""
+			}
+			return typ
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return ""
+		}
+	}
+	return ""
 }
 
 // Decompress returns the content of data, decompressing bzip2 (recognised by its
