@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"maps"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"omnichart/internal/ehr"
 	"omnichart/internal/fhir"
@@ -72,15 +75,18 @@ func (s *Service) prepareWrites(ctx context.Context, entries []*pending, base st
 			targets[c.FullURL] = c.Type + "/" + w.id
 		}
 	}
+	var todo []*pending
 	for _, e := range entries {
-		w := e.pre
-		if w == nil || e.c.Method == "PATCH" {
-			continue
+		if e.pre != nil && e.c.Method != "PATCH" {
+			todo = append(todo, e)
 		}
+	}
+	prepare := func(e *pending) {
+		w := e.pre
 		res := e.c.Resource
 		w.refs = map[string]string{}
 		if !plannedReferences(res, targets, base, w.refs) {
-			continue
+			return
 		}
 		if len(w.refs) > 0 {
 			res = fhir.Clone(res).(map[string]any)
@@ -88,11 +94,37 @@ func (s *Service) prepareWrites(ctx context.Context, entries []*pending, base st
 		}
 		p, err := pr.Prepare(ctx, e.c.Type, w.id, res)
 		if err != nil {
-			continue
+			return
 		}
 		w.p = p
 	}
+	// Each entry is prepared on its own (targets is only read now), so a large
+	// Bundle's entries are prepared on every core: encoding and extracting the
+	// index rows is most of an imported Bundle's work.
+	workers := min(runtime.GOMAXPROCS(0), len(todo)/parallelPrepareEntries+1)
+	if workers <= 1 {
+		for _, e := range todo {
+			prepare(e)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1) - 1; i < int64(len(todo)); i = next.Add(1) - 1 {
+				prepare(todo[i])
+			}
+		}()
+	}
+	wg.Wait()
 }
+
+// parallelPrepareEntries is how many entries one more goroutine prepares: below
+// it, starting one costs more than it saves.
+const parallelPrepareEntries = 16
 
 // preparePatch applies a PATCH entry's patch, before the transaction, to the
 // version it can read now, and prepares the result: decoding, patching,
