@@ -55,6 +55,15 @@ func growthPatient(i int) []map[string]any {
 	return res
 }
 
+// growthData returns the resources of patients [0, n) of the growth data.
+func growthData(n int) []map[string]any {
+	var all []map[string]any
+	for i := range n {
+		all = append(all, growthPatient(i)...)
+	}
+	return all
+}
+
 // loadGrowth writes patients [0, n) of the growth data, fifty to a transaction.
 func loadGrowth(tb testing.TB, s *store.Store, n int) {
 	tb.Helper()

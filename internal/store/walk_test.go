@@ -22,10 +22,7 @@ import (
 // been walked.
 func TestPopulationSearchesPageLikeAnyOther(t *testing.T) {
 	const patients = 300
-	var all []map[string]any
-	for i := range patients {
-		all = append(all, growthPatient(i)...)
-	}
+	all := growthData(patients)
 	matches := func(typ string, keep func(res map[string]any) bool) []string {
 		var ids []string
 		for _, res := range all {
@@ -72,46 +69,12 @@ func TestPopulationSearchesPageLikeAnyOther(t *testing.T) {
 					t.Fatalf("%s: only %d matches in the generated data; the case tests nothing", c.name, len(c.want))
 				}
 				before := st.Walks()
-				var forward []string
-				var pages []*ehr.Page
-				q := mustParse(t, c.typ, c.query)
-				for {
-					page, err := st.Search(ctx, q)
-					if err != nil {
-						t.Fatalf("%s: %v", c.name, err)
-					}
-					pages = append(pages, page)
-					for _, r := range page.Records {
-						forward = append(forward, r.ID)
-					}
-					if page.Next == "" || len(pages) > len(c.want) {
-						break
-					}
-					q = mustParse(t, c.typ, c.query)
-					q.Cursor = page.Next
-				}
+				forward, pages := pageForward(t, st, ctx, c.typ, c.query, len(c.want))
 				if !slices.Equal(forward, c.want) {
 					t.Errorf("%s, forward: %d ids %s, want %d %s", c.name, len(forward), clip(forward), len(c.want), clip(c.want))
 				}
 				// Back from the last page with the previous links.
-				var backward []string
-				last := pages[len(pages)-1]
-				for _, r := range slices.Backward(last.Records) {
-					backward = append(backward, r.ID)
-				}
-				for prev, n := last.Prev, 0; prev != "" && n <= len(c.want); n++ {
-					q = mustParse(t, c.typ, c.query)
-					q.Cursor = prev
-					page, err := st.Search(ctx, q)
-					if err != nil {
-						t.Fatalf("%s, backward: %v", c.name, err)
-					}
-					for _, r := range slices.Backward(page.Records) {
-						backward = append(backward, r.ID)
-					}
-					prev = page.Prev
-				}
-				slices.Reverse(backward)
+				backward := pageBackward(t, st, ctx, c.typ, c.query, pages[len(pages)-1], len(c.want))
 				if !slices.Equal(backward, c.want) {
 					t.Errorf("%s, backward: %d ids %s, want %d %s", c.name, len(backward), clip(backward), len(c.want), clip(c.want))
 				}
@@ -125,6 +88,55 @@ func TestPopulationSearchesPageLikeAnyOther(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pageForward runs typ?query and follows its next links, at most limit+1
+// pages, returning the ids in order and the pages.
+func pageForward(t *testing.T, st *store.Store, ctx context.Context, typ, query string, limit int) ([]string, []*ehr.Page) {
+	t.Helper()
+	var ids []string
+	var pages []*ehr.Page
+	q := mustParse(t, typ, query)
+	for {
+		page, err := st.Search(ctx, q)
+		if err != nil {
+			t.Fatalf("%s?%s: %v", typ, query, err)
+		}
+		pages = append(pages, page)
+		for _, r := range page.Records {
+			ids = append(ids, r.ID)
+		}
+		if page.Next == "" || len(pages) > limit {
+			return ids, pages
+		}
+		q = mustParse(t, typ, query)
+		q.Cursor = page.Next
+	}
+}
+
+// pageBackward follows the previous links of typ?query from its page last, at
+// most limit+1 pages, returning the ids of last and the pages before it in the
+// search's order.
+func pageBackward(t *testing.T, st *store.Store, ctx context.Context, typ, query string, last *ehr.Page, limit int) []string {
+	t.Helper()
+	var ids []string
+	for _, r := range slices.Backward(last.Records) {
+		ids = append(ids, r.ID)
+	}
+	for prev, n := last.Prev, 0; prev != "" && n <= limit; n++ {
+		q := mustParse(t, typ, query)
+		q.Cursor = prev
+		page, err := st.Search(ctx, q)
+		if err != nil {
+			t.Fatalf("%s?%s, backward: %v", typ, query, err)
+		}
+		for _, r := range slices.Backward(page.Records) {
+			ids = append(ids, r.ID)
+		}
+		prev = page.Prev
+	}
+	slices.Reverse(ids)
+	return ids
 }
 
 // clip shows the first and last few ids of a long list.

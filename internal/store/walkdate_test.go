@@ -27,10 +27,7 @@ import (
 // combination must have been answered by the usual query.
 func TestDateSortedPopulationSearchesPageLikeAnyOther(t *testing.T) {
 	const patients = 300
-	var all []map[string]any
-	for i := range patients {
-		all = append(all, growthPatient(i)...)
-	}
+	all := growthData(patients)
 	var extra []map[string]any
 	for k := range 5 {
 		extra = append(extra, map[string]any{"resourceType": "Observation", "id": fmt.Sprintf("undated%d", k), "status": "final",
@@ -130,24 +127,7 @@ func TestDateSortedPopulationSearchesPageLikeAnyOther(t *testing.T) {
 					t.Fatalf("%s: only %d matches in the data; the case tests nothing", c.name, len(c.want))
 				}
 				before := st.Walks()
-				var forward []string
-				var pages []*ehr.Page
-				q := mustParse(t, "Observation", c.query)
-				for {
-					page, err := st.Search(ctx, q)
-					if err != nil {
-						t.Fatalf("%s: %v", c.name, err)
-					}
-					pages = append(pages, page)
-					for _, r := range page.Records {
-						forward = append(forward, r.ID)
-					}
-					if page.Next == "" || len(pages) > len(c.want) {
-						break
-					}
-					q = mustParse(t, "Observation", c.query)
-					q.Cursor = page.Next
-				}
+				forward, pages := pageForward(t, st, ctx, "Observation", c.query, len(c.want))
 				if !slices.Equal(forward, c.want) {
 					t.Errorf("%s, forward: %d ids %s, want %d %s", c.name, len(forward), clip(forward), len(c.want), clip(c.want))
 					for i := range min(len(forward), len(c.want)) {
@@ -167,24 +147,7 @@ func TestDateSortedPopulationSearchesPageLikeAnyOther(t *testing.T) {
 					t.Errorf("%s: %d pages walked on %s, want none", c.name, walks, engine)
 				}
 				// Back from the last page with the previous links (never walked).
-				var backward []string
-				last := pages[len(pages)-1]
-				for _, r := range slices.Backward(last.Records) {
-					backward = append(backward, r.ID)
-				}
-				for prev, n := last.Prev, 0; prev != "" && n <= len(c.want); n++ {
-					q = mustParse(t, "Observation", c.query)
-					q.Cursor = prev
-					page, err := st.Search(ctx, q)
-					if err != nil {
-						t.Fatalf("%s, backward: %v", c.name, err)
-					}
-					for _, r := range slices.Backward(page.Records) {
-						backward = append(backward, r.ID)
-					}
-					prev = page.Prev
-				}
-				slices.Reverse(backward)
+				backward := pageBackward(t, st, ctx, "Observation", c.query, pages[len(pages)-1], len(c.want))
 				if !slices.Equal(backward, c.want) {
 					t.Errorf("%s, backward: %d ids %s, want %d %s", c.name, len(backward), clip(backward), len(c.want), clip(c.want))
 				}
