@@ -3,6 +3,7 @@ package web
 import (
 	"html/template"
 	"net/http"
+	"slices"
 	"strings"
 
 	"omnichart/internal/ehr"
@@ -133,6 +134,17 @@ func (h *Handler) notePage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	// A note is shown under a patient's chart only when it is about that
+	// patient (one of the person's linked records): a note of someone else,
+	// reached by editing the address, would be read as this patient's. It
+	// answers as a missing note does.
+	if ok, err := h.aboutPerson(r, r.PathValue("id"), rec); err != nil {
+		h.fail(w, r, err)
+		return
+	} else if !ok {
+		h.fail(w, r, ehr.Errorf(ehr.NotFound, "%s/%s is not known", typ, r.PathValue("nid")))
+		return
+	}
 	res, err := fhir.Decode(rec.Resource)
 	if err != nil {
 		h.fail(w, r, err)
@@ -159,6 +171,20 @@ func (h *Handler) notePage(w http.ResponseWriter, r *http.Request) {
 		d.Text = plainText(res)
 	}
 	h.render(w, r, http.StatusOK, "note", d.Title, viewerFrom(ctx), d)
+}
+
+// aboutPerson reports whether rec is in the compartment of Patient/id or of one
+// of the records the patient index links to it.
+func (h *Handler) aboutPerson(r *http.Request, id string, rec *ehr.Record) (bool, error) {
+	if rec.Compartment == "Patient/"+id {
+		return true, nil
+	}
+	ids, err := h.cfg.Service.LinkedPatients(r.Context(), id)
+	if err != nil {
+		return false, err
+	}
+	pid, ok := strings.CutPrefix(rec.Compartment, "Patient/")
+	return ok && slices.Contains(ids, pid), nil
 }
 
 // plainText is the text of a note: its text/* attachments, or its narrative's
