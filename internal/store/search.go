@@ -946,6 +946,26 @@ func (b *sqlBuilder) chain(typ, head, rest string, values []string, r string) (s
 	if !ok || d.Type != "reference" {
 		return "", nil, invalid("%q is not a reference parameter of %s", name, typ)
 	}
+	if patients, pargs, ok, err := b.chainedPatients(typ, search.Param{Name: head, Values: values}, rest); err != nil {
+		return "", nil, err
+	} else if ok {
+		// The patients the chain selects name the compartments to look in (a
+		// Patient's compartment is its own): a primary-key range per patient
+		// instead of every reference to them. In such a compartment, the
+		// reference matches when it names the compartment's patient, which one
+		// probe of the candidate's own rows tells.
+		saved, savedProbe := b.correlate, b.probe
+		b.correlate, b.probe = true, true
+		exact, out := b.inIndex(r, "index_reference", typ, name, "i.ref_type = 'Patient' AND i.compartment = 'Patient/' || i.ref_id", nil, false)
+		b.correlate, b.probe = saved, savedProbe
+		if b.chainWithin && r == b.within.r {
+			// buildSearch puts the patients' compartments on the index
+			// conditions, or on r when none takes them (see withinOf).
+			return exact, out, nil
+		}
+		pre := r + ".compartment IN (" + patients + ")"
+		return pre + " AND " + exact, append(pargs, out...), nil
+	}
 	targets := d.Targets
 	if mod != "" {
 		targets = []string{mod}
@@ -969,26 +989,6 @@ func (b *sqlBuilder) chain(typ, head, rest string, values []string, r string) (s
 	}
 	if len(ors) == 0 {
 		return "", nil, invalid("no target of %s.%s has a search parameter %q", typ, name, restName)
-	}
-	if patients, pargs, ok, err := b.chainedPatients(typ, search.Param{Name: head, Values: values}, rest); err != nil {
-		return "", nil, err
-	} else if ok {
-		// The patients the chain selects name the compartments to look in (a
-		// Patient's compartment is its own): a primary-key range per patient
-		// instead of every reference to them. In such a compartment, the
-		// reference matches when it names the compartment's patient, which one
-		// probe of the candidate's own rows tells.
-		saved, savedProbe := b.correlate, b.probe
-		b.correlate, b.probe = true, true
-		exact, out := b.inIndex(r, "index_reference", typ, name, "i.ref_type = 'Patient' AND i.compartment = 'Patient/' || i.ref_id", nil, false)
-		b.correlate, b.probe = saved, savedProbe
-		if b.chainWithin && r == b.within.r {
-			// buildSearch puts the patients' compartments on the index
-			// conditions, or on r when none takes them (see withinOf).
-			return exact, out, nil
-		}
-		pre := r + ".compartment IN (" + patients + ")"
-		return pre + " AND " + exact, append(pargs, out...), nil
 	}
 	sql, out := b.inIndex(r, "index_reference", typ, name, strings.Join(ors, " OR "), args, false)
 	return sql, out, nil

@@ -107,9 +107,8 @@ type Config struct {
 	// Documents renders original documents and notes (DocumentViewer); nil
 	// shows notes as escaped plain text.
 	Documents DocumentRenderer
-	// AuditLog serves the audit-log page under /ops/audit for operators; nil
-	// shows that the audit log is not available yet. TODO(11): wire the audit
-	// log here.
+	// AuditLog, when set, replaces the built-in audit-log page under /ops/audit
+	// (for operators) with a handler of its own; nil serves the page over Audit.
 	AuditLog http.Handler
 	// Audit is the store of the audit log the audit-log page lists (filtered by
 	// patient, user and time) when AuditLog is nil; nil says the log is not
