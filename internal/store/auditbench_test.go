@@ -17,7 +17,7 @@ import (
 	"omnichart/internal/synth"
 )
 
-// BenchmarkSearchAudit measures what authorization and the audit log add to the
+// BenchmarkAuditedSearch measures what authorization and the audit log add to the
 // searches of BenchmarkSearch, through the interaction engine: each run asks the
 // query of a plain engine (every caller sees everything, no audit log) and of an
 // engine as omnichart serve runs it (a caller limited to its sources, and an
@@ -33,8 +33,8 @@ import (
 // throughput ratio.
 //
 //	OMNICHART_TEST_POSTGRES=postgres://... \
-//	  go test ./internal/store/ -run '^$' -bench BenchmarkSearchAudit -benchtime 40x -timeout 1h
-func BenchmarkSearchAudit(b *testing.B) {
+//	  go test ./internal/store/ -run '^$' -bench BenchmarkAuditedSearch -benchtime 40x -timeout 1h
+func BenchmarkAuditedSearch(b *testing.B) {
 	n := benchPatients(b)
 	g := synth.New(benchSeed)
 	facts := gatherFacts(g, n)
