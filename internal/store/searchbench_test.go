@@ -228,7 +228,7 @@ func benchQueries(f benchFacts) []benchQuery {
 // engines over the synthetic data set, and logs the plan of the slowest one.
 //
 //	OMNICHART_BENCH_PATIENTS=1000 OMNICHART_BENCH_DIR=/var/tmp/omnichart-bench \
-//	  go test -run '^$' -bench BenchmarkSearch -benchtime 200x -timeout 3h ./internal/store/
+//	  go test -run '^$' -bench '^BenchmarkSearch$' -benchtime 200x -timeout 3h ./internal/store/
 func BenchmarkSearch(b *testing.B) {
 	n := benchPatients(b)
 	g := synth.New(benchSeed)
