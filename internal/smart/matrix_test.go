@@ -78,13 +78,7 @@ func (c matrixCaller) mayUse(types []string) bool {
 
 func seedMatrix(t *testing.T, h *harness) {
 	t.Helper()
-	write := func(source, typ, id string, res map[string]any) {
-		t.Helper()
-		res["resourceType"], res["id"] = typ, id
-		ctx := ehr.WithPrincipal(context.Background(), ehr.Principal{Subject: "source/test", Source: source, System: true})
-		_, _, err := h.svc.Update(ctx, typ, id, res, 0)
-		must(t, err)
-	}
+	write := func(source, typ, id string, res map[string]any) { matrixWrite(t, h, source, typ, id, res) }
 	ref := func(s string) map[string]any { return map[string]any{"reference": s} }
 	// The Patients are three different people (the patient index links none of
 	// them), each with what Patient/$match needs to find them.
@@ -113,6 +107,15 @@ func seedMatrix(t *testing.T, h *harness) {
 			"reference": map[string]any{"identifier": map[string]any{"system": "urn:omnichart:organization", "value": "org-c"}}}}}})
 	patient(sourceB, "mxPatB2")
 	obs(sourceB, "mxObsB2", "mxPatB2")
+}
+
+// matrixWrite writes typ/id as source does.
+func matrixWrite(t *testing.T, h *harness, source, typ, id string, res map[string]any) {
+	t.Helper()
+	res["resourceType"], res["id"] = typ, id
+	ctx := ehr.WithPrincipal(context.Background(), ehr.Principal{Subject: "source/test", Source: source, System: true})
+	_, _, err := h.svc.Update(ctx, typ, id, res, 0)
+	must(t, err)
 }
 
 func matrixCallers(t *testing.T, h *harness) []matrixCaller {
