@@ -3,6 +3,7 @@ package web_test
 import (
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -107,4 +108,64 @@ func searchIDs(t *testing.T, e *env, typ, params string) map[string]string {
 		out[r.ID] = v
 	}
 	return out
+}
+
+// TestAReconciliationIsDecidedOnlyFromItsPersonsChart posts the decision the
+// chart of Ada offers (accept the hospital's hypertension into the clinic's
+// list) to the address of Noah's chart, which the same user may read: it is
+// refused and decides nothing. From Ada's chart it is taken.
+func TestAReconciliationIsDecidedOnlyFromItsPersonsChart(t *testing.T) {
+	e := newEnv(t, "sqlite", envOptions{})
+	e.plant()
+	b := e.browser()
+	b.mustSignIn(clinician)
+	ada, noah := b.find("Planted"), b.find("Nka")
+	if len(ada) != 2 || len(noah) != 1 {
+		t.Fatalf("search: Ada %v, Noah %v; want 2 and 1", ada, noah)
+	}
+	_, chart, _ := b.get("/patients/" + ada[0])
+	var own, item string
+	for _, m := range receivedItem.FindAllStringSubmatch(chart, -1) {
+		if !strings.Contains(m[1], "Hypertension") {
+			continue
+		}
+		if o := regexp.MustCompile(`name="own" value="([^"]+)"`).FindStringSubmatch(m[1]); o != nil {
+			own = o[1]
+		}
+		if i := regexp.MustCompile(`name="item" value="([^"]+)"`).FindStringSubmatch(m[1]); i != nil {
+			item = i[1]
+		}
+	}
+	if own == "" || item == "" {
+		t.Fatalf("Ada's chart offers no decision on the hypertension:\n%s", chart)
+	}
+	state := func() string {
+		t.Helper()
+		rec, err := e.svc.Reconciliation(clinicContext(system()), own)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range rec.Received {
+			if it.Record.Reference() == item {
+				return it.State
+			}
+		}
+		t.Fatalf("%s is not among the items received for Patient/%s", item, own)
+		return ""
+	}
+	before := state()
+	form := url.Values{"csrf": {csrf(t, chart)}, "own": {own}, "item": {item}, "decision": {"accept"}}
+	status, body, _ := b.post("/patients/"+noah[0]+"/reconcile", form)
+	if status != http.StatusBadRequest {
+		t.Errorf("the decision posted from Noah's chart = %d, want 400\n%s", status, body)
+	}
+	if got := state(); got != before {
+		t.Errorf("the decision posted from Noah's chart changed the item from %q to %q", before, got)
+	}
+	if status, body, _ := b.post("/patients/"+ada[0]+"/reconcile", form); status != http.StatusSeeOther {
+		t.Fatalf("the decision from Ada's chart = %d\n%s", status, body)
+	}
+	if got := state(); got != "accepted" {
+		t.Errorf("after the decision from Ada's chart the item is %q, want accepted", got)
+	}
 }

@@ -96,6 +96,15 @@ func itemOf(rec *ehr.Record, names map[string]sourceView, state string) reconcil
 func (h *Handler) reconcileDecide(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	own := r.PostForm.Get("own")
+	// The decision is made from this chart: on a record of another person it
+	// would land where the user is not looking.
+	if linked, err := h.samePerson(r, id, own); err != nil {
+		h.fail(w, r, err)
+		return
+	} else if !linked {
+		h.fail(w, r, ehr.Errorf(ehr.Invalid, "Patient/%s is not a record of the person this chart shows; reload the chart and decide there", own))
+		return
+	}
 	if _, err := h.cfg.Service.Reconcile(r.Context(), own, r.PostForm.Get("item"), r.PostForm.Get("decision")); err != nil {
 		h.fail(w, r, err)
 		return
@@ -176,15 +185,24 @@ func (h *Handler) notePage(w http.ResponseWriter, r *http.Request) {
 // aboutPerson reports whether rec is in the compartment of Patient/id or of one
 // of the records the patient index links to it.
 func (h *Handler) aboutPerson(r *http.Request, id string, rec *ehr.Record) (bool, error) {
-	if rec.Compartment == "Patient/"+id {
+	pid, ok := strings.CutPrefix(rec.Compartment, "Patient/")
+	if !ok {
+		return false, nil
+	}
+	return h.samePerson(r, id, pid)
+}
+
+// samePerson reports whether Patient/other is Patient/id or one of the records
+// the patient index links to it.
+func (h *Handler) samePerson(r *http.Request, id, other string) (bool, error) {
+	if other == id {
 		return true, nil
 	}
 	ids, err := h.cfg.Service.LinkedPatients(r.Context(), id)
 	if err != nil {
 		return false, err
 	}
-	pid, ok := strings.CutPrefix(rec.Compartment, "Patient/")
-	return ok && slices.Contains(ids, pid), nil
+	return slices.Contains(ids, other), nil
 }
 
 // plainText is the text of a note: its text/* attachments, or its narrative's
