@@ -271,8 +271,12 @@ func personName(n *xnode) string {
 }
 
 // nonXMLBody keeps a plain-text body, inline or in base64, and names any other
-// (a PDF, an image, a reference to a file elsewhere).
+// (a PDF, an image, a reference to a file elsewhere); nil when the body has no
+// text element at all.
 func nonXMLBody(text *xnode) *Body {
+	if text == nil {
+		return nil
+	}
 	b := &Body{MediaType: strings.TrimSpace(text.attr("mediaType"))}
 	if b.MediaType == "" {
 		b.MediaType = "text/plain"
