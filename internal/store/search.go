@@ -946,9 +946,17 @@ func (b *sqlBuilder) chain(typ, head, rest string, values []string, r string) (s
 	if !ok || d.Type != "reference" {
 		return "", nil, invalid("%q is not a reference parameter of %s", name, typ)
 	}
-	if patients, pargs, ok, err := b.chainedPatients(typ, search.Param{Name: head, Values: values}, rest); err != nil {
-		return "", nil, err
-	} else if ok {
+	// The chain that withinOf read already: buildSearch puts its patients'
+	// compartments on the index conditions, or on r when none takes them.
+	within := b.chainWithin && r == b.within.r
+	patients, pargs, ok := "", []any(nil), within
+	if !within {
+		var err error
+		if patients, pargs, ok, err = b.chainedPatients(typ, search.Param{Name: head, Values: values}, rest); err != nil {
+			return "", nil, err
+		}
+	}
+	if ok {
 		// The patients the chain selects name the compartments to look in (a
 		// Patient's compartment is its own): a primary-key range per patient
 		// instead of every reference to them. In such a compartment, the
@@ -958,9 +966,7 @@ func (b *sqlBuilder) chain(typ, head, rest string, values []string, r string) (s
 		b.correlate, b.probe = true, true
 		exact, out := b.inIndex(r, "index_reference", typ, name, "i.ref_type = 'Patient' AND i.compartment = 'Patient/' || i.ref_id", nil, false)
 		b.correlate, b.probe = saved, savedProbe
-		if b.chainWithin && r == b.within.r {
-			// buildSearch puts the patients' compartments on the index
-			// conditions, or on r when none takes them (see withinOf).
+		if within {
 			return exact, out, nil
 		}
 		pre := r + ".compartment IN (" + patients + ")"

@@ -87,6 +87,8 @@ func TestANoteIsShownOnlyUnderItsPatient(t *testing.T) {
 	}
 }
 
+var firstValue = regexp.MustCompile(`"value":"([^"]+)"`)
+
 // searchIDs searches as the system and returns the ids found, each with the
 // first "value" of its JSON (a Patient's first identifier).
 func searchIDs(t *testing.T, e *env, typ, params string) map[string]string {
@@ -102,7 +104,7 @@ func searchIDs(t *testing.T, e *env, typ, params string) map[string]string {
 	out := map[string]string{}
 	for _, r := range page.Records {
 		v := ""
-		if m := regexp.MustCompile(`"value":"([^"]+)"`).FindStringSubmatch(string(r.Resource)); m != nil {
+		if m := firstValue.FindStringSubmatch(string(r.Resource)); m != nil {
 			v = m[1]
 		}
 		out[r.ID] = v
