@@ -90,6 +90,11 @@ type distributedDialect interface {
 }
 
 // distributed reports whether d's schema is distributed by compartment.
+// plansByShape reports an engine whose planner keeps no statistics (SQLite's
+// here): it follows the query's shape, so the store chooses the access path by
+// how it writes the query (walk.go, sqlBuilder.idKeyed).
+func plansByShape(d Dialect) bool { return d.Analyze() == "" }
+
 func distributed(d Dialect) bool {
 	dd, ok := d.(distributedDialect)
 	return ok && dd.Distributed()

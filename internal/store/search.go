@@ -160,7 +160,8 @@ func (t *tx) buildSearch(q *search.Query, scope ehr.Scope) (*searchSQL, error) {
 	if err := t.s.registry.Check(q); err != nil {
 		return nil, ehr.Errorf(ehr.Invalid, "%v", err)
 	}
-	b := &sqlBuilder{reg: t.s.registry, now: t.now, indexedBy: t.s.dialect.IndexedBy, scope: scope}
+	b := &sqlBuilder{reg: t.s.registry, now: t.now, indexedBy: t.s.dialect.IndexedBy, scope: scope,
+		idKeyed: plansByShape(t.s.dialect)}
 	b.within = b.withinOf(q)
 	where, args, err := b.where(q.Type, nil, "r")
 	if err != nil {
@@ -343,6 +344,12 @@ type sqlBuilder struct {
 	// chainWithin says that the chain being read is within's: its patients'
 	// compartments are already a condition of the search.
 	chainWithin bool
+	// idKeyed makes inIndex match the index rows of one type on the id alone
+	// (see there), on SQLite, which then reads the matches in the page's
+	// order. PostgreSQL chooses its joins from statistics, and matched on the
+	// id alone it hash-joins every match (a common code: 0.9 ms → 13 ms at
+	// 30,000 Observations); Citus needs the compartment to join on each shard.
+	idKeyed bool
 }
 
 // compartmentCond is "compartment <cond>" for the index rows of alias r.
@@ -491,6 +498,13 @@ func (b *sqlBuilder) inIndex(r, table, typ, param, cond string, args []any, nega
 	out = append(out, args...)
 	sql := "(" + r + ".compartment, " + r + ".res_type, " + r + ".res_id)" + op +
 		"(SELECT i.compartment, i.res_type, i.res_id FROM " + table + " i WHERE " + typeCond + "i.param = ?"
+	if typ != "" && b.idKeyed {
+		// r's type is typ (where says so), and an id names one resource of a
+		// type: the id alone is the key. Listed by id, the matches come in the
+		// page's order, so the engine looks up resources for the page only
+		// instead of for every match before sorting them.
+		sql = r + ".res_id" + op + "(SELECT i.res_id FROM " + table + " i WHERE " + typeCond + "i.param = ?"
+	}
 	if cond != "" {
 		sql += " AND (" + cond + ")"
 	}

@@ -21,9 +21,10 @@ import (
 // knows from its statistics and chooses well; SQLite's keeps none (see
 // Dialect.Analyze), so on it the store decides for itself, in two steps:
 //
-//  1. For each condition it counts matching index rows, stopping at
-//     walkProbeCap. A condition under the cap is selective: the page query as
-//     usual reads at most that many rows for it.
+//  1. For each condition it counts the entries of its value index, stopping
+//     at walkProbeCap (walkProbeCapListed for a string). A condition under
+//     the cap is selective: the page query as usual reads at most that many
+//     rows for it.
 //  2. Otherwise it walks at most walkWindow candidates. When they hold a full
 //     page (count+1 matches, the one past the page saying there is a next), that
 //     is the page; when not (conditions that are broad one by one but rarely
@@ -35,7 +36,12 @@ import (
 // clinician or a report runs most.
 const (
 	walkProbeCap = 200
-	walkWindow   = 2000
+	// walkProbeCapListed is the cap of a string condition, whose value index
+	// lists its matches' ids by itself (migration 0019, see sqlBuilder.idKeyed):
+	// collecting them costs a fraction of reading index rows, so walking pays
+	// only past more of them.
+	walkProbeCapListed = 1000
+	walkWindow         = 2000
 )
 
 // walkPlan is the walking form of a search's page query, with the probes that
@@ -46,15 +52,16 @@ type walkPlan struct {
 	args   []any
 }
 
-// walkProbe counts the index rows one condition matches, up to walkProbeCap.
+// walkProbe counts the index rows one condition matches, up to its cap.
 type walkProbe struct {
 	query string
 	args  []any
+	cap   int
 }
 
 // walkable reports whether a search of q may walk: see the comment above.
 func (t *tx) walkable(q *search.Query, driver int, keys []sortKey) bool {
-	if t.s.dialect.Analyze() != "" || distributed(t.s.dialect) {
+	if !plansByShape(t.s.dialect) || distributed(t.s.dialect) {
 		return false
 	}
 	if q.Type == "" || q.Compartment != "" || driver >= 0 || len(keys) > 0 || len(q.Params) == 0 || len(q.Params) > 4 {
@@ -140,15 +147,23 @@ func walkConditions(base *sqlBuilder, q *search.Query, where []string, args []an
 	walk.correlate, walk.probe = true, true
 	walk.within = nil
 	for k, p := range q.Params {
-		// The usual condition is "(r.compartment, r.res_type, r.res_id) IN
-		// (SELECT ... FROM index_x i WHERE ...)": its subquery, bounded, is the probe.
-		sub, ok := strings.CutPrefix(params[k].sql, "(r.compartment, r.res_type, r.res_id) IN (")
+		// The usual condition is "r.res_id IN (SELECT i.res_id FROM index_x i
+		// WHERE ...)", or with the compartment and type in the match where the
+		// ids alone are not the key (see inIndex): its subquery, bounded, is
+		// the probe. It selects a constant, so that the engine counts the
+		// entries of the value index without reading the rows they point at.
+		sub, ok := cutIndexMatch(params[k].sql)
 		if !ok || !strings.HasSuffix(sub, ")") {
 			return nil, nil, nil, nil
 		}
+		limit := walkProbeCap
+		if strings.HasPrefix(sub, "index_string ") && base.idKeyed {
+			limit = walkProbeCapListed
+		}
 		w.probes = append(w.probes, walkProbe{
-			query: fmt.Sprintf("SELECT count(*) FROM (%s LIMIT %d) AS p", strings.TrimSuffix(sub, ")"), walkProbeCap),
+			query: fmt.Sprintf("SELECT count(*) FROM (SELECT 1 FROM %s LIMIT %d) AS p", strings.TrimSuffix(sub, ")"), limit),
 			args:  params[k].args,
+			cap:   limit,
 		})
 		c, a, err := walk.param(q.Type, p, "r")
 		if err != nil {
@@ -160,6 +175,15 @@ func walkConditions(base *sqlBuilder, q *search.Query, where []string, args []an
 	return w, where, args, nil
 }
 
+// cutIndexMatch returns what follows "FROM " in a condition of inIndex's
+// collecting form, in either of its forms.
+func cutIndexMatch(cond string) (string, bool) {
+	if sub, ok := strings.CutPrefix(cond, "r.res_id IN (SELECT i.res_id FROM "); ok {
+		return sub, true
+	}
+	return strings.CutPrefix(cond, "(r.compartment, r.res_type, r.res_id) IN (SELECT i.compartment, i.res_type, i.res_id FROM ")
+}
+
 // walkPays runs the probes: the walk pays when no condition is selective.
 func (t *tx) walkPays(ctx context.Context, w *walkPlan) (bool, error) {
 	for _, p := range w.probes {
@@ -167,7 +191,7 @@ func (t *tx) walkPays(ctx context.Context, w *walkPlan) (bool, error) {
 		if err := t.queryRow(ctx, p.query, p.args...).Scan(&n); err != nil {
 			return false, fmt.Errorf("search: %w", err)
 		}
-		if n < walkProbeCap {
+		if n < p.cap {
 			return false, nil
 		}
 	}

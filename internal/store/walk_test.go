@@ -10,6 +10,7 @@ import (
 	"omnichart/internal/ehrtest"
 	"omnichart/internal/fhir"
 	"omnichart/internal/store"
+	"omnichart/internal/store/sqlite"
 )
 
 // TestPopulationSearchesPageLikeAnyOther pages forward and back through
@@ -145,4 +146,86 @@ func clip(ids []string) string {
 		return "[" + strings.Join(ids, " ") + "]"
 	}
 	return "[" + strings.Join(ids[:3], " ") + " ... " + strings.Join(ids[len(ids)-3:], " ") + "]"
+}
+
+// TestNameSearchesListTheirMatchesByID holds SQLite's plan of a population
+// search by name to what keeps its first page flat as the data grows: the
+// matches' ids come from the string value index alone (migration 0019), in the
+// page's order, so that resources are read for the page only and the page
+// query sorts nothing; only the outer query orders the page's own rows.
+func TestNameSearchesListTheirMatchesByID(t *testing.T) {
+	st := ehrtest.MustOpen(t, "sqlite", store.Options{})
+	loadGrowth(t, st, 300)
+	ctx := ehr.WithScope(context.Background(), ehr.Scope{Sources: []string{benchSource}})
+	for _, query := range []string{"family=smith", "name=smi&gender=female", "family:exact=Smith"} {
+		plan, err := st.ExplainSearch(ctx, mustParse(t, "Patient", query))
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _, _ := strings.Cut(plan, "SCAN page")
+		if strings.Contains(page, "TEMP B-TREE") {
+			t.Errorf("Patient?%s sorts its matches before the page:\n%s", query, plan)
+		}
+		if strings.Count(page, "SEARCH r USING INDEX resources_type_id (res_type=? AND res_id=?)") != 1 {
+			t.Errorf("Patient?%s does not look up resources by the listed ids:\n%s", query, plan)
+		}
+		if !strings.Contains(page, "COVERING INDEX index_string_value") && !strings.HasPrefix(query, "family:exact") {
+			t.Errorf("Patient?%s reads the index rows of its matches, not only the value index:\n%s", query, plan)
+		}
+	}
+}
+
+// TestStringValueMigrationConvertsThePreviousIndex opens a SQLite store made by
+// the previous schema (the string value index without the id, migration 0019
+// not recorded): the migration rebuilds the index with the id, and a name
+// search finds the same patients before and after.
+func TestStringValueMigrationConvertsThePreviousIndex(t *testing.T) {
+	ctx := context.Background()
+	path := ehrtest.SQLitePath(t)
+	open := func() *store.Store {
+		t.Helper()
+		st, err := sqlite.Open(ctx, path, store.Options{})
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		return st
+	}
+	indexDef := func(st *store.Store) string {
+		t.Helper()
+		var def string
+		if err := st.DB().QueryRow(`SELECT sql FROM sqlite_schema WHERE name = 'index_string_value'`).Scan(&def); err != nil {
+			t.Fatal(err)
+		}
+		return def
+	}
+	smiths := func(st *store.Store) []string {
+		t.Helper()
+		ids, _ := pageForward(t, st, ehr.WithScope(ctx, ehr.Scope{Sources: []string{benchSource}}), "Patient", "family=smi&_count=4", 100)
+		return ids
+	}
+	st := open()
+	loadGrowth(t, st, 100)
+	for _, stmt := range []string{
+		`DROP INDEX index_string_value`,
+		`CREATE INDEX index_string_value ON index_string (res_type, param, value_norm)`,
+		`DELETE FROM schema_migrations WHERE name = '0019_string_value_ids.sql'`,
+	} {
+		if _, err := st.DB().Exec(stmt); err != nil {
+			t.Fatalf("making the previous schema: %v\n%s", err, stmt)
+		}
+	}
+	before := smiths(st)
+	if len(before) != 10 {
+		t.Fatalf("the previous schema finds %d Smiths of 100 patients, want 10: %v", len(before), before)
+	}
+	st.Close()
+
+	st = open()
+	defer st.Close()
+	if def := indexDef(st); !strings.Contains(def, "value_norm, res_id)") {
+		t.Errorf("after the migration the string value index is %q, want it to end with the id", def)
+	}
+	if after := smiths(st); !slices.Equal(after, before) {
+		t.Errorf("after the migration family=smi finds %v, want %v", after, before)
+	}
 }
