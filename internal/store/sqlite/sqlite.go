@@ -94,7 +94,13 @@ func Open(ctx context.Context, path string, opts store.Options) (*store.Store, e
 		write.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
-	read.SetMaxOpenConns(max(4, runtime.NumCPU()*2))
+	readers := max(4, runtime.NumCPU()*2)
+	read.SetMaxOpenConns(readers)
+	// Every reader stays open between uses. database/sql keeps two idle by
+	// default, and closed the others after each read once more than two ran
+	// at once: the next read opened a connection again, set its pragmas,
+	// prepared its statements anew and started with an empty page cache.
+	read.SetMaxIdleConns(readers)
 	if err := store.Migrate(ctx, write, dialect{}, mustSub(migrations, "migrations")); err != nil {
 		write.Close()
 		read.Close()
