@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -127,7 +128,7 @@ func (t *tx) writeRows(ctx context.Context, compartment, typ, id string, rows *i
 		}
 	}
 	b = t.batch("index_token", "system", "code", "text")
-	for _, r := range rows.tokens {
+	for _, r := range distinctTokens(rows.tokens) {
 		if err := t.addRow(ctx, b, append(own(r.param, r.grp), r.system, r.code, r.text)...); err != nil {
 			return err
 		}
@@ -167,6 +168,38 @@ func (t *tx) writeRows(ctx context.Context, compartment, typ, id string, rows *i
 		}
 	}
 	return nil
+}
+
+// distinctTokens returns rows without the rows that repeat an earlier one in
+// every column (an identifier or a coding met twice): a search reads them the
+// same, and on SQLite a token row is its own primary key (migration 0020).
+func distinctTokens(rows []tokenRow) []tokenRow {
+	if len(rows) <= 32 {
+		// Few rows, most often all distinct: no copy then.
+		var out []tokenRow
+		for k, r := range rows {
+			dup := slices.Contains(rows[:k], r)
+			if dup && out == nil {
+				out = append(make([]tokenRow, 0, len(rows)), rows[:k]...)
+			}
+			if !dup && out != nil {
+				out = append(out, r)
+			}
+		}
+		if out == nil {
+			return rows
+		}
+		return out
+	}
+	seen := make(map[tokenRow]struct{}, len(rows))
+	out := make([]tokenRow, 0, len(rows))
+	for _, r := range rows {
+		if _, ok := seen[r]; !ok {
+			seen[r] = struct{}{}
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func (t *tx) deleteIndexes(ctx context.Context, compartment, typ, id string) error {

@@ -211,6 +211,13 @@ func (t *tx) reindexOne(ctx context.Context, compartment, typ, id string, body [
 		if err := t.moveCompartment(ctx, compartment, want, typ, id); err != nil {
 			return err
 		}
+		// Rows of the resource already in that compartment (left by a layout
+		// that put its index rows and its versions apart) are stale too: the
+		// rows written below replace them, and a token row written again
+		// would meet itself as its own key (migration 0020).
+		if err := t.deleteIndexes(ctx, want, typ, id); err != nil {
+			return err
+		}
 		compartment = want
 	}
 	if typ == "Consent" {

@@ -44,9 +44,21 @@ WHERE m.tbl_name NOT LIKE 'sqlite_%'
 GROUP BY m.tbl_name`
 }
 
-func (dialect) IndexedBy(index string) string { return " INDEXED BY " + index }
-func (dialect) ForUpdate() string             { return "" }
-func (dialect) Lock() []string                { return nil }
+// IndexedBy names the index SQLite must use. index_token keeps its rows in
+// owner order as its primary key (WITHOUT ROWID, migration 0020), so it has no
+// owner index to name: a check of one resource's codes finds its row with one
+// seek either by that key or, when code and system are both given, by the value
+// index, which then ends with the compartment and id; SQLite picks one of the
+// two unaided.
+func (dialect) IndexedBy(index string) string {
+	if index == "index_token_owner" {
+		return ""
+	}
+	return " INDEXED BY " + index
+}
+
+func (dialect) ForUpdate() string { return "" }
+func (dialect) Lock() []string    { return nil }
 
 // InsertRows is "INSERT OR FAIL". SQLite gives a statement that writes several
 // rows and may stop half-way (a NOT NULL or UNIQUE check, "ABORT" by default) a
